@@ -1,0 +1,3 @@
+from vizhub_pipeline.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""CLI commands of the aggregate area (being built)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""CLI commands of the export area (being built)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""CLI commands of the generate area (being built)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""CLI commands of the grader area (being built)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""CLI commands of the grades area (being built)."""
+
+COMMANDS: list = []

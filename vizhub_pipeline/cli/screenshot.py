@@ -1,0 +1,3 @@
+"""CLI commands of the screenshot area (being built)."""
+
+COMMANDS: list = []
