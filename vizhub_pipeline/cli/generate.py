@@ -1,3 +1,80 @@
-"""CLI commands of the generate area (being built)."""
+"""``vizhub generate`` and ``vizhub benchmark``."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import click
+
+from vizhub_pipeline.cli.common import load_project_params, project_option, selection_options
+
+
+def _generate(project, challenges, models, cache, prune=False):
+    from vizhub_pipeline.generate import run_generate
+    from vizhub_pipeline.layout import Layout
+
+    params = load_project_params(project)
+    summary = run_generate(
+        Layout.at(project),
+        params.generate,
+        challenges=challenges,
+        models=models,
+        cache=cache,
+        prune=prune,
+        echo=lambda line: click.echo(line, err=True),
+    )
+    for line in summary.lines():
+        click.echo(line)
+    return summary, params
+
+
+cache_option = click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Skip items whose prompt, files, model and parameters are unchanged since their last output.",
+)
+
+
+@click.command()
+@selection_options
+@cache_option
+@click.option("--prune", is_flag=True, help="Remove output folders of models or challenges no longer in the benchmark (full runs only).")
+@project_option
+def generate(challenges, models, cache, prune, project) -> None:
+    """Have each model edit each challenge; write visualizations/<challenge>/<model>/.
+
+    Models are litellm ids; keys come from the environment or .env
+    (OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, ...).
+    Exits 1 when an item or model failed; the others are still written.
+
+    \b
+    Example:
+        vizhub generate --challenge stockPriceChart --models gpt-4o,anthropic/claude-3-5-haiku-latest
+    """
+    summary, _ = _generate(project, challenges, models, cache, prune)
+    if not summary.ok:
+        raise SystemExit(1)
+
+
+@click.command()
+@selection_options
+@cache_option
+@project_option
+def benchmark(challenges, models, cache, project) -> None:
+    """Generate, then screenshot, the selected challenges and models (the original's command).
+
+    \b
+    Example:
+        vizhub benchmark --challenge stockPriceChart --models gpt-4o,openrouter/anthropic/claude-3.5-haiku
+    """
+    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.screenshot import run_screenshot
+
+    summary, params = _generate(project, challenges, models, cache)
+    shots = run_screenshot(Layout.at(project), params.screenshot, challenges=challenges, models=models)
+    for line in getattr(shots, "lines", lambda: [str(shots)])():
+        click.echo(line)
+    if not summary.ok:
+        raise SystemExit(1)
+
+
+COMMANDS = [generate, benchmark]

@@ -1,0 +1,88 @@
+"""Shared fixtures: a temporary project, and the loopback model server."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+BAR_HTML = """\
+<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Bars</title>
+<script src="https://cdn.jsdelivr.net/npm/d3@7"></script></head>
+<body><div id="chart"></div>
+<script>
+// TODO: draw one rect.bar per row of data.csv
+</script></body></html>
+"""
+
+BAR_REFERENCE = """\
+<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Bars</title>
+<script src="https://cdn.jsdelivr.net/npm/d3@7"></script></head>
+<body><div id="chart"></div>
+<script>
+d3.csv("data.csv", d3.autoType).then(rows => {
+  const svg = d3.select("#chart").append("svg").attr("width", 400).attr("height", 300);
+  svg.selectAll("rect").data(rows).join("rect").attr("class", "bar")
+    .attr("x", (d, i) => 20 + i * 60).attr("width", 50)
+    .attr("y", d => 280 - d.value * 20).attr("height", d => d.value * 20).attr("fill", "steelblue");
+});
+</script></body></html>
+"""
+
+
+def write_challenge(root: Path, name: str, *, title: str = "Bars", prompt: str = "Draw one bar per row.") -> Path:
+    """A small valid challenge with a starter and a reference."""
+    folder = root / "challenges" / name
+    (folder / "files").mkdir(parents=True)
+    (folder / "reference").mkdir()
+    (folder / "challenge.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            title: {title}
+            description: Bars from data.csv.
+            tags: [d3, bar]
+            difficulty: easy
+            checks:
+              - type: count
+                selector: "rect.bar"
+                equals: 3
+              - type: no_console_errors
+            """
+        ),
+        encoding="utf-8",
+    )
+    (folder / "prompt.md").write_text(prompt + "\n", encoding="utf-8")
+    (folder / "files" / "index.html").write_text(BAR_HTML, encoding="utf-8")
+    (folder / "files" / "data.csv").write_text("name,value\na,3\nb,5\nc,9\n", encoding="utf-8")
+    (folder / "reference" / "index.html").write_text(BAR_REFERENCE, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A temporary benchmark project with two challenges; every output goes inside it."""
+    root = tmp_path / "project"
+    root.mkdir()
+    write_challenge(root, "barsOne", title="Bars one")
+    write_challenge(root, "barsTwo", title="Bars two", prompt="Draw bars, sorted.")
+    return root
+
+
+@pytest.fixture
+def loopback(monkeypatch):
+    """The OpenAI-compatible loopback server, with litellm's openai provider pointed at it."""
+    from tests.loopback_server import LoopbackServer
+
+    server = LoopbackServer().start()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-loopback")
+    monkeypatch.setenv("OPENAI_API_BASE", server.url)
+    yield server
+    server.stop()
