@@ -10,24 +10,29 @@ from pathlib import Path
 from typing import Any
 
 
-def write_bytes_atomic(path: Path | str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    ``durable`` also flushes the file to disk before the rename (survives a power cut);
+    files inside a staging folder that is itself renamed into place can skip it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_text_atomic(path: Path | str, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+def write_text_atomic(path: Path | str, text: str, *, durable: bool = True) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
 
 
 def dumps_json(data: Any) -> str:

@@ -139,9 +139,9 @@ def write_item(
             target = (staging / name).resolve()
             if root not in target.parents:
                 raise VizhubError(f"refusing to write {name!r} outside {final}")
-            write_text_atomic(target, content)
+            write_text_atomic(target, content, durable=False)
         if response is not None:
-            write_text_atomic(staging / "response.md", response)
+            write_text_atomic(staging / "response.md", response, durable=False)
         write_generation(staging / "meta.json", generation)
         replace_dir_atomic(staging, final)
     except BaseException:
@@ -165,11 +165,11 @@ def _cached(layout: Layout, item: Item, hashed: str) -> Generation | None:
     return None
 
 
-async def _generate_item(layout: Layout, item: Item, params: GenerateParams, semaphore: asyncio.Semaphore) -> Generation:
+async def _generate_item(
+    layout: Layout, item: Item, messages: list[dict], hashed: str, params: GenerateParams, semaphore: asyncio.Semaphore
+) -> Generation:
     from vizhub_pipeline import llm
 
-    messages = build_messages(item.challenge)
-    hashed = input_hash(item, messages, params)
     gen_params = generation_params(params, item.sample)
     base = dict(challenge=item.challenge.id, model=item.model, sample=item.sample, input_hash=hashed, params=gen_params)
     metadata = baseline_files(item) if item.model.startswith(llm.BASELINE_PROVIDER + "/") else None
@@ -188,7 +188,7 @@ async def _generate_item(layout: Layout, item: Item, params: GenerateParams, sem
             )
         except llm.ModelCallError as exc:
             generation = Generation(status="error", error=str(exc), created_at=utc_now_iso(), **base)
-            write_item(layout, item, generation, {}, None)
+            await asyncio.to_thread(write_item, layout, item, generation, {}, None)
             return generation
     status, files, problems = apply_reply(item, completion.text)
     cost = 0.0 if metadata is not None else completion.cost
@@ -204,7 +204,7 @@ async def _generate_item(layout: Layout, item: Item, params: GenerateParams, sem
         created_at=utc_now_iso(),
         **base,
     )
-    write_item(layout, item, generation, files, completion.text)
+    await asyncio.to_thread(write_item, layout, item, generation, files, completion.text)
     return generation
 
 
@@ -263,12 +263,13 @@ def run_generate(
     for challenge in found:
         clean_stale_temporaries(layout.visualizations / challenge.id)
     todo = []
+    messages = {challenge.id: build_messages(challenge) for challenge in found}
     for item in items:
-        hashed = input_hash(item, build_messages(item.challenge), params)
+        hashed = input_hash(item, messages[item.challenge.id], params)
         if cache and _cached(layout, item, hashed) is not None:
             summary.skipped += 1
         else:
-            todo.append(item)
+            todo.append((item, messages[item.challenge.id], hashed))
     unrun = len(plan_items(found, tuple(summary.setup_errors), params.samples))
     summary.failed += unrun
     if todo:
@@ -279,15 +280,19 @@ def run_generate(
     return summary
 
 
-async def _run_items(layout: Layout, todo: list[Item], params: GenerateParams, summary: GenerateSummary, progress: bool) -> None:
+async def _run_items(
+    layout: Layout, todo: list[tuple[Item, list[dict], str]], params: GenerateParams, summary: GenerateSummary, progress: bool
+) -> None:
     from tqdm import tqdm
 
     from vizhub_pipeline import llm
 
     semaphores: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(params.concurrency))
     tasks = [
-        asyncio.create_task(_generate_item(layout, item, params, semaphores[llm.provider_of(item.model)]), name=item.label)
-        for item in todo
+        asyncio.create_task(
+            _generate_item(layout, item, messages, hashed, params, semaphores[llm.provider_of(item.model)]), name=item.label
+        )
+        for item, messages, hashed in todo
     ]
     bar = tqdm(total=len(tasks), desc="generate", unit="item", disable=not progress, file=sys.stderr, leave=False)
     try:
