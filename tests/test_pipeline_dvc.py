@@ -1,0 +1,60 @@
+"""`dvc repro` on a temporary two-challenge project: the real pipeline, run by DVC."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def run(command, cwd, **kwargs):
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", LITELLM_LOCAL_MODEL_COST_MAP="True")
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, **kwargs)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture
+def dvc_project(project):
+    """The two-challenge project as a git + DVC repository with this repository's pipeline."""
+    shutil.copy(REPO_ROOT / "dvc.yaml", project / "dvc.yaml")
+    shutil.copy(REPO_ROOT / "params.yaml", project / "params.yaml")
+    (project / "vizhub_pipeline").symlink_to(REPO_ROOT / "vizhub_pipeline", target_is_directory=True)
+    if (REPO_ROOT / "node_modules").exists():
+        (project / "node_modules").symlink_to(REPO_ROOT / "node_modules", target_is_directory=True)
+    (project / ".gitignore").write_text("/vizhub_pipeline\n/node_modules\n")
+    for folder in ("results/grades", "results/consensus", "results/renders", "exports"):
+        (project / folder).mkdir(parents=True, exist_ok=True)
+    run(["git", "init", "-q", "-b", "main"], project)
+    run(["dvc", "init", "-q"], project)
+    run(["dvc", "config", "core.analytics", "false"], project)
+    return project
+
+
+def test_dvc_repro_builds_everything_then_has_nothing_to_do(dvc_project):
+    first = run(["dvc", "repro"], dvc_project)
+    assert "Running stage 'generate'" in first.stdout
+    for challenge in ("barsOne", "barsTwo"):
+        for model in ("baseline__starter", "baseline__reference"):
+            assert (dvc_project / "visualizations" / challenge / model / "meta.json").is_file()
+    assert (dvc_project / "dvc.lock").is_file()
+    second = run(["dvc", "repro"], dvc_project)
+    assert "Running stage" not in second.stdout
+    status = run(["dvc", "status"], dvc_project)
+    assert "Data and pipelines are up to date" in status.stdout
+
+
+def test_editing_one_challenge_regenerates_only_that_challenge(dvc_project):
+    run(["dvc", "repro"], dvc_project)
+    untouched = (dvc_project / "visualizations" / "barsOne" / "baseline__starter" / "meta.json").read_text()
+    (dvc_project / "challenges" / "barsTwo" / "prompt.md").write_text("Draw the bars in green.\n")
+    result = run(["dvc", "repro"], dvc_project)
+    assert "Running stage 'generate'" in result.stdout
+    assert "generate: 2 done, 2 skipped (unchanged)" in result.stdout
+    assert (dvc_project / "visualizations" / "barsOne" / "baseline__starter" / "meta.json").read_text() == untouched
