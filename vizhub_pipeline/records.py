@@ -283,11 +283,11 @@ def _grade_from_row(values: dict[str, str]) -> tuple[Grade | None, str | None]:
     scores = {}
     for name in ("functionality", "aesthetics"):
         raw = values[name].strip()
-        if not (raw.isdigit() and int(raw) in SCORE_RANGE):
+        if not (raw.isascii() and raw.isdigit() and int(raw) in SCORE_RANGE):
             return None, f"{name} must be an integer from 0 to 5, found {raw!r}"
         scores[name] = int(raw)
     sample = values["sample"].strip() or "0"
-    if not sample.isdigit():
+    if not (sample.isascii() and sample.isdigit()):
         return None, f"sample must be a whole number, found {values['sample']!r}"
     graded_at = values["graded_at"].strip()
     try:
@@ -494,3 +494,46 @@ def iter_renders(renders: Path) -> Iterator[tuple[Path, Render]]:
         if folder.name.startswith(".") or folder.parent.name.startswith("."):
             continue
         yield folder, read_render(path)
+
+
+# --------------------------------------------------------------------------- preference pairs
+
+PAIR_COLUMNS = (
+    "prompt",
+    "chosen",
+    "rejected",
+    "margin",
+    "score_chosen",
+    "score_rejected",
+    "challenge",
+    "model_chosen",
+    "model_rejected",
+    "sample_chosen",
+    "sample_rejected",
+    "n_graders_chosen",
+    "n_graders_rejected",
+    "scores_chosen",
+    "scores_rejected",
+    "artifact_hash_chosen",
+    "artifact_hash_rejected",
+    "dataset_version",
+)
+
+
+@dataclass(frozen=True)
+class PreferencePair:
+    """One row of ``exports/preferences.jsonl``: within one challenge, the output humans scored
+    higher (``chosen``) over one they scored lower (``rejected``), by at least the margin.
+
+    Both sides are consensus rows with an overall score; the row's text (prompt and replies)
+    is added by the export stage, which writes the columns of :data:`PAIR_COLUMNS`.
+    """
+
+    challenge: str
+    chosen: ConsensusRow
+    rejected: ConsensusRow
+
+    @property
+    def margin(self) -> float:
+        """How much higher the chosen output's overall mean is (rounded to 4 digits, as stored)."""
+        return round(self.chosen.overall.mean - self.rejected.overall.mean, 4)

@@ -1,3 +1,53 @@
-"""CLI commands of the aggregate area (being built)."""
+"""``vizhub aggregate`` and ``vizhub report``."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import click
+
+from vizhub_pipeline.cli.common import load_project_params, project_option
+
+
+@click.command()
+@project_option
+def aggregate(project) -> None:
+    """Turn grades, renders and generations into consensus, reliability and a leaderboard.
+
+    Reads results/grades/*.csv, visualizations/*/*/meta.json and
+    results/renders/*/*/render.json; writes results/consensus/ and
+    results/metrics.json (the DVC stage `aggregate`). A malformed grade file stops
+    the stage with its file and line; `vizhub validate` lists every problem.
+
+    \b
+    Example:
+        vizhub aggregate && vizhub report
+    """
+    from vizhub_pipeline.aggregate import run_aggregate
+    from vizhub_pipeline.layout import Layout
+
+    params = load_project_params(project)
+    summary = run_aggregate(Layout.at(project), params.aggregate, echo=lambda line: click.echo(line, err=True))
+    for line in summary.lines():
+        click.echo(line)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
+@project_option
+def report(as_json, project) -> None:
+    """Print the leaderboard and the grader reliability from results/ (after `vizhub aggregate`).
+
+    \b
+    Example:
+        vizhub report
+        vizhub report --json | jq '.leaderboard[0]'
+    """
+    from vizhub_pipeline.atomic import dumps_json
+    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.leaderboard import format_report, read_report
+
+    layout = Layout.at(project)
+    data = read_report(layout.consensus, layout.metrics)
+    click.echo(dumps_json(data).rstrip("\n") if as_json else format_report(data))
+
+
+COMMANDS = [aggregate, report]
