@@ -58,6 +58,11 @@ class ExportParams:
     format: str = "standard"
     pairs: str = "all"
     images: bool = False
+    kto_desirable: float = 3.5  # overall mean at or above: label true in the KTO file
+    kto_undesirable: float = 2.0  # overall mean at or below: label false (between: left out)
+    sft_min_score: float = 3.5  # the best item of a challenge joins the SFT file only from this score
+    version: str = "0.1.0"  # dataset version, written into every row and the card
+    license: str = "mit"  # dataset licence id for the card's YAML header
 
 
 @dataclass(frozen=True)

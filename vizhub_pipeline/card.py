@@ -1,0 +1,276 @@
+"""The dataset card (``exports/README.md``): a HuggingFace YAML header and a body rendered with Jinja2.
+
+The header declares one config per non-empty file with its ``data_files`` and ``features``,
+so ``datasets.load_dataset("<folder or repo>", "pairs")`` types every column even where a
+statistic is null in the first rows. The body explains the rubric, the graders, their
+agreement (from the aggregate stage's ``reliability.json``, read defensively), the models,
+the challenges, the counts and how to load the files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vizhub_pipeline.params import ExportParams
+from vizhub_pipeline.records import DIMENSIONS
+
+TEMPLATE = "dataset_card.md.j2"
+PRETTY_NAME = "VizHub: human preferences on AI edits of interactive data visualizations"
+SIZE_CATEGORIES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+)
+MAX_LISTED_CHALLENGES = 50
+_SKIP_KEYS = ("challenge", "grader", "pair", "item", "disagree", "model")  # breakdowns, not the headline
+_VALUE_KEYS = ("alpha", "value", "estimate", "point", "icc")
+_ICC_FORMS = (("icc2_1", "ICC(2,1)"), ("icc2_k", "ICC(2,k)"), ("icc3_1", "ICC(3,1)"), ("icc3_k", "ICC(3,k)"))
+
+
+def size_category(rows: int) -> str:
+    """HuggingFace's ``size_categories`` bucket for ``rows`` examples."""
+    for limit, name in SIZE_CATEGORIES:
+        if rows < limit:
+            return name
+    return "n>1B"
+
+
+# --------------------------------------------------------------------------- features
+
+
+def _string(name: str) -> dict:
+    return {"name": name, "dtype": "string"}
+
+
+def _dtype(name: str, dtype: str) -> dict:
+    return {"name": name, "dtype": dtype}
+
+
+def _messages(name: str) -> dict:
+    return {"name": name, "list": [_string("role"), _string("content")]}
+
+
+def _scores(name: str) -> dict:
+    # fresh dicts for every dimension: shared ones would be dumped as YAML aliases
+    stats = ("mean", "median", "std", "ci_low", "ci_high")
+    return {"name": name, "struct": [{"name": dim, "struct": [_dtype(stat, "float64") for stat in stats]} for dim in DIMENSIONS]}
+
+
+def features(kind: str, fmt: str, images: bool) -> list[dict]:
+    """The columns of one export file as HuggingFace YAML ``features`` (the order rows are written in)."""
+    text = _messages if fmt == "conversational" else _string
+    if kind == "pairs":
+        columns = [text("prompt"), text("chosen"), text("rejected")]
+        columns += [_dtype(name, "float64") for name in ("margin", "score_chosen", "score_rejected")]
+        columns += [_string("challenge"), _string("model_chosen"), _string("model_rejected")]
+        columns += [_dtype(name, "int64") for name in ("sample_chosen", "sample_rejected", "n_graders_chosen", "n_graders_rejected")]
+        columns += [_scores("scores_chosen"), _scores("scores_rejected")]
+        columns += [_string("artifact_hash_chosen"), _string("artifact_hash_rejected"), _string("dataset_version")]
+    else:
+        if kind == "kto":
+            columns = [text("prompt"), text("completion"), _dtype("label", "bool")]
+        elif fmt == "conversational":
+            columns = [_messages("messages")]
+        else:
+            columns = [_string("prompt"), _string("completion")]
+        columns += [_dtype("score", "float64"), _string("challenge"), _string("model")]
+        columns += [_dtype("sample", "int64"), _dtype("n_graders", "int64"), _scores("scores")]
+        columns += [_string("artifact_hash"), _string("dataset_version")]
+    if images:
+        columns.append({"name": "images", "list": "string"})
+    return columns
+
+
+# --------------------------------------------------------------------------- reliability
+
+
+def read_reliability(path: Path) -> dict[str, Any]:
+    """The headline agreement figures of ``reliability.json``, whatever its exact layout.
+
+    Returns ``{"status": "missing" | "unreadable" | "ok", "alpha": [...], "icc": [...],
+    "graders": int | None}``; each alpha/ICC entry is ``{"dimension", "label", "value", "ci_low",
+    "ci_high"}``. Per-challenge and per-grader breakdowns are skipped: the card shows the overall
+    figures. The aggregate stage writes ``alpha.<dimension>.{value, ci_low, ci_high}``,
+    ``icc.<dimension>.{icc2_1, icc2_k}`` and ``grades.graders``; other layouts are searched too.
+    """
+    result: dict[str, Any] = {"status": "missing", "alpha": [], "icc": [], "graders": None, "error": None}
+    path = Path(path)
+    if not path.is_file():
+        return result
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        result.update(status="unreadable", error=str(exc))
+        return result
+    result["status"] = "ok"
+    result["alpha"] = _find_measure(data, "alpha")
+    result["icc"] = _find_measure(data, "icc")
+    result["graders"] = _find_graders(data)
+    return result
+
+
+def _find_measure(data: Any, measure: str) -> list[dict]:
+    found: dict[str, tuple[int, list[dict]]] = {}
+    label = "Krippendorff's alpha (ordinal)" if measure == "alpha" else "ICC"
+    for path, node in _walk(data, ()):
+        lowered = [part.lower() for part in path]
+        if not any(measure in part or (measure == "alpha" and "krippendorff" in part) for part in lowered):
+            continue
+        dims = [dim for dim in DIMENSIONS if dim in lowered]
+        if len(dims) != 1:
+            continue
+        leaf = lowered[-1] if lowered else ""
+        if not isinstance(node, dict) and leaf not in DIMENSIONS and leaf not in _VALUE_KEYS and measure not in leaf:
+            continue  # a count such as units or values, not an estimate
+        if measure == "icc" and isinstance(node, dict) and any(key in node for key, _ in _ICC_FORMS):
+            entries = [
+                {"dimension": dims[0], "label": name, **estimate}
+                for key, name in _ICC_FORMS
+                for estimate in [_as_estimate(node.get(key))]
+                if estimate is not None
+            ]
+        else:
+            estimate = _as_estimate(node)
+            entries = [] if estimate is None else [{"dimension": dims[0], "label": label, **estimate}]
+        depth = len(path)
+        if entries and (dims[0] not in found or depth < found[dims[0]][0]):
+            found[dims[0]] = (depth, entries)
+    return [entry for dim in DIMENSIONS if dim in found for entry in found[dim][1]]
+
+
+def _walk(node: Any, path: tuple[str, ...]):
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            key = str(key)
+            if any(skip in key.lower() for skip in _SKIP_KEYS):
+                continue
+            yield from _walk(value, path + (key,))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _as_estimate(node: Any) -> dict | None:
+    value = _number(node)
+    low = high = None
+    if value is None and isinstance(node, dict):
+        for key in _VALUE_KEYS:
+            if _number(node.get(key)) is not None:
+                value = _number(node[key])
+                break
+        for low_key, high_key in (("ci_low", "ci_high"), ("low", "high"), ("lower", "upper")):
+            if _number(node.get(low_key)) is not None and _number(node.get(high_key)) is not None:
+                low, high = _number(node[low_key]), _number(node[high_key])
+                break
+        interval = node.get("ci") or node.get("interval")
+        if low is None and isinstance(interval, list) and len(interval) == 2:
+            low, high = _number(interval[0]), _number(interval[1])
+    if value is None:
+        return None
+    return {"value": value, "ci_low": low, "ci_high": high}
+
+
+def _find_graders(data: Any) -> int | None:
+    """How many graders took part: ``graders`` (a count or a list), at the top or one level down."""
+    if not isinstance(data, dict):
+        return None
+    levels = [data] + [value for key, value in sorted(data.items()) if isinstance(value, dict) and "challenge" not in str(key)]
+    for level in levels:
+        for key in ("n_graders", "graders", "active_graders", "per_grader", "grader_stats"):
+            value = level.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if level is data and isinstance(value, (list, dict)) and value:
+                return len(value)
+    return None
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def card_header(summary, params: ExportParams, paths: dict[str, Path]) -> dict[str, Any]:
+    """The YAML metadata of the card (a dict, dumped in insertion order)."""
+    configs, infos = [], []
+    for kind in ("pairs", "kto", "sft"):
+        name = paths[kind].name
+        if not summary.files.get(name):
+            continue  # datasets cannot load a file with no rows: no config for it
+        config = {"config_name": kind, "data_files": [{"split": "train", "path": name}]}
+        if kind == "pairs":
+            config["default"] = True
+        configs.append(config)
+        infos.append({"config_name": kind, "features": features(kind, params.format, params.images)})
+    tags = ["dpo", "preference", "rlhf", "code", "data-visualization", "kto", "sft", "human-feedback"]
+    categories = ["text-generation"]
+    if params.images:
+        tags.append("vision")
+        categories.append("image-text-to-text")
+    header: dict[str, Any] = {
+        "pretty_name": PRETTY_NAME,
+        "license": params.license,
+        "language": ["en"],
+        "tags": tags,
+        "task_categories": categories,
+        "size_categories": [size_category(summary.pairs)],
+        "annotations_creators": ["expert-generated"],
+        "language_creators": ["machine-generated"],
+        "source_datasets": ["original"],
+    }
+    if configs:
+        header["configs"] = configs
+        header["dataset_info"] = infos
+    return header
+
+
+def render_card(summary, params: ExportParams, paths: dict[str, Path], reliability: dict[str, Any]) -> str:
+    """The full README.md text: YAML front matter, then the Jinja2 body."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    header = yaml.safe_dump(card_header(summary, params, paths), sort_keys=False, allow_unicode=True, width=1000)
+    models = sorted(summary.models.items(), key=lambda entry: (-entry[1].mean, entry[0]))
+    challenges = sorted(summary.challenges.items())
+    graders = sorted(summary.graders.items())
+    context = {
+        "header": header.rstrip("\n"),
+        "pretty_name": PRETTY_NAME,
+        "params": params,
+        "summary": summary,
+        "files": {kind: paths[kind].name for kind in ("pairs", "kto", "sft")},
+        "rows": {kind: summary.files.get(paths[kind].name, 0) for kind in ("pairs", "kto", "sft")},
+        "models": models,
+        "challenges": challenges[:MAX_LISTED_CHALLENGES],
+        "more_challenges": max(0, len(challenges) - MAX_LISTED_CHALLENGES),
+        "graders": graders,
+        "margins": sorted(summary.margins.items(), key=lambda entry: float(entry[0][1:].split(",")[0])),
+        "reliability": reliability,
+        "fmt": _fmt,
+    }
+    return environment.get_template(TEMPLATE).render(**context)
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return "0." + "0" * digits if text == "-0." + "0" * digits else text
