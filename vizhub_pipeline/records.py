@@ -193,10 +193,12 @@ def display_note(text: str) -> str:
     return text
 
 
-def format_grade_rows(grades: Iterable[Grade], *, header: bool) -> str:
-    """RFC 4180 CSV text (CRLF line ends, as the RFC says) of ``grades``, notes neutralised."""
+def format_grade_rows(grades: Iterable[Grade], *, header: bool, lineterminator: str = "\r\n") -> str:
+    """RFC 4180 CSV text (CRLF line ends, as the RFC says) of ``grades``, notes neutralised.
+
+    ``lineterminator="\\n"`` matches a file that already uses LF line ends when appending."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator=lineterminator)
     if header:
         writer.writerow(GRADE_COLUMNS)
     for grade in grades:
@@ -216,8 +218,23 @@ class GradeProblem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
+@dataclass(frozen=True)
+class GradeLine:
+    """A well-formed grade with the line it starts on and its notes cell exactly as stored."""
+
+    line: int
+    grade: Grade
+    raw_notes: str
+
+
 def parse_grade_file(path: Path | str, text: str | None = None) -> tuple[list[Grade], list[GradeProblem]]:
     """Every well-formed grade of a file, and every problem found (with its line)."""
+    lines, problems = parse_grade_lines(path, text)
+    return [entry.grade for entry in lines], problems
+
+
+def parse_grade_lines(path: Path | str, text: str | None = None) -> tuple[list[GradeLine], list[GradeProblem]]:
+    """Like :func:`parse_grade_file`, with each grade's line and raw notes (for ``vizhub validate``)."""
     path = Path(path)
     if text is None:
         try:
@@ -230,7 +247,7 @@ def parse_grade_file(path: Path | str, text: str | None = None) -> tuple[list[Gr
             return [], [GradeProblem(str(path), 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
     elif text.startswith("\ufeff"):
         text = text[1:]
-    grades: list[Grade] = []
+    grades: list[GradeLine] = []
     problems: list[GradeProblem] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -272,7 +289,7 @@ def parse_grade_file(path: Path | str, text: str | None = None) -> tuple[list[Gr
         if message:
             problems.append(GradeProblem(str(path), start, message))
         else:
-            grades.append(grade)
+            grades.append(GradeLine(start, grade, values["notes"]))
     return grades, problems
 
 

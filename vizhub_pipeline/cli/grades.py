@@ -1,3 +1,79 @@
-"""CLI commands of the grades area (being built)."""
+"""``vizhub validate`` and ``vizhub diff``: checking and comparing grade files."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vizhub_pipeline.cli.common import project_option
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--allow-stale", is_flag=True, help="Do not count grades of outputs that changed since as problems.")
+@project_option
+def validate(files, allow_stale, project) -> None:
+    """Check grade files, for CI on grading pull requests.
+
+    Checks the columns, score ranges (whole numbers 0-5), that each challenge and model
+    exists in visualizations/, that the artifact hash is the current output's (else the
+    grade is stale), duplicate rows, notes a spreadsheet would run as formulas, and that
+    the file name matches the grader and date of its rows. Prints every problem as
+    file:line: message and exits 1; exits 0 when all is clean. Default FILES: every
+    file in results/grades/.
+
+    \b
+    Example:
+        vizhub validate results/grades/alice-2026-11-28.csv
+    """
+    from vizhub_pipeline.grades import validate_grade_files
+    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.records import grade_files
+
+    layout = Layout.at(project)
+    chosen = list(files) if files else [_shorter(path) for path in grade_files(layout.grades)]
+    problems = validate_grade_files(layout, chosen, allow_stale=allow_stale)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        where = len({problem.path for problem in problems})
+        click.echo(f"{len(problems)} problem(s) in {where} of {len(chosen)} grade file(s).", err=True)
+        raise SystemExit(1)
+    click.echo(f"OK: {len(chosen)} grade file(s), no problems.")
+
+
+@click.command()
+@click.argument("rev1", metavar="REV1")
+@click.argument("rev2", metavar="[REV2]", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@project_option
+def diff(rev1, rev2, as_json, project) -> None:
+    """Show how grades changed between two commits or branches, per grader.
+
+    REV1 REV2 or REV1..REV2; with REV1 alone, compares it with the working tree.
+    Lists grades added, changed (old -> new scores) and removed, comparing each
+    grader's latest grade of each output.
+
+    \b
+    Example:
+        vizhub diff main grades/alice-2026-11-28
+        vizhub diff HEAD~3..HEAD --json
+    """
+    from vizhub_pipeline.atomic import dumps_json
+    from vizhub_pipeline.grades import diff_grades
+    from vizhub_pipeline.layout import Layout
+
+    result = diff_grades(Layout.at(project), rev1, rev2)
+    click.echo(dumps_json(result.to_json()) if as_json else result.to_table(), nl=False)
+
+
+def _shorter(path: Path) -> Path:
+    """``path`` relative to the current folder when inside it (shorter CI messages)."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+COMMANDS = [validate, diff]
