@@ -1,0 +1,63 @@
+"""Every shipped challenge, rendered for real: its reference passes all its checks (interaction
+steps included) and its starter fails at least one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.render_helpers import BrowserThread, write_visualization
+from vizhub_pipeline.challenges import load_challenge, validate_challenge
+from vizhub_pipeline.params import ScreenshotParams
+
+CHALLENGES = Path(__file__).resolve().parents[1] / "challenges"
+FOLDERS = sorted(p for p in CHALLENGES.iterdir() if p.is_dir() and not p.name.startswith(".")) if CHALLENGES.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def browser():
+    thread = BrowserThread()
+    yield thread
+    thread.close()
+
+
+def render(browser: BrowserThread, tmp_path: Path, folder: Path, model: str, files: dict):
+    from vizhub_pipeline.mirror import Mirror, find_node_modules
+    from vizhub_pipeline.records import read_generation
+    from vizhub_pipeline.screenshot import RenderItem, page_files, render_item
+
+    challenge = load_challenge(folder)
+    viz = write_visualization(tmp_path, challenge.id, model, files)
+    generation = read_generation(viz / "meta.json")
+    item = RenderItem(viz, generation, challenge, challenge.viewport.width, challenge.viewport.height, page_files(viz, generation))
+    out = tmp_path / "out" / model.replace("/", "_")
+    out.mkdir(parents=True)
+    mirror = Mirror(find_node_modules(Path(__file__).resolve().parents[1]))
+    return browser.run(render_item(browser.session, item, ScreenshotParams(timeout=20), mirror, "test", out))
+
+
+def describe(render) -> str:
+    lines = [f"status {render.status} {render.error or ''}"]
+    lines += [f"  {'ok  ' if c.passed else 'FAIL'} [{c.step or 'page'}] {c.name}: {c.message}" for c in render.checks]
+    lines += [f"  page error: {e}" for e in render.page_errors] + [f"  console: {e}" for e in render.console_errors]
+    lines += [f"  blocked: {e}" for e in render.blocked_requests]
+    return "\n".join(lines)
+
+
+@pytest.mark.skipif(not FOLDERS, reason="no challenges shipped yet")
+@pytest.mark.parametrize("folder", FOLDERS, ids=[p.name for p in FOLDERS])
+def test_reference_passes_and_starter_fails(browser, tmp_path, folder):
+    problems = validate_challenge(folder)
+    assert not problems, "\n".join(str(p) for p in problems)
+    challenge = load_challenge(folder)
+    assert challenge.reference, f"{folder} has no reference/ solution"
+    assert challenge.checks, f"{folder} has no checks"
+
+    reference = render(browser, tmp_path, folder, "baseline/reference", challenge.reference_files)
+    assert reference.status == "rendered", describe(reference)
+    assert all(check.passed for check in reference.checks), describe(reference)
+    assert not reference.blocked_requests, describe(reference)
+
+    starter = render(browser, tmp_path, folder, "baseline/starter", dict(challenge.files))
+    assert any(not check.passed for check in starter.checks), describe(starter)

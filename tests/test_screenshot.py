@@ -1,0 +1,365 @@
+"""The screenshot stage end to end, in real Chromium: statuses of hostile pages, determinism,
+skipping unchanged pages, interaction steps, pruning, the summary table and the CLI."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import BAR_REFERENCE, write_challenge
+from tests.render_helpers import write_visualization
+from vizhub_pipeline.cli import cli
+from vizhub_pipeline.layout import Layout
+from vizhub_pipeline.params import ScreenshotParams
+from vizhub_pipeline.records import read_render
+from vizhub_pipeline.screenshot import decide_status, is_one_colour, run_screenshot
+
+FAST = ScreenshotParams(timeout=6.0, settle_ms=2000, step_ms=500)
+DATA = "name,value\na,3\nb,5\nc,9\n"
+
+
+def page(body: str, head: str = '<script src="https://cdn.jsdelivr.net/npm/d3@7"></script>') -> str:
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body><div id='chart'></div>\n<script>\n{body}\n</script></body></html>\n"
+
+
+DRAW = """
+d3.csv("data.csv", d3.autoType).then(rows => {
+  const svg = d3.select("#chart").append("svg").attr("width", 400).attr("height", 300);
+  svg.selectAll("rect").data(rows).join("rect").attr("class", "bar")
+    .attr("x", (d, i) => 20 + i * 60).attr("width", 50).attr("y", 280).attr("height", 0)
+    .transition().duration(800).attr("y", d => 280 - d.value * 20).attr("height", d => d.value * 20);
+});
+"""
+
+HOSTILE = {
+    "t/01-missing-entry": None,  # no index.html at all
+    "t/02-endless-loop": page("while (true) {}"),
+    "t/03-after-loop": page(DRAW),
+    "t/04-loop-in-callback": page('d3.csv("data.csv").then(() => { while (true) {} });'),
+    "t/05-alert-loop": page("for (let i = 0; i < 20000; i++) { alert(i); confirm('sure?'); prompt('name'); }\n" + DRAW),
+    "t/06-navigate-away": page(DRAW + '\nsetTimeout(() => { window.location = "https://evil.example/steal"; }, 100);'),
+    "t/07-fetch-outside": page('fetch("https://api.example.com/data.json").catch(() => {});\n' + DRAW),
+    "t/08-throws-first": page('throw new Error("boom before drawing");\n' + DRAW),
+    "t/09-huge-dom": page("const f = document.createDocumentFragment();\nfor (let i = 0; i < 100000; i++) { const d = document.createElement('div'); d.textContent = i; f.appendChild(d); }\ndocument.body.appendChild(f);"),
+    "t/10-blank": page("/* draws nothing */"),
+    "t/11-popup-and-socket": page("window.open('https://evil.example/'); try { new WebSocket('wss://evil.example/socket'); } catch (e) {}\n" + DRAW),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile") / "project"
+    root.mkdir()
+    write_challenge(root, "barsOne")
+    for model, html in HOSTILE.items():
+        files = {"data.csv": DATA} if html is None else {"index.html": html, "data.csv": DATA}
+        write_visualization(root, "barsOne", model, files)
+    write_visualization(root, "barsOne", "t/12-unparseable", {}, status="unparseable", error="the reply has no file blocks")
+    broken = write_visualization(root, "barsOne", "t/13-broken-meta", {"index.html": page(DRAW)})
+    (broken / "meta.json").write_text("{not json", encoding="utf-8")
+    layout = Layout.at(root)
+    lines = []
+    summary = run_screenshot(layout, FAST, echo=lines.append, progress=False)
+    renders = {r.model: r for r in (read_render(p) for p in sorted(layout.renders.glob("*/*/render.json")))}
+    return layout, summary, renders, lines
+
+
+def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
+    layout, summary, renders, _ = hostile_run
+    statuses = {model: render.status for model, render in renders.items()}
+    # 100k elements: renders on an idle machine, may reach the limit on a busy one; either is recorded
+    details = {model: (render.status, render.error) for model, render in renders.items()}
+    assert statuses.pop("t/09-huge-dom") in ("rendered", "timeout"), details
+    assert statuses == {
+        "t/01-missing-entry": "error",
+        "t/02-endless-loop": "timeout",
+        "t/03-after-loop": "rendered",
+        "t/04-loop-in-callback": "timeout",
+        "t/05-alert-loop": "rendered",
+        "t/06-navigate-away": "rendered",
+        "t/07-fetch-outside": "rendered",
+        "t/08-throws-first": "error",
+        "t/10-blank": "blank",
+        "t/11-popup-and-socket": "rendered",
+        "t/12-unparseable": "error",
+    }, details
+    assert summary.failures == [f"{layout.visualizations}/barsOne/t__13-broken-meta/meta.json:1: not valid JSON: Expecting property name enclosed in double quotes"]
+    assert not summary.ok and summary.lines()[-1].startswith("failed: ")
+    assert summary.counts["blank"] == 1 and summary.counts["error"] == 3
+    assert summary.counts["rendered"] + summary.counts["timeout"] == 8
+
+
+def test_failures_say_why(hostile_run):
+    _, _, renders, lines = hostile_run
+    missing = renders["t/01-missing-entry"]
+    assert missing.error.startswith("entry file index.html is missing from ")
+    assert missing.screenshots == ()
+    assert [c.passed for c in missing.checks] == [False, False]
+    assert renders["t/12-unparseable"].error == "generation unparseable: nothing to render: the reply has no file blocks"
+    assert "did not load within" in (renders["t/02-endless-loop"].error or ""), renders["t/02-endless-loop"]
+    callback = renders["t/04-loop-in-callback"]
+    assert "did not settle" in (callback.error or "") or "did not answer" in (callback.error or ""), callback
+    thrown = renders["t/08-throws-first"]
+    assert thrown.page_errors and "boom before drawing" in thrown.page_errors[0]
+    assert thrown.screenshots == ("screenshot.png",)
+    assert any(line.startswith("barsOne/t__02-endless-loop: timeout") for line in lines)
+
+
+def test_the_page_after_an_endless_loop_renders_normally(hostile_run):
+    layout, _, renders, _ = hostile_run
+    after = renders["t/03-after-loop"]
+    assert after.checks_passed == len(after.checks) == 2
+    assert after.console_errors == () and after.blocked_requests == ()
+    png = (layout.renders / "barsOne" / "t__03-after-loop" / "screenshot.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and not is_one_colour(png)
+
+
+def test_network_and_navigation_are_cut_off_and_recorded(hostile_run):
+    _, _, renders, _ = hostile_run
+    assert renders["t/07-fetch-outside"].blocked_requests == ("https://api.example.com/data.json",)
+    navigate = renders["t/06-navigate-away"]
+    assert navigate.blocked_requests == ("navigation away to https://evil.example/steal",)
+    assert navigate.checks_passed == 2  # still the page: the bars are there, nothing logged
+    popup = renders["t/11-popup-and-socket"]
+    assert popup.blocked_requests == ("websocket wss://evil.example/socket",)  # window.open is a no-op
+    alerts = renders["t/05-alert-loop"]
+    assert alerts.checks_passed == 2 and alerts.page_errors == ()
+
+
+def test_summary_table_lists_every_render(hostile_run):
+    layout, _, renders, _ = hostile_run
+    with open(layout.renders / "summary.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["model"] for row in rows] == sorted(renders)
+    fetch = next(row for row in rows if row["model"] == "t/07-fetch-outside")
+    assert fetch["status"] == "rendered" and fetch["blocked_requests"] == "1" and fetch["checks_total"] == "2"
+    assert fetch["artifact_hash"] == renders["t/07-fetch-outside"].artifact_hash
+
+
+# --------------------------------------------------------------------------- determinism and skipping
+
+RANDOM_DOTS = """
+const svg = d3.select("#chart").append("svg").attr("width", 300).attr("height", 200);
+svg.selectAll("circle").data(d3.range(40)).join("circle").attr("class", "dot")
+  .attr("cx", () => Math.random() * 300).attr("cy", () => Math.random() * 200).attr("r", 0)
+  .attr("fill", () => d3.interpolateTurbo(Math.random()))
+  .transition().delay((d, i) => i * 20).duration(700).attr("r", 6);
+svg.append("text").attr("x", 10).attr("y", 190).text(new Date().toISOString());
+"""
+
+
+@pytest.fixture
+def small_project(project):
+    write_visualization(project, "barsOne", "baseline/reference", {"index.html": BAR_REFERENCE, "data.csv": DATA})
+    write_visualization(project, "barsOne", "random/dots", {"index.html": page(RANDOM_DOTS), "data.csv": DATA})
+    write_visualization(project, "barsTwo", "baseline/reference", {"index.html": BAR_REFERENCE, "data.csv": DATA})
+    return project
+
+
+def shots(layout: Layout) -> dict[str, bytes]:
+    return {str(p.relative_to(layout.renders)): p.read_bytes() for p in sorted(layout.renders.glob("*/*/*.png"))}
+
+
+def test_same_page_same_png_bytes_and_unchanged_pages_are_skipped(small_project):
+    layout = Layout.at(small_project)
+    first = run_screenshot(layout, FAST, progress=False)
+    assert first.counts["rendered"] == 3 and first.skipped == 0
+    before = shots(layout)
+    render_json = (layout.renders / "barsOne" / "random__dots" / "render.json").read_bytes()
+
+    again = run_screenshot(layout, FAST, progress=False)
+    assert again.skipped == 3 and sum(again.counts.values()) == 0
+    assert (layout.renders / "barsOne" / "random__dots" / "render.json").read_bytes() == render_json
+
+    forced = run_screenshot(layout, FAST, force=True, progress=False)
+    assert forced.counts["rendered"] == 3
+    assert shots(layout) == before  # virtual time, seeded Math.random: byte-identical screenshots
+
+    # a hand edit of a served file renders that page again, and only it
+    (layout.visualizations / "barsTwo" / "baseline__reference" / "data.csv").write_text("name,value\na,1\nb,2\nc,3\n")
+    edited = run_screenshot(layout, FAST, progress=False)
+    assert (edited.counts["rendered"], edited.skipped) == (1, 2)
+    assert shots(layout)["barsTwo/baseline__reference/screenshot.png"] != before["barsTwo/baseline__reference/screenshot.png"]
+
+    # other parameters: everything renders again
+    changed = run_screenshot(layout, ScreenshotParams(timeout=6.0, settle_ms=2000, step_ms=500, seed=7), progress=False)
+    assert changed.counts["rendered"] == 3
+    assert shots(layout)["barsOne/random__dots/screenshot.png"] != before["barsOne/random__dots/screenshot.png"]
+
+
+def test_filters_and_pruning(small_project):
+    layout = Layout.at(small_project)
+    only = run_screenshot(layout, FAST, challenges=["barsTwo"], progress=False)
+    assert only.counts["rendered"] == 1
+    assert [p.parent.name for p in layout.renders.glob("*/*/render.json")] == ["baseline__reference"]
+    run_screenshot(layout, FAST, models=["random/dots"], progress=False)
+    assert sorted(str(p.parent.relative_to(layout.renders)) for p in layout.renders.glob("*/*/render.json")) == [
+        "barsOne/random__dots",
+        "barsTwo/baseline__reference",
+    ]
+    import shutil
+
+    shutil.rmtree(layout.visualizations / "barsOne" / "random__dots")
+    pruned = run_screenshot(layout, FAST, models=["nobody/else"], progress=False)
+    assert pruned.pruned == ["results/renders/barsOne/random__dots"]
+    assert not (layout.renders / "barsOne").exists()
+    rows = (layout.renders / "summary.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("barsTwo,baseline/reference,0,rendered,2,2,")
+
+
+# --------------------------------------------------------------------------- interaction steps
+
+STEPS_YAML = """\
+title: Interactive bars
+viewport: {width: 640, height: 400}
+checks:
+  - type: count
+    selector: "rect.bar"
+    equals: 3
+  - type: script
+    name: tooltip hidden
+    expr: "getComputedStyle(document.querySelector('#tip')).opacity === '0'"
+interactions:
+  - name: hover-bar
+    action: hover
+    selector: "rect.bar"
+    nth: 2
+    checks:
+      - type: text
+        name: tooltip names the bar
+        selector: "#tip"
+        text: "c: 9"
+      - type: script
+        name: tooltip faded in
+        expr: "getComputedStyle(document.querySelector('#tip')).opacity === '1'"
+  - name: click-bar
+    action: click
+    selector: "rect.bar"
+    nth: 0
+    checks:
+      - type: count
+        name: one selected
+        selector: "rect.selected"
+        equals: 1
+  - name: brush
+    action: drag
+    selector: "svg"
+    from: [0.02, 0.5]
+    to: [0.25, 0.9]
+    checks:
+      - type: text
+        name: brushed count shown
+        selector: "#status"
+        text: "2 brushed"
+  - name: escape
+    action: press
+    key: Escape
+    checks:
+      - type: count
+        name: selection cleared
+        selector: "rect.selected"
+        equals: 0
+  - name: zoom
+    action: wheel
+    selector: "svg"
+    delta_y: -300
+    checks:
+      - type: attribute
+        name: zoomed in
+        selector: "g.plot"
+        attribute: transform
+        matches: "scale\\\\(1\\\\.[0-9]"
+  - name: later
+    action: wait
+    wait_ms: 6000
+    checks:
+      - type: text
+        name: timer fired
+        selector: "#status"
+        text: "late"
+  - name: missing
+    action: hover
+    selector: "circle.none"
+"""
+
+STEPS_HTML = page(
+    """
+const rows = [{name: "a", value: 3}, {name: "b", value: 5}, {name: "c", value: 9}];
+const svg = d3.select("#chart").append("svg").attr("width", 600).attr("height", 300);
+const brushLayer = svg.append("g");  // under the bars, so hovering a bar reaches the bar
+const plot = svg.append("g").attr("class", "plot");
+const tip = d3.select("body").append("div").attr("id", "tip").style("position", "absolute").style("opacity", 0);
+const status = d3.select("body").append("div").attr("id", "status");
+const bars = plot.selectAll("rect").data(rows).join("rect").attr("class", "bar")
+  .attr("x", (d, i) => 20 + i * 60).attr("width", 50).attr("y", d => 280 - d.value * 20)
+  .attr("height", d => d.value * 20).attr("fill", "steelblue")
+  .on("mouseover", (event, d) => tip.text(`${d.name}: ${d.value}`).transition().duration(300).style("opacity", 1))
+  .on("click", function () { d3.select(this).classed("selected", true); });
+brushLayer.call(d3.brushX().extent([[0, 0], [600, 300]]).on("end", ({selection}) => {
+  if (!selection) return;
+  const n = rows.filter((d, i) => 20 + i * 60 + 25 >= selection[0] && 20 + i * 60 + 25 <= selection[1]).length;
+  status.text(`${n} brushed`);
+}));
+d3.select(window).on("keydown", event => { if (event.key === "Escape") bars.classed("selected", false); });
+svg.call(d3.zoom().on("zoom", event => plot.attr("transform", event.transform)));
+setTimeout(() => status.text(status.text() + " late"), 10000);
+"""
+)
+
+
+def test_interaction_steps_each_shot_and_checked(project):
+    folder = project / "challenges" / "steps"
+    folder.mkdir()
+    (folder / "challenge.yaml").write_text(STEPS_YAML)
+    (folder / "prompt.md").write_text("Make the bars interactive.\n")
+    (folder / "files").mkdir()
+    (folder / "files" / "index.html").write_text(page("// TODO"))
+    write_visualization(project, "steps", "baseline/reference", {"index.html": STEPS_HTML})
+    layout = Layout.at(project)
+    summary = run_screenshot(layout, FAST, challenges=["steps"], progress=False)
+    assert summary.ok, summary.lines()
+    render = read_render(layout.renders / "steps" / "baseline__reference" / "render.json")
+    assert render.status == "rendered", render
+    assert render.viewport == {"width": 640, "height": 400}
+    failed = [(c.step, c.name, c.message) for c in render.checks if not c.passed]
+    assert failed == [("missing", "missing performed", "no element matches circle.none")]
+    assert {c.step for c in render.checks} == {None, "hover-bar", "click-bar", "brush", "escape", "zoom", "later", "missing"}
+    names = ["screenshot.png"] + [f"step-{n}-{s}.png" for n, s in enumerate(["hover-bar", "click-bar", "brush", "escape", "zoom", "later", "missing"], 1)]
+    assert list(render.screenshots) == names
+    pngs = [(layout.renders / "steps" / "baseline__reference" / name).read_bytes() for name in names]
+    assert pngs[0] != pngs[1]  # the tooltip shows in the hover shot
+
+
+# --------------------------------------------------------------------------- pure parts and the CLI
+
+
+def test_status_precedence():
+    assert decide_status(timed_out=True, error="x", page_errors=["e"], blank=True) == "timeout"
+    assert decide_status(timed_out=False, error=None, page_errors=["e"], blank=True) == "error"
+    assert decide_status(timed_out=False, error="crashed", page_errors=[], blank=False) == "error"
+    assert decide_status(timed_out=False, error=None, page_errors=[], blank=True) == "blank"
+    assert decide_status(timed_out=False, error=None, page_errors=[], blank=False) == "rendered"
+
+
+def test_cli_screenshot(small_project):
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["screenshot", "--project", str(small_project), "--challenge", "barsTwo", "--no-progress"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "screenshot: 1 rendered, 0 blank, 0 error, 0 timeout, 0 skipped (unchanged); checks passed 2/2 (in the pages rendered now)"
+    )
+    result = runner.invoke(cli, ["screenshot", "--project", str(small_project), "--challenge", "nope"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "challenge skipped: " in result.output and "nope: no such challenge (known: barsOne, barsTwo)" in result.output
+
+
+def test_cli_without_chromium_says_how_to_fix(small_project, monkeypatch):
+    monkeypatch.setenv("VIZHUB_CHROMIUM", str(small_project / "no-such-chromium"))
+    result = CliRunner().invoke(cli, ["screenshot", "--project", str(small_project)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output == f"Error: VIZHUB_CHROMIUM={small_project / 'no-such-chromium'} is not an executable file: fix it or unset it\n"
+    assert not (small_project / "results" / "renders" / "barsOne").exists()
