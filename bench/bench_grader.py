@@ -1,0 +1,212 @@
+"""Grader latency on a full benchmark: 50 challenges x 20 models (1,000 outputs) in a git repo.
+
+The real server (both sockets, uvicorn, the real grades library with pygit2 commits) runs on
+free ports; one keep-alive HTTP connection measures:
+
+- static: ``GET /static/grader.css`` (the baseline: what the same server needs for a file),
+- page: ``GET /item/<id>`` of outputs never shown before (highlighting, diff, render.json and
+  the grade index all computed cold), and the same pages again (warm),
+- submit: ``POST /api/grades`` of distinct outputs, each appended and committed with pygit2.
+
+Each line prints p50 and p95 and the p95's ratio to the static file's p95. Targets: page
+p95 <= 150 ms, submit p95 <= 100 ms (including the commit).
+
+Run: .venv/bin/python bench/bench_grader.py [--pages 200] [--submits 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHALLENGES, MODELS = 50, 20
+STARTER = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Chart</title>
+<script src="https://cdn.jsdelivr.net/npm/d3@7"></script>
+<style>body { font: 12px sans-serif; } .bar { fill: steelblue; }</style></head>
+<body><div id="chart"></div>
+<script>
+// TODO: draw the chart from data.csv
+</script></body></html>
+"""
+BODY = """// chart {c} by {model}: every output differs, so nothing is highlighted from a cache
+const margin = {{top: 20, right: 20, bottom: 30, left: 40}};
+const width = 760 - margin.left - margin.right, height = 460 - margin.top - margin.bottom;
+const svg = d3.select("#chart").append("svg")
+  .attr("width", width + margin.left + margin.right).attr("height", height + margin.top + margin.bottom)
+  .append("g").attr("transform", `translate(${{margin.left}},${{margin.top}})`);
+d3.csv("data.csv", d3.autoType).then(rows => {{
+  rows.sort((a, b) => d3.descending(a.value, b.value));
+  const x = d3.scaleBand().domain(rows.map(d => d.name)).range([0, width]).padding({pad});
+  const y = d3.scaleLinear().domain([0, d3.max(rows, d => d.value)]).nice().range([height, 0]);
+  svg.append("g").attr("transform", `translate(0,${{height}})`).call(d3.axisBottom(x));
+  svg.append("g").call(d3.axisLeft(y));
+  const tip = d3.select("body").append("div").attr("class", "tip").style("opacity", 0);
+  svg.selectAll("rect").data(rows).join("rect").attr("class", "bar")
+    .attr("x", d => x(d.name)).attr("width", x.bandwidth())
+    .attr("y", d => y(d.value)).attr("height", d => height - y(d.value)).attr("fill", "{color}")
+    .on("mouseover", (event, d) => tip.style("opacity", 1).text(`${{d.name}}: ${{d.value}}`))
+    .on("mouseout", () => tip.style("opacity", 0));
+}});
+"""
+COLORS = ("steelblue", "tomato", "seagreen", "goldenrod", "slateblue")
+
+
+def build_project(root: Path) -> list[tuple[str, str]]:
+    from vizhub_pipeline.layout import Layout, hash_files
+    from vizhub_pipeline.records import CheckResult, Generation, Render, write_generation, write_render
+
+    layout = Layout.at(root)
+    outputs = []
+    for c in range(CHALLENGES):
+        data = "name,value\n" + "".join(f"item{i},{(i * 37 + c) % 91 + 5}\n" for i in range(40))
+        challenge = f"chart{c:02d}"
+        folder = layout.challenge_dir(challenge)
+        (folder / "files").mkdir(parents=True)
+        (folder / "challenge.yaml").write_text(
+            f"title: Chart {c}\ndescription: Sorted bars with a tooltip.\n"
+            "checks:\n  - type: count\n    selector: rect.bar\n    min: 1\n  - type: no_console_errors\n"
+            "interactions:\n  - name: hover-bar\n    action: hover\n    selector: rect.bar\n",
+            encoding="utf-8",
+        )
+        (folder / "prompt.md").write_text(f"Draw one bar per row of data.csv, sorted, with axes and a tooltip (chart {c}).\n")
+        (folder / "files" / "index.html").write_text(STARTER, encoding="utf-8")
+        (folder / "files" / "data.csv").write_text(data, encoding="utf-8")
+        for m in range(MODELS):
+            model = f"provider{m % 4}/model-{m:02d}"
+            page = STARTER.replace("// TODO: draw the chart from data.csv\n", BODY.format(pad=0.05 + m / 100, color=COLORS[m % 5], c=c, model=model))
+            files = {"index.html": page, "data.csv": data}
+            out = layout.visualization_dir(challenge, model)
+            out.mkdir(parents=True)
+            for name, text in files.items():
+                (out / name).write_text(text, encoding="utf-8")
+            artifact = hash_files(files)
+            write_generation(
+                out / "meta.json",
+                Generation(challenge, model, 0, "ok", f"in{c}-{m}", artifact, tuple(sorted(files))),
+            )
+            shots = layout.render_dir(challenge, model)
+            shots.mkdir(parents=True)
+            (shots / "screenshot.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 2000)
+            (shots / "step-hover-bar.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 2000)
+            write_render(
+                shots / "render.json",
+                Render(
+                    challenge, model, 0, "rendered", artifact, f"r{c}-{m}",
+                    screenshots=("screenshot.png", "step-hover-bar.png"),
+                    checks=(
+                        CheckResult("count rect.bar", "count", True, "40 found"),
+                        CheckResult("no console errors", "no_console_errors", m % 3 != 0, "" if m % 3 else "1 error"),
+                    ),
+                    console_errors=() if m % 3 else ("TypeError: x is undefined",),
+                ),
+            )
+            outputs.append((challenge, model))
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "Bench Grader"],
+        ["config", "user.email", "bench@example.com"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "benchmark outputs"],
+    ):
+        subprocess.run(["git", *args], cwd=root, check=True, env=env)
+    return outputs
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def timed(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None, headers=None) -> tuple[float, int, bytes]:
+    start = time.perf_counter()
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    return (time.perf_counter() - start) * 1000, response.status, data
+
+
+def line(label: str, times: list[float], baseline: float | None, target: float | None = None) -> str:
+    p50, p95 = statistics.median(times), percentile(times, 0.95)
+    text = f"{label:<34} n={len(times):<4} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms"
+    if baseline:
+        text += f"   p95 / static p95 = {p95 / baseline:6.1f}x"
+    if target is not None:
+        text += f"   target <= {target:.0f} ms: {'met' if p95 <= target else 'MISSED'}"
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=200, help="distinct item pages to load")
+    parser.add_argument("--submits", type=int, default=100, help="grades to submit (each one commit)")
+    args = parser.parse_args()
+
+    from vizhub_pipeline.grader.server import build_server
+    from vizhub_pipeline.layout import Layout
+
+    with tempfile.TemporaryDirectory(prefix="bench-grader-") as tmp:
+        root = Path(tmp) / "project"
+        started = time.perf_counter()
+        build_project(root)
+        print(f"project: {CHALLENGES} challenges x {MODELS} models = {CHALLENGES * MODELS} outputs, "
+              f"each with render.json and 2 screenshots, in git ({time.perf_counter() - started:.1f} s to build)")
+        server, warnings = build_server(Layout.at(root), "bench", blind=True)
+        server.start()
+        try:
+            port = int(server.url.rsplit(":", 1)[1])
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            first, status, data = timed(conn, "GET", "/api/items")
+            assert status == 200, data
+            items = json.loads(data)["items"]
+            print(f"first request (scans the 1,000 outputs, reads the grades): {first:.1f} ms")
+
+            for _ in range(20):
+                timed(conn, "GET", "/static/grader.css")
+            static = [timed(conn, "GET", "/static/grader.css")[0] for _ in range(300)]
+            static_p95 = percentile(static, 0.95)
+
+            pages = []
+            for item in items[: args.pages]:
+                elapsed, status, _ = timed(conn, "GET", f"/item/{item['id']}")
+                assert status == 200, status
+                pages.append(elapsed)
+            warm = [timed(conn, "GET", f"/item/{item['id']}")[0] for item in items[: args.pages]]
+            listing = [timed(conn, "GET", "/api/items")[0] for _ in range(50)]
+
+            headers = {"Content-Type": "application/json", "Origin": server.url, "X-Vizhub-Token": server.config.token}
+            submits = []
+            for index, item in enumerate(items[args.pages : args.pages + args.submits]):
+                body = json.dumps({"item": item["id"], "functionality": index % 6, "aesthetics": (index * 7) % 6,
+                                   "notes": f"bench note {index}, with a comma"}).encode()
+                elapsed, status, data = timed(conn, "POST", "/api/grades", body, headers)
+                assert status == 200, data
+                submits.append(elapsed)
+            after = [timed(conn, "GET", f"/item/{item['id']}")[0] for item in items[args.pages + args.submits : args.pages * 2 + args.submits]]
+
+            print(line("static file GET /static/grader.css", static, None))
+            print(line("page, first view (cold)", pages, static_p95, 150))
+            print(line("page, second view (warm)", warm, static_p95, 150))
+            print(line(f"page, first view, {args.submits} grades in git", after, static_p95, 150))
+            print(line("GET /api/items (1,000 items)", listing, static_p95))
+            print(line("submit incl. pygit2 commit", submits, static_p95, 100))
+            log = subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+            print(f"commits in the repository after the run: {log} (1 + {args.submits} grades)")
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
