@@ -1,5 +1,6 @@
 """`dvc repro` on a temporary two-challenge project: the real pipeline, run by DVC."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ def dvc_project(project):
     """The two-challenge project as a git + DVC repository with this repository's pipeline."""
     shutil.copy(REPO_ROOT / "dvc.yaml", project / "dvc.yaml")
     shutil.copy(REPO_ROOT / "params.yaml", project / "params.yaml")
+    shutil.copy(REPO_ROOT / "package-lock.json", project / "package-lock.json")
     (project / "vizhub_pipeline").symlink_to(REPO_ROOT / "vizhub_pipeline", target_is_directory=True)
     if (REPO_ROOT / "node_modules").exists():
         (project / "node_modules").symlink_to(REPO_ROOT / "node_modules", target_is_directory=True)
@@ -39,10 +41,19 @@ def dvc_project(project):
 
 def test_dvc_repro_builds_everything_then_has_nothing_to_do(dvc_project):
     first = run(["dvc", "repro"], dvc_project)
-    assert "Running stage 'generate'" in first.stdout
+    for stage in ("generate", "screenshot", "aggregate", "export"):
+        assert f"Running stage '{stage}'" in first.stdout
     for challenge in ("barsOne", "barsTwo"):
         for model in ("baseline__starter", "baseline__reference"):
             assert (dvc_project / "visualizations" / challenge / model / "meta.json").is_file()
+            render = json.loads((dvc_project / "results" / "renders" / challenge / model / "render.json").read_text())
+            # the starter draws nothing (a TODO), the reference draws its three bars
+            assert render["status"] == ("blank" if model == "baseline__starter" else "rendered")
+    consensus = (dvc_project / "results" / "consensus" / "consensus.csv").read_text().splitlines()
+    assert len(consensus) == 1 + 4  # header, then every output, ungraded on a fresh project
+    assert json.loads((dvc_project / "results" / "metrics.json").read_text())
+    assert (dvc_project / "exports" / "README.md").is_file()
+    assert (dvc_project / "exports" / "preferences.jsonl").read_text() == ""
     assert (dvc_project / "dvc.lock").is_file()
     second = run(["dvc", "repro"], dvc_project)
     assert "Running stage" not in second.stdout
