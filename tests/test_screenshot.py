@@ -363,3 +363,30 @@ def test_cli_without_chromium_says_how_to_fix(small_project, monkeypatch):
     assert result.exit_code == 1
     assert result.output == f"Error: VIZHUB_CHROMIUM={small_project / 'no-such-chromium'} is not an executable file: fix it or unset it\n"
     assert not (small_project / "results" / "renders" / "barsOne").exists()
+
+
+def test_vizhub_benchmark_generates_then_renders_only_the_selection(project, loopback):
+    """The original's command: a real model call (the loopback server) then a real render."""
+    import json
+
+    from click.testing import CliRunner
+
+    from tests.conftest import BAR_REFERENCE
+    from tests.loopback_server import Behaviour
+    from vizhub_pipeline.cli import cli
+
+    loopback.default = Behaviour(reply=f"Done.\n\n**index.html**\n```html\n{BAR_REFERENCE}```\n")
+    result = CliRunner().invoke(
+        cli,
+        ["benchmark", "--project", str(project), "--challenge", "barsOne", "--models", "openai/loop-model"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "generate: 1 done" in result.output
+    assert "screenshot: 1 rendered" in result.output
+    assert len(loopback.requests) == 1
+    render = json.loads((project / "results" / "renders" / "barsOne" / "openai__loop-model" / "render.json").read_text())
+    assert render["status"] == "rendered"
+    assert [check["passed"] for check in render["checks"]] == [True, True]
+    rendered = sorted(p.relative_to(project / "results" / "renders").parent.as_posix() for p in (project / "results" / "renders").rglob("render.json"))
+    assert rendered == ["barsOne/openai__loop-model"]

@@ -45,7 +45,7 @@ def selection_options(func):
         multiple=True,
         callback=_split_models,
         metavar="A,B",
-        help="Comma-separated model ids. Default: generate.models in params.yaml.",
+        help="Comma-separated model ids (repeatable). Default: generate.models in params.yaml when generating; every model found in visualizations/ otherwise.",
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

@@ -70,10 +70,16 @@ def benchmark(challenges, models, cache, project) -> None:
     from vizhub_pipeline.screenshot import run_screenshot
 
     summary, params = _generate(project, challenges, models, cache)
-    shots = run_screenshot(Layout.at(project), params.screenshot, challenges=challenges, models=models)
-    for line in getattr(shots, "lines", lambda: [str(shots)])():
+    shots = run_screenshot(
+        Layout.at(project),
+        params.screenshot,
+        challenges=challenges,
+        models=models or params.generate.models,
+        echo=lambda line: click.echo(line, err=True),
+    )
+    for line in shots.lines():
         click.echo(line)
-    if not summary.ok:
+    if not (summary.ok and shots.ok):
         raise SystemExit(1)
 
 
