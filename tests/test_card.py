@@ -51,35 +51,10 @@ def test_reliability_is_missing_or_unreadable_without_failing(tmp_path):
     assert broken["status"] == "unreadable" and broken["alpha"] == []
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        {"alpha": {"functionality": 0.61, "aesthetics": 0.42, "overall": 0.55}},
-        {"functionality": {"alpha": 0.61}, "aesthetics": {"alpha": 0.42}, "overall": {"alpha": 0.55}},
-        {"overall_items": {}, "krippendorff": {"functionality": {"value": 0.61}, "aesthetics": {"value": 0.42}, "overall": {"value": 0.55}}},
-        {"reliability": {"krippendorff_alpha": {"functionality": {"estimate": 0.61, "ci": [0.5, 0.7]},
-                                                "aesthetics": {"estimate": 0.42, "ci": [0.3, 0.5]},
-                                                "overall": {"estimate": 0.55, "ci": [0.4, 0.6]}}}},
-    ],
-    ids=["flat", "by-dimension", "krippendorff", "nested-with-ci"],
-)
-def test_reliability_finds_alpha_per_dimension_in_several_layouts(tmp_path, data):
-    found = read_reliability(write(tmp_path, data))
-    assert found["status"] == "ok"
-    assert [(e["dimension"], e["value"]) for e in found["alpha"]] == [("functionality", 0.61), ("aesthetics", 0.42), ("overall", 0.55)]
-
-
-def test_reliability_prefers_the_overall_figure_to_breakdowns_and_reads_icc_and_graders(tmp_path):
-    data = {
-        "per_challenge": {"bars": {"alpha": {"overall": 0.99}}},
-        "per_grader": {"ana": {"alpha": {"overall": 0.98}}, "ben": {}},
-        "alpha": {"overall": {"alpha": 0.5, "ci_low": 0.4, "ci_high": 0.6}},
-        "icc": {"overall": {"icc": 0.7, "lower": 0.6, "upper": 0.8}, "aesthetics": None},
-    }
-    found = read_reliability(write(tmp_path, data))
-    assert found["alpha"] == [{"dimension": "overall", "label": "Krippendorff's alpha (ordinal)", "value": 0.5, "ci_low": 0.4, "ci_high": 0.6}]
-    assert found["icc"] == [{"dimension": "overall", "label": "ICC", "value": 0.7, "ci_low": 0.6, "ci_high": 0.8}]
-    assert found["graders"] == 2
+def test_reliability_in_another_layout_is_unreadable_not_guessed(tmp_path):
+    found = read_reliability(write(tmp_path, {"alpha": [0.5], "icc": None}))
+    assert found["status"] == "unreadable" and found["alpha"] == []
+    assert "reliability.json" in found["error"]
 
 
 def test_reliability_reads_the_layout_the_aggregate_stage_writes(tmp_path):

@@ -414,14 +414,15 @@ def test_identical_inputs_give_byte_identical_files_anywhere(graded, tmp_path):
 
 
 def test_the_card_has_the_header_rubric_counts_and_reliability(graded):
-    reliability = {
-        "krippendorff_alpha": {
-            "functionality": {"alpha": 0.71, "ci_low": 0.6, "ci_high": 0.8},
-            "aesthetics": {"alpha": 0.52, "ci_low": 0.4, "ci_high": 0.63},
-            "overall": {"alpha": 0.66, "ci_low": 0.55, "ci_high": 0.75},
+    reliability = {  # the layout the aggregate stage writes
+        "alpha": {
+            "functionality": {"value": 0.71, "ci_low": 0.6, "ci_high": 0.8, "units": 2, "values": 6},
+            "aesthetics": {"value": 0.52, "ci_low": 0.4, "ci_high": 0.63, "units": 2, "values": 6},
+            "overall": {"value": 0.66, "ci_low": 0.55, "ci_high": 0.75, "units": 2, "values": 6},
         },
-        "per_challenge": {"barsOne": {"krippendorff_alpha": {"overall": {"alpha": 0.1}}}},
-        "graders": ["ana", "ben", "cy"],
+        "alpha_by_challenge": {"barsOne": {"overall": {"value": 0.1, "ci_low": None, "ci_high": None}}},
+        "icc": None,
+        "grades": {"graders": 3},
     }
     (graded / "results" / "consensus" / "reliability.json").write_text(json.dumps(reliability), encoding="utf-8")
     export(graded)

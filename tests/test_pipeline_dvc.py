@@ -69,3 +69,47 @@ def test_editing_one_challenge_regenerates_only_that_challenge(dvc_project):
     assert "Running stage 'generate'" in result.stdout
     assert "generate: 2 done, 2 skipped (unchanged)" in result.stdout
     assert (dvc_project / "visualizations" / "barsOne" / "baseline__starter" / "meta.json").read_text() == untouched
+
+
+def test_grades_committed_by_two_graders_flow_into_consensus_and_a_preference_dataset(dvc_project):
+    """The product's loop: repro, two experts grade (committed with pygit2), repro again."""
+    from vizhub_pipeline.card import read_reliability
+    from vizhub_pipeline.grades import submit_grades
+    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.records import Grade, read_generation
+
+    run(["dvc", "repro"], dvc_project)
+    run(["git", "add", "-A"], dvc_project)
+    run(["git", "-c", "user.name=ci", "-c", "user.email=ci@example.org", "commit", "-q", "-m", "outputs"], dvc_project)
+    layout = Layout.at(dvc_project)
+    scores = {  # grader -> model -> (functionality, aesthetics)
+        "alice": {"baseline/reference": (5, 4), "baseline/starter": (0, 1)},
+        "bob": {"baseline/reference": (4, 4), "baseline/starter": (1, 0)},
+    }
+    for grader, by_model in scores.items():
+        grades = []
+        for challenge in ("barsOne", "barsTwo"):
+            for model, (functionality, aesthetics) in by_model.items():
+                folder = dvc_project / "visualizations" / challenge / model.replace("/", "__")
+                artifact = read_generation(folder / "meta.json").artifact_hash
+                grades.append(Grade(challenge, model, 0, artifact, functionality, aesthetics, "", grader, "2026-11-28T12:00:00Z"))
+        assert submit_grades(layout, grades).commit_id
+
+    log = run(["git", "log", "--format=%an|%s"], dvc_project).stdout.splitlines()
+    assert log[:2] == ["bob|grade: bob graded 4 outputs of barsOne, barsTwo", "alice|grade: alice graded 4 outputs of barsOne, barsTwo"]
+    result = run(["dvc", "repro"], dvc_project)
+    assert "Running stage 'aggregate'" in result.stdout and "Running stage 'export'" in result.stdout
+    assert "Running stage 'generate'" not in result.stdout and "Running stage 'screenshot'" not in result.stdout
+
+    pairs = [json.loads(line) for line in (dvc_project / "exports" / "preferences.jsonl").read_text().splitlines()]
+    assert sorted(pair["challenge"] for pair in pairs) == ["barsOne", "barsTwo"]
+    reference = (dvc_project / "challenges" / "barsOne" / "reference" / "index.html").read_text()
+    for pair in pairs:
+        assert (pair["model_chosen"], pair["model_rejected"]) == ("baseline/reference", "baseline/starter")
+        assert pair["score_chosen"] == 4.25 and pair["score_rejected"] == 0.5 and pair["margin"] == 3.75
+        assert reference in pair["chosen"]
+    reliability = read_reliability(dvc_project / "results" / "consensus" / "reliability.json")
+    assert reliability["graders"] == 2 and reliability["alpha"]
+    card = (dvc_project / "exports" / "README.md").read_text()
+    overall = next(entry for entry in reliability["alpha"] if entry["dimension"] == "overall")
+    assert f"| Krippendorff's alpha (ordinal) | overall | {overall['value']:.3f} |" in card

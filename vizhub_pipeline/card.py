@@ -31,9 +31,8 @@ SIZE_CATEGORIES = (
     (1_000_000_000, "100M<n<1B"),
 )
 MAX_LISTED_CHALLENGES = 50
-_SKIP_KEYS = ("challenge", "grader", "pair", "item", "disagree", "model")  # breakdowns, not the headline
-_VALUE_KEYS = ("alpha", "value", "estimate", "point", "icc")
-_ICC_FORMS = (("icc2_1", "ICC(2,1)"), ("icc2_k", "ICC(2,k)"), ("icc3_1", "ICC(3,1)"), ("icc3_k", "ICC(3,k)"))
+ALPHA_LABEL = "Krippendorff's alpha (ordinal)"
+ICC_FORMS = (("icc2_1", "ICC(2,1)"), ("icc2_k", "ICC(2,k)"))
 
 
 def size_category(rows: int) -> str:
@@ -94,13 +93,14 @@ def features(kind: str, fmt: str, images: bool) -> list[dict]:
 
 
 def read_reliability(path: Path) -> dict[str, Any]:
-    """The headline agreement figures of ``reliability.json``, whatever its exact layout.
+    """The headline agreement figures of the aggregate stage's ``reliability.json``.
 
     Returns ``{"status": "missing" | "unreadable" | "ok", "alpha": [...], "icc": [...],
-    "graders": int | None}``; each alpha/ICC entry is ``{"dimension", "label", "value", "ci_low",
-    "ci_high"}``. Per-challenge and per-grader breakdowns are skipped: the card shows the overall
-    figures. The aggregate stage writes ``alpha.<dimension>.{value, ci_low, ci_high}``,
-    ``icc.<dimension>.{icc2_1, icc2_k}`` and ``grades.graders``; other layouts are searched too.
+    "graders": int | None, "error": str | None}``; each alpha/ICC entry is ``{"dimension",
+    "label", "value", "ci_low", "ci_high"}``, only for the figures that exist. The file's
+    layout (see aggregate.py): ``alpha.<dimension>.{value, ci_low, ci_high}``,
+    ``icc`` null or ``icc.<dimension>`` null or ``{icc2_1, icc2_k}``, ``grades.graders``.
+    Per-challenge and per-grader breakdowns are left to results/consensus/.
     """
     result: dict[str, Any] = {"status": "missing", "alpha": [], "icc": [], "graders": None, "error": None}
     path = Path(path)
@@ -108,94 +108,33 @@ def read_reliability(path: Path) -> dict[str, Any]:
         return result
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        result.update(status="unreadable", error=str(exc))
+        alpha = [
+            {"dimension": dim, "label": ALPHA_LABEL, "value": _number(node["value"]),
+             "ci_low": _number(node.get("ci_low")), "ci_high": _number(node.get("ci_high"))}
+            for dim in DIMENSIONS
+            for node in [data["alpha"].get(dim) or {"value": None}]
+            if _number(node["value"]) is not None
+        ]
+        icc_block = data.get("icc") or {}
+        icc = [
+            {"dimension": dim, "label": label, "value": _number(node[key]), "ci_low": None, "ci_high": None}
+            for dim in DIMENSIONS
+            for node in [icc_block.get(dim) or {}]
+            for key, label in ICC_FORMS
+            if _number(node.get(key)) is not None
+        ]
+        graders = data.get("grades", {}).get("graders")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, AttributeError, TypeError) as exc:
+        result.update(status="unreadable", error=f"{path}: not the layout the aggregate stage writes ({type(exc).__name__}: {exc})")
         return result
-    result["status"] = "ok"
-    result["alpha"] = _find_measure(data, "alpha")
-    result["icc"] = _find_measure(data, "icc")
-    result["graders"] = _find_graders(data)
+    result.update(status="ok", alpha=alpha, icc=icc, graders=graders if isinstance(graders, int) else None)
     return result
-
-
-def _find_measure(data: Any, measure: str) -> list[dict]:
-    found: dict[str, tuple[int, list[dict]]] = {}
-    label = "Krippendorff's alpha (ordinal)" if measure == "alpha" else "ICC"
-    for path, node in _walk(data, ()):
-        lowered = [part.lower() for part in path]
-        if not any(measure in part or (measure == "alpha" and "krippendorff" in part) for part in lowered):
-            continue
-        dims = [dim for dim in DIMENSIONS if dim in lowered]
-        if len(dims) != 1:
-            continue
-        leaf = lowered[-1] if lowered else ""
-        if not isinstance(node, dict) and leaf not in DIMENSIONS and leaf not in _VALUE_KEYS and measure not in leaf:
-            continue  # a count such as units or values, not an estimate
-        if measure == "icc" and isinstance(node, dict) and any(key in node for key, _ in _ICC_FORMS):
-            entries = [
-                {"dimension": dims[0], "label": name, **estimate}
-                for key, name in _ICC_FORMS
-                for estimate in [_as_estimate(node.get(key))]
-                if estimate is not None
-            ]
-        else:
-            estimate = _as_estimate(node)
-            entries = [] if estimate is None else [{"dimension": dims[0], "label": label, **estimate}]
-        depth = len(path)
-        if entries and (dims[0] not in found or depth < found[dims[0]][0]):
-            found[dims[0]] = (depth, entries)
-    return [entry for dim in DIMENSIONS if dim in found for entry in found[dim][1]]
-
-
-def _walk(node: Any, path: tuple[str, ...]):
-    yield path, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            key = str(key)
-            if any(skip in key.lower() for skip in _SKIP_KEYS):
-                continue
-            yield from _walk(value, path + (key,))
 
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
-
-
-def _as_estimate(node: Any) -> dict | None:
-    value = _number(node)
-    low = high = None
-    if value is None and isinstance(node, dict):
-        for key in _VALUE_KEYS:
-            if _number(node.get(key)) is not None:
-                value = _number(node[key])
-                break
-        for low_key, high_key in (("ci_low", "ci_high"), ("low", "high"), ("lower", "upper")):
-            if _number(node.get(low_key)) is not None and _number(node.get(high_key)) is not None:
-                low, high = _number(node[low_key]), _number(node[high_key])
-                break
-        interval = node.get("ci") or node.get("interval")
-        if low is None and isinstance(interval, list) and len(interval) == 2:
-            low, high = _number(interval[0]), _number(interval[1])
-    if value is None:
-        return None
-    return {"value": value, "ci_low": low, "ci_high": high}
-
-
-def _find_graders(data: Any) -> int | None:
-    """How many graders took part: ``graders`` (a count or a list), at the top or one level down."""
-    if not isinstance(data, dict):
-        return None
-    levels = [data] + [value for key, value in sorted(data.items()) if isinstance(value, dict) and "challenge" not in str(key)]
-    for level in levels:
-        for key in ("n_graders", "graders", "active_graders", "per_grader", "grader_stats"):
-            value = level.get(key)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if level is data and isinstance(value, (list, dict)) and value:
-                return len(value)
-    return None
 
 
 # --------------------------------------------------------------------------- rendering
