@@ -435,7 +435,7 @@ def test_the_card_has_the_header_rubric_counts_and_reliability(graded):
     assert "| Krippendorff's alpha (ordinal) | functionality | 0.710 | 0.600 to 0.800 |" in card
     assert "| Krippendorff's alpha (ordinal) | overall | 0.660 | 0.550 to 0.750 |" in card
     assert "3 graders took part." in card
-    assert "| 5 | flawless, with thoughtful additions beyond the task |" in card
+    assert "| 5 | Flawless, with thoughtful extras beyond the prompt |" in card and "| 0 | Unusable: broken layout, unreadable |" in card
     assert "| `openai/gpt-4o` | 2 | 4.25 | 2 | 0 | 2 |" in card
     assert "| `barsOne` | 3 | 3 |" in card and "| `barsTwo` | 2 | 0 |" in card
     assert 'load_dataset("json", data_files="preferences.jsonl", split="train")' in card

@@ -61,7 +61,7 @@ def test_grades_one_output_shows_render_and_checks_and_commits(layout):
     assert summary.graded == 1 and len(summary.commits) == 1
     lines = out.splitlines()
     assert lines[:8] == [
-        "Grading as alice: 1 output(s) to grade. Type s to skip an output, q to stop.",
+        "Grading as alice: 1 output(s) to grade. Type ? for the rubric, s to skip an output, q to stop.",
         "",
         "[1/1] barsOne - baseline/starter",
         "  screenshot: results/renders/barsOne/baseline__starter/screenshot.png",
@@ -85,6 +85,17 @@ def test_walks_only_ungraded_outputs_and_reasks_bad_scores(layout):
     assert out.count("  Enter a whole number from 0 to 5, s to skip this output or q to stop.") == 2
     assert summary.graded == 0 and summary.skipped == 1
     assert "Skipped." in out
+
+
+def test_question_mark_shows_the_rubric_of_the_scale_asked(layout):
+    from vizhub_pipeline import rubric
+
+    summary, out = _session(layout, "?\n3\n?\n4\n\nq\n", challenges=("barsOne",), models=("baseline/starter",))
+    assert summary.graded == 1
+    functionality = out.index("  0  " + rubric.FUNCTIONALITY[0])
+    aesthetics = out.index("  0  " + rubric.AESTHETICS[0])
+    assert functionality < out.index("Aesthetics 0-5") < aesthetics
+    assert "  5  " + rubric.AESTHETICS[5] in out
 
 
 def test_stale_grades_come_back_and_end_of_input_stops(layout):

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from vizhub_pipeline import rubric
 from vizhub_pipeline.params import ExportParams
 from vizhub_pipeline.records import DIMENSIONS
 
@@ -203,6 +204,7 @@ def render_card(summary, params: ExportParams, paths: dict[str, Path], reliabili
         "graders": graders,
         "margins": sorted(summary.margins.items(), key=lambda entry: float(entry[0][1:].split(",")[0])),
         "reliability": reliability,
+        "rubric": {"functionality": rubric.FUNCTIONALITY, "aesthetics": rubric.AESTHETICS},
         "fmt": _fmt,
     }
     return environment.get_template(TEMPLATE).render(**context)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from vizhub_pipeline import rubric
 from vizhub_pipeline.errors import InputError
 from vizhub_pipeline.grades import (
     GradeCommitError,
@@ -98,14 +99,14 @@ def _run(layout, grader, challenges, models, input, output, branch, blind, batch
     if not items:
         say(f"Nothing to grade: {grader} has graded every selected output.")
         return SessionSummary()
-    say(f"Grading as {grader}: {len(items)} output(s) to grade. Type s to skip an output, q to stop.")
+    say(f"Grading as {grader}: {len(items)} output(s) to grade. Type ? for the rubric, s to skip an output, q to stop.")
     summary = SessionSummary(remaining=len(items))
     pending: list[Grade] = []
     for number, item in enumerate(items, 1):
         _show_item(layout, item, number, len(items), shots, say)
         try:
-            functionality = _ask_score("Functionality 0-5", input, say)
-            aesthetics = _ask_score("Aesthetics 0-5", input, say)
+            functionality = _ask_score("Functionality 0-5", rubric.FUNCTIONALITY, input, say)
+            aesthetics = _ask_score("Aesthetics 0-5", rubric.AESTHETICS, input, say)
             notes = _ask_line("Notes (Enter for none)", input, say, commands=False)
         except _Skip:
             summary.skipped += 1
@@ -229,11 +230,15 @@ def _read_render(path: Path) -> Render | None:
         return None
 
 
-def _ask_score(label: str, input: TextIO, say) -> int:
+def _ask_score(label: str, meanings: tuple[str, ...], input: TextIO, say) -> int:
     while True:
         answer = _ask_line(label, input, say).strip().lower()
         if answer in SKIP:
             raise _Skip
+        if answer == "?":
+            for score, meaning in enumerate(meanings):
+                say(f"  {score}  {meaning}")
+            continue
         if answer.isdigit() and 0 <= int(answer) <= 5 and len(answer) == 1:
             return int(answer)
         say("  Enter a whole number from 0 to 5, s to skip this output or q to stop.")

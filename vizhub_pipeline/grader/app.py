@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from vizhub_pipeline import rubric
 from vizhub_pipeline.grader import detail
 from vizhub_pipeline.grader.guard import TOKEN_HEADER, CrossSiteGuard, HostGuard, SecurityHeaders, safe_join
 from vizhub_pipeline.grader.items import Catalog, Item
@@ -27,22 +28,6 @@ from vizhub_pipeline.layout import Layout
 HERE = Path(__file__).resolve().parent
 MAX_NOTES = 10_000
 
-FUNCTIONALITY_RUBRIC = (
-    "Broken: nothing renders, or nothing works",
-    "Serious bugs: it renders, but the core behaviour is wrong",
-    "Partial: runs, but some asked-for features are missing",
-    "Meets the basics: does what the prompt asks, plainly",
-    "Complete: every requirement done, and done well",
-    "Flawless, with thoughtful extras beyond the prompt",
-)
-AESTHETICS_RUBRIC = (
-    "Unusable: broken layout, unreadable",
-    "Poor: cluttered, clashing or hard to read",
-    "Plain: default look, works but unpolished",
-    "Clean: tidy, legible and consistent",
-    "Well designed: clear hierarchy, good interaction feedback",
-    "Exceptional: polished, a pleasure to use",
-)
 KEYS = (
     ("0 … 5", "functionality score"),
     ("Shift + 0 … 5", "aesthetics score"),
@@ -201,8 +186,8 @@ def page_context(config: GraderConfig, item: Item, challenge_filter: str | None)
         "render": render,
         "failed_checks": failed_checks,
         "sandbox_url": f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}",
-        "functionality_rubric": FUNCTIONALITY_RUBRIC,
-        "aesthetics_rubric": AESTHETICS_RUBRIC,
+        "functionality_rubric": rubric.FUNCTIONALITY,
+        "aesthetics_rubric": rubric.AESTHETICS,
         "keys": KEYS,
         "notes": catalog.notes,
         "page_data": {
