@@ -27,6 +27,7 @@ from vizhub_pipeline.records import (
     GradeProblem,
     format_grade_rows,
     grade_files,
+    iter_generations,
     latest_grades,
     parse_grade_file,
     parse_grade_lines,
@@ -453,18 +454,10 @@ def graded_items(layout: Layout, grader: str, *, branch: str | None = None) -> d
 
 def known_outputs(layout: Layout) -> dict[Key, str | None]:
     """``{(challenge, model, sample): artifact hash}`` of every output in ``visualizations/``."""
-    out: dict[Key, str | None] = {}
-    if not layout.visualizations.is_dir():
-        return out
-    for meta in sorted(layout.visualizations.glob("*/*/meta.json")):
-        if meta.parent.name.startswith(".") or meta.parent.parent.name.startswith("."):
-            continue
-        try:
-            generation = read_generation(meta)
-        except InputError:
-            continue
-        out[(generation.challenge, generation.model, generation.sample)] = generation.artifact_hash
-    return out
+    return {
+        (generation.challenge, generation.model, generation.sample): generation.artifact_hash
+        for _, generation in iter_generations(layout.visualizations, skip_unreadable=True)
+    }
 
 
 def validate_grade_files(

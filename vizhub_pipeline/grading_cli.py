@@ -26,7 +26,7 @@ from vizhub_pipeline.grades import (
     submit_grades,
 )
 from vizhub_pipeline.layout import Layout
-from vizhub_pipeline.records import Generation, Grade, Render, read_generation, read_render, utc_now_iso
+from vizhub_pipeline.records import Generation, Grade, Render, iter_generations, read_render, utc_now_iso
 
 QUIT = ("q", "quit", "exit")
 SKIP = ("s", "skip")
@@ -153,20 +153,13 @@ def select_items(
     wanted_models = set(models or ())
     found: list[Generation] = []
     seen_challenges = set()
-    if layout.visualizations.is_dir():
-        for meta in sorted(layout.visualizations.glob("*/*/meta.json")):
-            if meta.parent.name.startswith(".") or meta.parent.parent.name.startswith("."):
-                continue
-            try:
-                generation = read_generation(meta)
-            except InputError:
-                continue
-            seen_challenges.add(generation.challenge)
-            if wanted_challenges and generation.challenge not in wanted_challenges:
-                continue
-            if wanted_models and generation.model not in wanted_models:
-                continue
-            found.append(generation)
+    for _, generation in iter_generations(layout.visualizations, skip_unreadable=True):
+        seen_challenges.add(generation.challenge)
+        if wanted_challenges and generation.challenge not in wanted_challenges:
+            continue
+        if wanted_models and generation.model not in wanted_models:
+            continue
+        found.append(generation)
     missing = sorted(wanted_challenges - seen_challenges)
     if missing:
         raise GradeError(f"no outputs for challenge(s) {', '.join(missing)} in {layout.visualizations}; run vizhub generate first")

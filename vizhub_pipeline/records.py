@@ -488,9 +488,10 @@ def _read_json(path: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- discovery
 
 
-def iter_generations(visualizations: Path) -> Iterator[tuple[Path, Generation]]:
+def iter_generations(visualizations: Path, *, skip_unreadable: bool = False) -> Iterator[tuple[Path, Generation]]:
     """Every ``visualizations/<challenge>/<model>/meta.json``, sorted by folder, as
-    ``(folder, generation)``. Hidden folders (interrupted writes) are skipped."""
+    ``(folder, generation)``. Hidden folders (interrupted writes) are skipped; so is an
+    unreadable meta.json with ``skip_unreadable``, which otherwise raises :class:`InputError`."""
     visualizations = Path(visualizations)
     if not visualizations.is_dir():
         return
@@ -498,7 +499,13 @@ def iter_generations(visualizations: Path) -> Iterator[tuple[Path, Generation]]:
         folder = meta.parent
         if folder.name.startswith(".") or folder.parent.name.startswith("."):
             continue
-        yield folder, read_generation(meta)
+        try:
+            generation = read_generation(meta)
+        except InputError:
+            if skip_unreadable:
+                continue
+            raise
+        yield folder, generation
 
 
 def iter_renders(renders: Path) -> Iterator[tuple[Path, Render]]:
