@@ -3,11 +3,14 @@
 (a) the original vizhub-benchmarks way: a new browser per page, wait for network idle,
     then a fixed 1 s sleep, then the shot;
 (b) this stage: `run_screenshot` (one browser, a fresh context per page, virtual time,
-    checks and interaction steps, files written atomically);
-(c) the bare minimum: the same browser, open the page and take the shot, nothing else.
+    checks and interaction steps, files written atomically), with params.yaml's default
+    `concurrency` (N pages at once), and for reference with concurrency 1;
+(c) the bare minimum: the same browser, open the page and take the shot, nothing else,
+    one page after another (sequential).
 
 All three serve the same files and CDN mirror through a route (no network). Prints the
-per-page wall time of each, (a)/(b) (target >= 10) and (b)/(c) (target <= 1.5).
+per-page wall time of each, (a)/(b) (target >= 10) and (b)/(c) (target <= 1.5) for both
+concurrency 1 (like for like with the sequential (c)) and N.
 
 Run: .venv/bin/python bench/bench_screenshot.py
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import shutil
 import sys
 import tempfile
@@ -30,7 +34,7 @@ from vizhub_pipeline.browser import LAUNCH_ARGS, ORIGIN, find_chromium  # noqa: 
 from vizhub_pipeline.challenges import discover_challenges  # noqa: E402
 from vizhub_pipeline.layout import Layout  # noqa: E402
 from vizhub_pipeline.mirror import Mirror, content_type, find_node_modules  # noqa: E402
-from vizhub_pipeline.params import ScreenshotParams  # noqa: E402
+from vizhub_pipeline.params import ScreenshotParams, load_params  # noqa: E402
 from vizhub_pipeline.screenshot import run_screenshot  # noqa: E402
 
 PAGES = 20
@@ -109,9 +113,9 @@ async def bare_minimum(pages, mirror: Mirror, out: Path) -> float:
     return per_page
 
 
-def this_stage(layout: Layout) -> tuple[float, float]:
+def this_stage(layout: Layout, concurrency: int) -> tuple[float, float]:
     """(per page with the browser launch, per page without it)."""
-    params = ScreenshotParams()
+    params = ScreenshotParams(concurrency=concurrency)
     run_screenshot(layout, params, progress=False)  # warm-up: file caches, first launch
     started = time.perf_counter()
     summary = run_screenshot(layout, params, force=True, progress=False)
@@ -137,22 +141,27 @@ def measure_launch() -> float:
 
 
 def main() -> None:
+    n = load_params(ROOT / "params.yaml").screenshot.concurrency
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         layout, pages = build_project(tmp)
         mirror = Mirror(find_node_modules(ROOT))
-        stage, stage_no_launch = this_stage(layout)
+        stage, stage_no_launch = this_stage(layout, n)
+        one, one_no_launch = this_stage(layout, 1)
         bare = asyncio.run(bare_minimum(pages, mirror, tmp))
         original = asyncio.run(original_way(pages, mirror, tmp))
         shots = sum(1 for _ in layout.renders.glob("*/*/*.png"))
-        print(f"screenshot: {PAGES} pages ({len({p[0].parent.name for p in pages})} challenges, references and starters)")
-        print(f"  (a) original way (browser per page, network idle + 1 s): {original * 1000:6.0f} ms per page")
-        print(f"  (b) this stage ({shots} shots with the interaction steps, checks, writes): {stage * 1000:6.0f} ms per page")
-        print(f"      (b) without its one browser launch:                 {stage_no_launch * 1000:6.0f} ms per page")
-        print(f"  (c) bare minimum (same browser, new context, open + shot): {bare * 1000:6.0f} ms per page")
-        print(f"  (a)/(b) = {original / stage:.1f}x faster (target >= 10; (a)/(c) = {original / bare:.1f}x bounds any stage")
-        print("      that opens a fresh context per page, one after another)")
-        print(f"  (b)/(c) = {stage / bare:.2f} (target <= 1.5); without the launch {stage_no_launch / bare:.2f}")
+        cores = os.cpu_count()
+        print(f"screenshot: {PAGES} pages ({len({p[0].parent.name for p in pages})} challenges, references and starters), {cores} cores")
+        print(f"  (a) original way (browser per page, network idle + 1 s, sequential): {original * 1000:6.0f} ms per page")
+        print(f"  (b) this stage ({shots} shots with the interaction steps, checks, writes):")
+        print(f"      concurrency {n} (params.yaml default):   {stage * 1000:6.0f} ms per page, {stage_no_launch * 1000:6.0f} without its one launch")
+        print(f"      concurrency 1 (one page at a time):    {one * 1000:6.0f} ms per page, {one_no_launch * 1000:6.0f} without its one launch")
+        print(f"  (c) bare minimum (same browser, new context, open + shot, sequential): {bare * 1000:6.0f} ms per page")
+        print(f"  (a)/(b) = {original / stage:.1f}x faster with concurrency {n}, {original / one:.1f}x with 1 (target >= 10;")
+        print(f"      (a)/(c) = {original / bare:.1f}x bounds a stage that opens a fresh context per page, one after another)")
+        print(f"  (b)/(c) with concurrency 1, like for like with the sequential (c): {one / bare:.2f} (target <= 1.5); without the launch {one_no_launch / bare:.2f}")
+        print(f"  (b)/(c) with concurrency {n} against the sequential (c): {stage / bare:.2f}; without the launch {stage_no_launch / bare:.2f}")
 
 if __name__ == "__main__":
     main()

@@ -31,6 +31,8 @@ def test_values_are_typed_and_models_may_be_a_comma_list(tmp_path):
         ("generate: [1]\n", "generate: expected a mapping"),
         ("generate:\n  models: [1, 2]\n", "generate.models: expected a list of strings"),
         ("generate: {\n", "not valid YAML"),
+        ("screenshot:\n  concurrency: 0\n", "screenshot.concurrency: expected a whole number of at least 1, found 0"),
+        ("screenshot:\n  concurrency: 1.5\n", "screenshot.concurrency: expected a whole number, found 1.5"),
     ],
 )
 def test_bad_params_name_the_key(tmp_path, text, message):

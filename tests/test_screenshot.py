@@ -4,6 +4,7 @@ skipping unchanged pages, interaction steps, pruning, the summary table and the 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -390,3 +391,117 @@ def test_vizhub_benchmark_generates_then_renders_only_the_selection(project, loo
     assert [check["passed"] for check in render["checks"]] == [True, True]
     rendered = sorted(p.relative_to(project / "results" / "renders").parent.as_posix() for p in (project / "results" / "renders").rglob("render.json"))
     assert rendered == ["barsOne/openai__loop-model"]
+
+
+# --------------------------------------------------------------------------- several pages at once
+
+CONCURRENT = ScreenshotParams(timeout=6.0, settle_ms=2000, step_ms=500, concurrency=3)
+
+
+def test_hostile_pages_beside_normal_ones_at_once(project):
+    hostile = {
+        "h/endless-loop": page("while (true) {}"),
+        "h/alert-loop": page("for (let i = 0; i < 20000; i++) { alert(i); confirm('sure?'); }\n" + DRAW),
+        "h/throws": page('throw new Error("boom");\n' + DRAW),
+    }
+    for model, html in hostile.items():
+        write_visualization(project, "barsOne", model, {"index.html": html, "data.csv": DATA})
+    for number in range(4):
+        write_visualization(project, "barsOne", f"normal/{number}", {"index.html": BAR_REFERENCE, "data.csv": DATA})
+    layout = Layout.at(project)
+    summary = run_screenshot(layout, CONCURRENT, progress=False)
+    renders = {r.model: r for r in (read_render(p) for p in layout.renders.glob("*/*/render.json"))}
+    details = {model: (render.status, render.error) for model, render in renders.items()}
+    assert {model: render.status for model, render in renders.items()} == {
+        "h/endless-loop": "timeout",
+        "h/alert-loop": "rendered",
+        "h/throws": "error",
+        **{f"normal/{number}": "rendered" for number in range(4)},
+    }, details
+    assert all(renders[f"normal/{n}"].checks_passed == 2 for n in range(4)), details
+    assert "boom" in renders["h/throws"].page_errors[0]
+    assert summary.ok and summary.counts == {"rendered": 5, "blank": 0, "error": 1, "timeout": 1}
+    assert summary.checks_total == 14
+    rows = list(csv.DictReader(open(layout.renders / "summary.csv", newline="", encoding="utf-8")))
+    assert [row["model"] for row in rows] == sorted(renders)
+    assert not list(layout.renders.glob("*/.*"))  # no staging folder left behind
+
+
+def _without_timings(path) -> dict:
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("timings", None)
+    return data
+
+
+def test_concurrency_one_and_three_give_the_same_bytes(small_project):
+    for number in range(3):
+        write_visualization(small_project, "barsTwo", f"random/dots-{number}", {"index.html": page(RANDOM_DOTS), "data.csv": DATA})
+    layout = Layout.at(small_project)
+    # a roomy limit: on a busy machine three pages on two cores must not reach it
+    params = ScreenshotParams(timeout=30.0, settle_ms=2000, step_ms=500, concurrency=1)
+    one = run_screenshot(layout, params, progress=False)
+    assert one.counts["rendered"] == 6, one.lines()
+    before = shots(layout)
+    records = {str(p.relative_to(layout.renders)): _without_timings(p) for p in layout.renders.glob("*/*/render.json")}
+    three = run_screenshot(layout, replace(params, concurrency=3), progress=False)
+    assert three.skipped == 6  # concurrency is not part of the render hash
+    three = run_screenshot(layout, replace(params, concurrency=3), force=True, progress=False)
+    assert three.counts["rendered"] == 6, (three.lines(), {p.parent.name: (_without_timings(p)["status"], _without_timings(p)["error"]) for p in layout.renders.glob("*/*/render.json")})
+    assert shots(layout) == before
+    assert {str(p.relative_to(layout.renders)): _without_timings(p) for p in layout.renders.glob("*/*/render.json")} == records
+
+
+def test_pages_on_a_browser_another_page_took_down_render_again(project, monkeypatch):
+    """A context that will not close takes the browser down; the pages in flight beside it
+    are not blamed: they render again on the new browser, and the page itself keeps its result."""
+    import asyncio
+    from collections import Counter
+
+    from vizhub_pipeline.browser import SandboxedPage
+
+    for model in ("t/culprit", "t/victim-1", "t/victim-2"):
+        write_visualization(project, "barsOne", model, {"index.html": BAR_REFERENCE, "data.csv": DATA})
+    state = {"waiting": 0, "killed": False, "runs": Counter()}
+    run_clock, close = SandboxedPage.run_clock, SandboxedPage.close
+
+    def name(page) -> str:
+        return page.site.files["index.html"].parent.name
+
+    async def patched_run_clock(self, ms, timeout, **kwargs):
+        if name(self) != "t__culprit" and not state["killed"]:
+            state["waiting"] += 1  # hold the other pages in flight until the browser is gone
+            while not state["killed"]:
+                await asyncio.sleep(0.01)
+        return await run_clock(self, ms, timeout, **kwargs)
+
+    async def patched_close(self):
+        state["runs"][name(self)] += 1
+        if name(self) == "t__culprit" and not state["killed"]:
+            for _ in range(1000):
+                if state["waiting"] == 2:
+                    break
+                await asyncio.sleep(0.01)
+
+            async def will_not_close():
+                raise TimeoutError("the context would not close")
+
+            self.context.close = will_not_close
+            closed = await close(self)
+            state["killed"] = True
+            return closed
+        return await close(self)
+
+    monkeypatch.setattr(SandboxedPage, "run_clock", patched_run_clock)
+    monkeypatch.setattr(SandboxedPage, "close", patched_close)
+    layout = Layout.at(project)
+    summary = run_screenshot(layout, CONCURRENT, progress=False)
+    renders = {r.model: r for r in (read_render(p) for p in layout.renders.glob("*/*/render.json"))}
+    assert {model: (r.status, r.error) for model, r in renders.items()} == {
+        "t/culprit": ("rendered", None),
+        "t/victim-1": ("rendered", None),
+        "t/victim-2": ("rendered", None),
+    }
+    assert state["waiting"] == 2 and state["runs"] == {"t__culprit": 1, "t__victim-1": 2, "t__victim-2": 2}
+    assert summary.relaunches == 1 and summary.counts["rendered"] == 3 and summary.ok, summary.lines()

@@ -10,7 +10,9 @@ A :class:`BrowserSession` is one Chromium for a whole run. Each page gets a fres
 - time is virtual (playwright's clock, paused at a fixed instant), Math.random is seeded.
 
 Every call into the page is bounded by ``asyncio.wait_for``; a hung or crashed browser is
-closed and launched again by :meth:`BrowserSession.ensure`.
+closed and launched again by :meth:`BrowserSession.ensure`. Several pages may be open at
+once (the screenshot stage's ``concurrency``); each knows the browser it runs on, so a page
+can tell that browser went away under it (:attr:`SandboxedPage.browser_lost`).
 """
 
 from __future__ import annotations
@@ -118,8 +120,8 @@ class PageLog:
 class BrowserSession:
     """One Chromium for a run. Use ``async with BrowserSession() as browser:``.
 
-    Pages are opened one after another: readying the next page's renderer while one renders
-    measured slower on 2 cores (bench/bench_screenshot.py), so there is no pipelining.
+    Pages may be open at the same time, each in its own context; a relaunch happens once
+    however many pages ask for it.
     """
 
     def __init__(self, executable: str | None = None, *, headless: bool = True):
@@ -127,6 +129,7 @@ class BrowserSession:
         self.headless = headless
         self._playwright = None
         self._browser = None
+        self._launching = asyncio.Lock()
         self.launches = 0
 
     async def __aenter__(self) -> "BrowserSession":
@@ -144,6 +147,11 @@ class BrowserSession:
         """Launch the browser, or launch it again if it crashed or was closed."""
         if self.connected:
             return
+        async with self._launching:
+            if not self.connected:  # another page may have relaunched it meanwhile
+                await self._launch()
+
+    async def _launch(self) -> None:
         await self.close()
         from playwright.async_api import async_playwright
 
@@ -157,6 +165,17 @@ class BrowserSession:
             await self.close()
             raise PrerequisiteError(f"cannot launch Chromium at {executable}: {str(exc).splitlines()[0]}") from None
         self.launches += 1
+
+    async def discard(self, browser) -> bool:
+        """Close ``browser`` if it is still this session's (a hung one); the next page relaunches.
+
+        True when this call took a live browser down: the pages still open on it are lost.
+        """
+        if browser is None or self._browser is not browser:
+            return False
+        alive = browser.is_connected()
+        await self.close()
+        return alive
 
     async def close(self) -> None:
         """Close the browser (bounded in time: a hung one is left to the driver's exit)."""
@@ -176,12 +195,26 @@ class BrowserSession:
     async def open_page(
         self, site: Site, *, width: int, height: int, seed: int, entry: str = "index.html"
     ) -> "SandboxedPage":
-        """A fresh context and page for ``site``; close it with :meth:`SandboxedPage.close`."""
+        """A fresh context and page for ``site``; close it with :meth:`SandboxedPage.close`.
+
+        If the browser goes away while the page is being opened (another page took it down),
+        it is opened once more on a new browser.
+        """
+        for attempt in (1, 2):
+            try:
+                return await self._open_page(site, width, height, seed, entry)
+            except _LostWhileOpening:
+                if attempt == 2:
+                    raise VizhubError("cannot open a page: the browser went away twice") from None
+        raise AssertionError("unreachable")
+
+    async def _open_page(self, site: Site, width: int, height: int, seed: int, entry: str) -> "SandboxedPage":
         from playwright.async_api import Error
 
         await self.ensure()
+        browser = self._browser
         try:
-            context = await self._browser.new_context(
+            context = await browser.new_context(
                 viewport={"width": width, "height": height},
                 device_scale_factor=1,
                 service_workers="block",
@@ -192,28 +225,41 @@ class BrowserSession:
                 reduced_motion="no-preference",
             )
         except Error as exc:
-            await self.close()  # a browser that cannot open a context is relaunched for the next page
+            if self._lost(browser):
+                raise _LostWhileOpening() from None
+            await self.discard(browser)  # a browser that cannot open a context is relaunched for the next page
             raise VizhubError(f"cannot open a browser context: {str(exc).splitlines()[0]}") from None
-        page = SandboxedPage(self, context)
+        page = SandboxedPage(self, context, browser)
         page.assign(site, entry)
         try:
             await page.setup(seed)
         except Error as exc:
             await page.close()
+            if page.browser_lost and not page.took_browser_down:
+                raise _LostWhileOpening() from None
             raise VizhubError(f"cannot set up the page: {str(exc).splitlines()[0]}") from None
         except BaseException:
             await page.close()
             raise
         return page
 
+    def _lost(self, browser) -> bool:
+        """Whether ``browser`` went away (closed by the session, or disconnected)."""
+        return self._browser is not browser or not browser.is_connected()
+
+
+class _LostWhileOpening(Exception):
+    """The browser went away while a page was being opened on it."""
+
 
 class SandboxedPage:
     """One page in its own context, with its routes, clock and log."""
 
-    def __init__(self, session: BrowserSession, context):
+    def __init__(self, session: BrowserSession, context, browser=None):
         self.session = session
         self.context = context
-        self.launch = session.launches
+        self.browser = browser if browser is not None else session._browser
+        self.took_browser_down = False  # its context would not close, so the browser was closed
         self.site = Site({})
         self.entry = "index.html"
         self.url = f"{ORIGIN}/index.html"
@@ -319,10 +365,15 @@ class SandboxedPage:
 
     # ----------------------------------------------------------------- driving the page
 
+    @property
+    def browser_lost(self) -> bool:
+        """Whether the browser this page runs on went away (crashed, or closed as hung)."""
+        return self.session._lost(self.browser)
+
     def _check_alive(self) -> None:
         if self.log.crashed:
             raise PageCrashed("the page crashed (out of memory or a renderer fault)")
-        if not self.session.connected:
+        if self.browser_lost:
             raise PageCrashed("the browser went away")
 
     async def load(self, timeout: float) -> None:
@@ -460,8 +511,7 @@ class SandboxedPage:
             await asyncio.wait_for(self.context.close(), CLOSE_TIMEOUT)
             return True
         except Exception:
-            if self.launch == self.session.launches:
-                await self.session.close()
+            self.took_browser_down = await self.session.discard(self.browser)
             return False
 
 

@@ -39,6 +39,7 @@ class ScreenshotParams:
     settle_ms: int = 5000  # virtual time run before the screenshot, for transitions
     step_ms: int = 1000  # virtual time run after each interaction step
     seed: int = 1  # Math.random seed
+    concurrency: int = field(default=2, metadata={"at_least": 1})  # pages rendered at once (not in the render hash)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ def _build(cls: type, data: dict[str, Any], path: Path, section: str) -> Any:
         if key not in names:
             raise InputError(path, f"unknown key (known: {', '.join(sorted(names))})", field=where)
         values[key] = _coerce(hints[key], value, path, where)
+        least = next(f for f in fields(cls) if f.name == key).metadata.get("at_least")
+        if least is not None and values[key] < least:
+            raise InputError(path, f"expected a whole number of at least {least}, found {value!r}", field=where)
     return cls(**values)
 
 

@@ -335,10 +335,17 @@ def unrenderable_reason(item: RenderItem) -> str | None:
 
 async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirror, hashed: str, out: Path) -> Render:
     """Render one page into the folder ``out`` (screenshots) and return its record."""
+    render, _lost = await _render_page(browser, item, params, mirror, hashed, out)
+    return render
+
+
+async def _render_page(browser, item: RenderItem, params: ScreenshotParams, mirror, hashed: str, out: Path) -> tuple[Render, bool]:
+    """``(record, lost)``: lost when the browser went away under the page and not because of it
+    (another page's context would not close, or the browser crashed)."""
     reason = unrenderable_reason(item)
     if reason is not None:
         checks = [result for step, check in item.all_checks for result in failed_checks([check], f"not run: {reason}", step)]
-        return Render(status="error", error=reason, checks=tuple(checks), **_base(item, hashed))
+        return Render(status="error", error=reason, checks=tuple(checks), **_base(item, hashed)), False
 
     from vizhub_pipeline.browser import PageCrashed, PageTimeout, Site
 
@@ -403,7 +410,8 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
     timings["total_ms"] = round((loop.time() - started) * 1000)
     if len(results) < len(item.all_checks) + len(item.challenge.interactions):
         results = _complete(item, results, f"not run: {error}" if error else "not run")
-    return Render(
+    lost = page.browser_lost and not page.took_browser_down
+    render = Render(
         status=decide_status(timed_out=timed_out, error=error, page_errors=page.log.page_errors, blank=blank),
         screenshots=tuple(shots),
         checks=tuple(results),
@@ -414,6 +422,7 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
         timings=timings,
         **_base(item, hashed),
     )
+    return render, lost
 
 
 def _complete(item: RenderItem, done: list[CheckResult], message: str) -> list[CheckResult]:
@@ -492,6 +501,13 @@ def run_screenshot(
 
 
 async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, progress, executable) -> None:
+    """Render ``todo`` with up to ``params.concurrency`` pages at once in one browser.
+
+    A page in flight when the browser went away through no fault of its own (another page's
+    context would not close, or the browser crashed while other pages shared it) is not
+    recorded: it renders once more at the end, alone on the new browser, where a second loss
+    is its own doing and is recorded as such.
+    """
     from tqdm import tqdm
 
     from vizhub_pipeline.browser import BrowserSession
@@ -499,32 +515,82 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
     needs_browser = any(unrenderable_reason(item) is None for item, _, _ in todo)
     bar = tqdm(total=len(todo), desc="screenshot", unit="page", disable=(None if progress is None else not progress), leave=False)
     session = BrowserSession(executable) if needs_browser else None
+    failed: dict[int, str] = {}
+    again: list[int] = []
+    running: list[_Flight] = []
+
+    async def settle(index: int) -> None:
+        item, hashed, final = todo[index]
+        bar.set_postfix_str(item.label, refresh=False)
+        flight = _Flight()
+        running.append(flight)
+        if len(running) > 1:
+            for other in running:
+                other.shared = True
+        staging = staging_dir(final)
+        try:
+            render, lost = await _render_page(session, item, params, mirror, hashed, staging)
+            if lost and flight.shared and render.status in ("error", "timeout"):
+                shutil.rmtree(staging, ignore_errors=True)
+                again.append(index)
+                return
+            await _finish(staging, final, render)
+        except VizhubError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            failed[index] = f"{item.label}: {exc}"
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        else:
+            summary.add(render)
+            if echo is not None and render.status != "rendered":
+                bar.clear()
+                echo(f"{item.label}: {render.status}" + (f" ({render.error})" if render.error else ""))
+        finally:
+            running.remove(flight)
+        bar.update(1)
+
+    pending = iter(range(len(todo)))
+
+    async def worker() -> None:
+        for index in pending:  # one iterator shared by the workers: each page is taken once
+            await settle(index)
+
+    workers: list[asyncio.Task] = []
     try:
         if session is not None:
             await session.ensure()
-        for item, hashed, final in todo:
-            bar.set_postfix_str(item.label, refresh=False)
-            staging = staging_dir(final)
-            try:
-                render = await render_item(session, item, params, mirror, hashed, staging)
-                await asyncio.to_thread(_finish_folder, staging, final, render)
-            except VizhubError as exc:
-                shutil.rmtree(staging, ignore_errors=True)
-                summary.failures.append(f"{item.label}: {exc}")
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            else:
-                summary.add(render)
-                if echo is not None and render.status != "rendered":
-                    bar.clear()
-                    echo(f"{item.label}: {render.status}" + (f" ({render.error})" if render.error else ""))
-            bar.update(1)
+        workers = [asyncio.create_task(worker()) for _ in range(min(params.concurrency, len(todo)))]
+        await asyncio.gather(*workers)
+        for index in sorted(again):
+            await settle(index)
+        summary.failures.extend(failed[index] for index in sorted(failed))
     finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)  # each cleans up its staging folder
         bar.close()
         if session is not None:
             summary.relaunches = max(0, session.launches - 1)
             await session.close()
+
+
+@dataclass
+class _Flight:
+    """A page being rendered; shared once another page was in flight beside it."""
+
+    shared: bool = False
+
+
+async def _finish(staging: Path, final: Path, render: Render) -> None:
+    """Write render.json and move the folder into place; an interrupt waits for the move to end,
+    so the folder is either the old one or the complete new one."""
+    moving = asyncio.ensure_future(asyncio.to_thread(_finish_folder, staging, final, render))
+    try:
+        await asyncio.shield(moving)
+    except asyncio.CancelledError:
+        await asyncio.wait([moving])
+        raise
 
 
 def _finish_folder(staging: Path, final: Path, render: Render) -> None:
