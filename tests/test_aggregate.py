@@ -374,7 +374,7 @@ def test_output_is_byte_identical_on_a_rerun(project):
 
 
 def test_report_command_prints_tables_and_json(project):
-    layout = graded_project(project)
+    graded_project(project)
     runner = CliRunner()
     result = runner.invoke(cli, ["report", "--project", str(project)], catch_exceptions=False)
     assert result.exit_code == 1 and "run `vizhub aggregate`" in result.output

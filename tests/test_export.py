@@ -478,7 +478,8 @@ def test_images_add_screenshot_paths_that_datasets_decodes(project, tmp_path, mo
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_exports_with_options_and_reports_left_out_rows(graded):
+def test_cli_exports_with_options_and_reports_left_out_rows(graded, monkeypatch):
+    monkeypatch.chdir(graded)
     write_rows(graded, [
         add_output(graded, "barsOne", "openai/gpt-4o", 4.5),
         add_output(graded, "barsOne", "baseline/starter", 1.0),
@@ -496,6 +497,7 @@ def test_cli_exports_with_options_and_reports_left_out_rows(graded):
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "kto.jsonl", "meta.json", "prefs.jsonl", "sft.jsonl"]
     assert len(read_lines(out / "prefs.jsonl")) == 1
     assert "exported 1 preference pairs" in result.output
+    assert "1 SFT rows to out\n" in result.output  # relative to the current folder
     assert "left out: results/consensus/consensus.csv:3: barsOne / gone sample 0: no visualization at visualizations/barsOne/gone (meta.json missing)" in result.output
     assert "barsOne: 2 eligible outputs, 1 pairs" in result.output
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))

@@ -1,6 +1,5 @@
 """The generate stage with the real litellm path: baselines and the loopback server."""
 
-import json
 import os
 import signal
 import subprocess
@@ -9,7 +8,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tests.conftest import BAR_HTML, BAR_REFERENCE, REPO_ROOT

@@ -5,11 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from tests.grade_repo import AT, git, head_files, isolated_git, make_grade, make_project, status  # noqa: F401
+from tests.grade_repo import git, head_files, isolated_git, make_grade, make_project, status  # noqa: F401
 from vizhub_pipeline import gitrepo
 from vizhub_pipeline.grades import (
     GradeCommitError,

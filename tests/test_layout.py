@@ -7,6 +7,7 @@ from vizhub_pipeline.layout import (
     item_dirname,
     model_to_dirname,
     parse_item_dirname,
+    shorter_path,
 )
 
 MODELS = [
@@ -71,3 +72,13 @@ def test_safe_slugs():
     assert is_safe_slug("alice-smith_2")
     for bad in ["", "../x", "a/b", "a b", ".x", "-x"]:
         assert not is_safe_slug(bad)
+
+
+def test_shorter_path_is_relative_inside_the_current_folder_only(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    inside = tmp_path / "exports" / "preferences.jsonl"
+    monkeypatch.chdir(tmp_path)
+    assert shorter_path(inside) == Path("exports/preferences.jsonl")
+    outside = tmp_path.parent / "elsewhere.csv"
+    assert shorter_path(outside) == outside

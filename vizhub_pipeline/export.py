@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from vizhub_pipeline.atomic import clean_stale_temporaries, write_json_atomic, write_text_atomic
 from vizhub_pipeline.challenges import Challenge
 from vizhub_pipeline.errors import InputError, VizhubError
-from vizhub_pipeline.layout import Layout, is_safe_slug
+from vizhub_pipeline.layout import Layout, is_safe_slug, shorter_path
 from vizhub_pipeline.params import ExportParams
 from vizhub_pipeline.records import (
     DIMENSIONS,
@@ -107,7 +107,7 @@ class ExportSummary:
     def lines(self, verbose: bool = False) -> list[str]:
         out = [
             f"exported {self.pairs} preference pairs, {self.kto_true + self.kto_false} KTO rows "
-            f"({self.kto_true} desirable, {self.kto_false} undesirable), {self.sft} SFT rows to {self.output.parent}",
+            f"({self.kto_true} desirable, {self.kto_false} undesirable), {self.sft} SFT rows to {shorter_path(self.output.parent)}",
             f"consensus rows: {self.rows} ({self.eligible} eligible, {self.ungraded} ungraded, "
             f"{self.too_few_votes} with too few votes, {len(self.problems)} left out for problems)",
         ]

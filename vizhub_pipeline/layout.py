@@ -14,6 +14,14 @@ _PLAIN = set(string.ascii_letters + string.digits + ".-")
 _HEX = set("0123456789abcdef")
 
 
+def shorter_path(path: Path) -> Path:
+    """``path`` relative to the current folder when inside it, for shorter messages."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return path
+
+
 def is_safe_slug(value: str) -> bool:
     """A challenge id or grader name: letters, digits, ``_`` and ``-``, starting with a letter or digit."""
     return bool(SLUG_RE.match(value))

@@ -28,11 +28,11 @@ def validate(files, allow_stale, project) -> None:
         vizhub validate results/grades/alice-2026-11-28.csv
     """
     from vizhub_pipeline.grades import validate_grade_files
-    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.layout import Layout, shorter_path
     from vizhub_pipeline.records import grade_files
 
     layout = Layout.at(project)
-    chosen = list(files) if files else [_shorter(path) for path in grade_files(layout.grades)]
+    chosen = list(files) if files else [shorter_path(path) for path in grade_files(layout.grades)]
     problems = validate_grade_files(layout, chosen, allow_stale=allow_stale)
     for problem in problems:
         click.echo(str(problem))
@@ -66,14 +66,6 @@ def diff(rev1, rev2, as_json, project) -> None:
 
     result = diff_grades(Layout.at(project), rev1, rev2)
     click.echo(dumps_json(result.to_json()) if as_json else result.to_table(), nl=False)
-
-
-def _shorter(path: Path) -> Path:
-    """``path`` relative to the current folder when inside it (shorter CI messages)."""
-    try:
-        return path.relative_to(Path.cwd().resolve())
-    except ValueError:
-        return path
 
 
 COMMANDS = [validate, diff]
