@@ -76,6 +76,24 @@ def test_a_changed_generation_parameter_changes_the_input_hash(project, loopback
     assert loopback.requests[1]["temperature"] == 0.7
 
 
+def test_a_change_past_the_shown_start_of_a_large_data_file_reruns_the_item(project, loopback):
+    """The prompt shows only the start of a large file; the cache key covers all of it."""
+    from vizhub_pipeline.prompting import MAX_SHOWN_BYTES
+
+    loopback.default = Behaviour(reply=GOOD_REPLY)
+    params = replace(FAST, models=("openai/m1",))
+    data = project / "challenges" / "barsOne" / "files" / "data.csv"
+    rows = "".join(f"r{n},{n}\n" for n in range(MAX_SHOWN_BYTES // 4))
+    data.write_text("name,value\n" + rows + "last,1\n")
+    run_generate(Layout.at(project), params, challenges=("barsOne",), progress=False)
+    data.write_text("name,value\n" + rows + "last,2\n")
+    again = run_generate(Layout.at(project), params, challenges=("barsOne",), progress=False)
+    assert again.done == 1 and len(loopback.requests) == 2
+    assert loopback.requests[0]["messages"] == loopback.requests[1]["messages"]  # the prompt did not show the change
+    written = project / "visualizations" / "barsOne" / "openai__m1" / "data.csv"
+    assert written.read_text().endswith("last,2\n")
+
+
 def test_files_the_reply_does_not_name_keep_the_starter(project, loopback):
     loopback.default = Behaviour(reply=GOOD_REPLY)
     run_generate(Layout.at(project), replace(FAST, models=("openai/m1",)), challenges=("barsOne",), progress=False)

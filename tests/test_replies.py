@@ -90,6 +90,13 @@ def test_read_only_files_cannot_be_replaced():
     assert parsed.files == {} and parsed.refused == ["data.csv: read-only data file"]
 
 
+@pytest.mark.parametrize("name", ["meta.json", "response.md", "./meta.json"])
+def test_the_pipelines_own_record_files_cannot_be_written_by_a_reply(name):
+    parsed = parse_reply(f"**{name}**\n```json\n{{}}\n```\n**index.html**\n```html\ngood\n```", KNOWN)
+    assert parsed.files == {"index.html": "good\n"}
+    assert len(parsed.refused) == 1 and "reserved for the pipeline's own record" in parsed.refused[0]
+
+
 def test_diffs_are_not_taken_for_whole_files():
     parsed = parse_reply("**index.html**\n```diff\n--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y\n```", KNOWN)
     assert parsed.files == {} and "diff" in parsed.ignored[0]

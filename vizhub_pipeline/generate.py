@@ -98,6 +98,8 @@ def input_hash(item: Item, messages: list[dict], params: GenerateParams) -> str:
         "model": item.model,
         "sample": item.sample,
         "params": generation_params(params, item.sample),
+        # every starter byte: the messages show large data files only in part
+        "files": hash_files(item.challenge.files),
     }
     if item.model == "baseline/reference":
         parts["reference"] = dict(item.challenge.reference)

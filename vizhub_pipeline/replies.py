@@ -44,6 +44,10 @@ class ParsedReply:
         return bool(self.files)
 
 
+# The generate stage writes these beside the output files (DESIGN.md): a reply may not.
+RESERVED_NAMES = frozenset({"meta.json", "response.md"})
+
+
 def safe_path(name: str) -> str | None:
     """``name`` as a clean relative POSIX path, or None if it could leave the folder."""
     name = name.strip().strip("`'\"")
@@ -87,6 +91,9 @@ def parse_reply(
         clean = safe_path(name)
         if clean is None:
             result.refused.append(f"{name}: path outside the output folder")
+            continue
+        if clean in RESERVED_NAMES:
+            result.refused.append(f"{clean}: name reserved for the pipeline's own record of the item")
             continue
         if clean in read_only:
             result.refused.append(f"{clean}: read-only data file")
