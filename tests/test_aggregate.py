@@ -172,6 +172,28 @@ def test_a_graders_latest_grade_counts_once(project):
     assert (summary.grades, summary.rows_read) == (2, 5)
 
 
+def test_graded_at_in_other_accepted_forms_compares_as_time(project):
+    """Text order would keep 12:00:00Z over 12:00:00.5Z, and 12:00:00Z over "13:00:00+00:00"."""
+    from vizhub_pipeline.records import latest_grades, read_grade_file
+
+    layout = add_items(project)
+    path = write_grades(layout, "alice-2026-11-28.csv", [
+        grade("barsOne", MODELS[0], 1, 1, "alice", at="2026-11-28T12:00:00.5Z"),  # later, though it sorts first
+        grade("barsOne", MODELS[0], 5, 5, "alice", at="2026-11-28T12:00:00Z"),
+        grade("barsTwo", MODELS[0], 5, 5, "alice", at="2026-11-28T12:00:00Z"),
+        grade("barsTwo", MODELS[0], 2, 2, "alice", at="2026-11-28 13:00:00+00:00"),
+    ])
+    latest = latest_grades(read_grade_file(path))
+    assert sorted((key[1][0], g.functionality, g.graded_at) for key, g in latest.items()) == [
+        ("barsOne", 5, "2026-11-28T12:00:00Z"),  # the same second: the later row wins
+        ("barsTwo", 2, "2026-11-28T13:00:00Z"),
+    ]
+    run_aggregate(layout, FAST)
+    rows = consensus_of(layout)
+    assert rows[("barsOne", MODELS[0], 0)].functionality.mean == 5.0
+    assert rows[("barsTwo", MODELS[0], 0)].functionality.mean == 2.0
+
+
 def test_stale_grades_are_excluded_counted_and_flagged(project):
     layout = add_items(project)
     path = write_grades(layout, "g.csv", [

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vizhub_pipeline.errors import GradeFileError
-from vizhub_pipeline.records import GRADE_COLUMNS, SCORE_RANGE, grade_files, parse_grade_file
+from vizhub_pipeline.records import GRADE_COLUMNS, SCORE_RANGE, canonical_utc, grade_files, parse_grade_file
 
 TABLE_COLUMNS = ("challenge", "model", "sample", "artifact_hash", "functionality", "aesthetics", "grader", "graded_at")
 _REQUIRED_TEXT = ("challenge", "model", "artifact_hash", "grader", "graded_at")
@@ -156,8 +156,10 @@ def _validate_columns(columns: dict[str, Any]):
         stripped = [value.strip() for value in uniques]
         if not all(stripped):
             return None
-        if name == "graded_at" and not utc_iso_mask(stripped).all():
-            return None
+        if name == "graded_at":
+            if not utc_iso_mask(stripped).all():
+                return None
+            stripped = [value if len(value) == 20 and value[10] == "T" and value[19] == "Z" else _canonical(value) for value in stripped]
         out[name] = np.asarray(stripped, dtype=object)[codes]
     for name in ("functionality", "aesthetics"):
         codes, uniques = pd.factorize(columns[name])
@@ -193,6 +195,11 @@ def _is_utc_iso(value: str) -> bool:
     except ValueError:
         return False
     return parsed.tzinfo is not None and parsed.utcoffset().total_seconds() == 0
+
+
+def _canonical(text: str) -> str:
+    """A ``graded_at`` in another accepted form (fractions, ``+00:00``, a space) as records writes it."""
+    return canonical_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def utc_iso_mask(values: list[str]):

@@ -322,9 +322,15 @@ def _grade_from_row(values: dict[str, str]) -> tuple[Grade | None, str | None]:
         aesthetics=scores["aesthetics"],
         notes=display_note(values["notes"]),
         grader=values["grader"].strip(),
-        graded_at=graded_at,
+        graded_at=canonical_utc(parsed),
     )
     return grade, None
+
+
+def canonical_utc(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ``: the one form of ``graded_at`` once read, so that comparing the
+    texts compares the times (``12:00:00.5Z`` or ``+00:00`` would sort wrongly as written)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_grade_file(path: Path | str) -> list[Grade]:
