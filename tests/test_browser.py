@@ -189,6 +189,41 @@ def test_dialogs_popups_service_workers_and_navigation_are_neutralised(browser, 
         browser.run(page.close())
 
 
+def test_webrtc_cannot_reach_a_stun_server(browser, tmp_path):
+    """STUN/TURN traffic is not a request routes can see: WebRTC is taken away, in child frames too."""
+    import socket
+    import time
+
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.setblocking(False)
+    port = udp.getsockname()[1]
+    html = f"""<body><script>
+    window.tried = [];
+    function probe(win, where) {{
+      try {{
+        const pc = new win.RTCPeerConnection({{iceServers: [{{urls: "stun:127.0.0.1:{port}"}}]}});
+        pc.createDataChannel("x");
+        pc.createOffer().then(o => pc.setLocalDescription(o));
+        window.tried.push(where + ": connected");
+      }} catch (e) {{ window.tried.push(where + ": refused"); }}
+    }}
+    probe(window, "page");
+    const frame = document.createElement("iframe");
+    document.body.appendChild(frame);
+    probe(frame.contentWindow, "child frame");
+    </script></body>"""
+    page = loaded(browser, tmp_path, {"index.html": html})
+    try:
+        assert browser.run(page.evaluate("() => window.tried")) == ["page: refused", "child frame: refused"]
+        time.sleep(2)  # ICE gathering is real time, not the page's virtual clock
+        with pytest.raises(BlockingIOError):
+            udp.recvfrom(2048)
+    finally:
+        udp.close()
+        browser.run(page.close())
+
+
 def test_endless_loop_times_out_and_the_next_page_is_fine(browser, tmp_path):
     page = open_site(browser, tmp_path / "loop", {"index.html": "<body><script>while (true) {}</script></body>"})
     with pytest.raises(PageTimeout, match="the page did not load within 1 s"):

@@ -31,7 +31,7 @@ from vizhub_pipeline.layout import Layout, hash_bytes, hash_files
 from vizhub_pipeline.params import ScreenshotParams
 from vizhub_pipeline.records import CheckResult, Generation, Render, iter_renders, read_generation, read_render, write_render
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"  # 2: WebRTC removed from pages
 SUMMARY_NAME = "summary.csv"
 SUMMARY_COLUMNS = (
     "challenge",
