@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from vizhub_pipeline.aggregate import run_aggregate
 from vizhub_pipeline.cli import cli
 from vizhub_pipeline.errors import GradeFileError
-from vizhub_pipeline.grade_table import read_grade_columns, utc_iso_mask, _is_utc_iso
+from vizhub_pipeline.grade_table import _canonical_and_valid, _utc_moment, canonical_times, read_grade_columns
 from vizhub_pipeline.layout import Layout
 from vizhub_pipeline.leaderboard import _assign_ranks
 from vizhub_pipeline.params import AggregateParams
@@ -330,8 +330,13 @@ def test_graded_at_check_matches_the_records_rule():
     values = ["2026-11-28T12:00:00Z", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
               "2026-11-28T24:00:00Z", "2026-11-28T12:00:00+00:00", "2026-11-28T12:00:00+01:00", "2026-11-28",
               "2026-11-28T12:00:00.5Z", "2026-1-28T12:00:00Z", "0000-01-01T00:00:00Z", "2026-11-28T12:00:00ZZ"]
-    assert utc_iso_mask(values).tolist() == [_is_utc_iso(value) for value in values]
-    assert utc_iso_mask(values).tolist()[:3] == [True, True, False]
+    fast = _canonical_and_valid(values).tolist()
+    assert fast == [_utc_moment(value) is not None and len(value) == 20 for value in values]
+    assert fast[:3] == [True, True, False]
+    for value in values:  # one by one: a single refused value makes the whole column None
+        moment = _utc_moment(value)
+        assert canonical_times([value]) == (None if moment is None else [moment.strftime("%Y-%m-%dT%H:%M:%SZ")])
+    assert canonical_times([]) == []
 
 
 # --------------------------------------------------------------------------- leaderboard, determinism, CLI

@@ -255,10 +255,10 @@ class _LostWhileOpening(Exception):
 class SandboxedPage:
     """One page in its own context, with its routes, clock and log."""
 
-    def __init__(self, session: BrowserSession, context, browser=None):
+    def __init__(self, session: BrowserSession, context, browser):
         self.session = session
         self.context = context
-        self.browser = browser if browser is not None else session._browser
+        self.browser = browser
         self.took_browser_down = False  # its context would not close, so the browser was closed
         self.site = Site({})
         self.entry = "index.html"

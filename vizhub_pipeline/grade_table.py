@@ -157,9 +157,9 @@ def _validate_columns(columns: dict[str, Any]):
         if not all(stripped):
             return None
         if name == "graded_at":
-            if not utc_iso_mask(stripped).all():
+            stripped = canonical_times(stripped)
+            if stripped is None:
                 return None
-            stripped = [value if len(value) == 20 and value[10] == "T" and value[19] == "Z" else _canonical(value) for value in stripped]
         out[name] = np.asarray(stripped, dtype=object)[codes]
     for name in ("functionality", "aesthetics"):
         codes, uniques = pd.factorize(columns[name])
@@ -189,22 +189,31 @@ def _sample(value: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
-def _is_utc_iso(value: str) -> bool:
+def _utc_moment(value: str) -> datetime | None:
+    """``value`` as a time if ``parse_grade_file`` accepts it as ``graded_at`` (ISO 8601, UTC)."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return False
-    return parsed.tzinfo is not None and parsed.utcoffset().total_seconds() == 0
+        return None
+    return parsed if parsed.tzinfo is not None and parsed.utcoffset().total_seconds() == 0 else None
 
 
-def _canonical(text: str) -> str:
-    """A ``graded_at`` in another accepted form (fractions, ``+00:00``, a space) as records writes it."""
-    return canonical_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+def canonical_times(values: list[str]) -> list[str] | None:
+    """``values`` as ``graded_at`` reads (``records.canonical_utc``), or None if one is not an
+    accepted time. The usual form is checked with numpy all at once; any other form one by one."""
+    import numpy as np
+
+    out = list(values)
+    for index in np.flatnonzero(~_canonical_and_valid(values)):
+        moment = _utc_moment(values[index])
+        if moment is None:
+            return None
+        out[index] = canonical_utc(moment)
+    return out
 
 
-def utc_iso_mask(values: list[str]):
-    """For each text, whether ``parse_grade_file`` accepts it as ``graded_at``. The usual form
-    ``YYYY-MM-DDTHH:MM:SSZ`` is checked with numpy all at once; any other form one by one."""
+def _canonical_and_valid(values: list[str]):
+    """For each text, whether it is a valid time written ``YYYY-MM-DDTHH:MM:SSZ``."""
     import numpy as np
 
     if not values:
@@ -223,8 +232,4 @@ def utc_iso_mask(values: list[str]):
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     lengths = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] + (leap & (month == 2))
     valid = canonical & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= lengths)
-    valid &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    mask = valid.copy()
-    for index in np.flatnonzero(~canonical):
-        mask[index] = _is_utc_iso(values[index])
-    return mask
+    return valid & (hour <= 23) & (minute <= 59) & (second <= 59)

@@ -106,14 +106,14 @@ def load_params(path: Path | str = "params.yaml") -> Params:
 
 def _build(cls: type, data: dict[str, Any], path: Path, section: str) -> Any:
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in fields(cls)}
+    known = {f.name: f for f in fields(cls)}
     values = {}
     for key, value in data.items():
         where = f"{section}.{key}"
-        if key not in names:
-            raise InputError(path, f"unknown key (known: {', '.join(sorted(names))})", field=where)
+        if key not in known:
+            raise InputError(path, f"unknown key (known: {', '.join(sorted(known))})", field=where)
         values[key] = _coerce(hints[key], value, path, where)
-        least = next(f for f in fields(cls) if f.name == key).metadata.get("at_least")
+        least = known[key].metadata.get("at_least")
         if least is not None and values[key] < least:
             raise InputError(path, f"expected a whole number of at least {least}, found {value!r}", field=where)
     return cls(**values)
