@@ -43,7 +43,7 @@ HOSTILE = {
     "t/06-navigate-away": page(DRAW + '\nsetTimeout(() => { window.location = "https://evil.example/steal"; }, 100);'),
     "t/07-fetch-outside": page('fetch("https://api.example.com/data.json").catch(() => {});\n' + DRAW),
     "t/08-throws-first": page('throw new Error("boom before drawing");\n' + DRAW),
-    "t/09-huge-dom": page("const f = document.createDocumentFragment();\nfor (let i = 0; i < 100000; i++) { const d = document.createElement('div'); d.textContent = i; f.appendChild(d); }\ndocument.body.appendChild(f);"),
+    "t/09-huge-dom": page("const f = document.createDocumentFragment();\nfor (let i = 0; i < 20000; i++) { const d = document.createElement('div'); d.textContent = i; f.appendChild(d); }\ndocument.body.appendChild(f);"),
     "t/10-blank": page("/* draws nothing */"),
     "t/11-popup-and-socket": page("window.open('https://evil.example/'); try { new WebSocket('wss://evil.example/socket'); } catch (e) {}\n" + DRAW),
 }
@@ -70,9 +70,7 @@ def hostile_run(tmp_path_factory):
 def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
     layout, summary, renders, _ = hostile_run
     statuses = {model: render.status for model, render in renders.items()}
-    # 100k elements: renders on an idle machine, may reach the limit on a busy one; either is recorded
     details = {model: (render.status, render.error) for model, render in renders.items()}
-    assert statuses.pop("t/09-huge-dom") in ("rendered", "timeout"), details
     assert statuses == {
         "t/01-missing-entry": "error",
         "t/02-endless-loop": "timeout",
@@ -82,14 +80,16 @@ def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
         "t/06-navigate-away": "rendered",
         "t/07-fetch-outside": "rendered",
         "t/08-throws-first": "error",
+        "t/09-huge-dom": "rendered",
         "t/10-blank": "blank",
         "t/11-popup-and-socket": "rendered",
         "t/12-unparseable": "error",
     }, details
     assert summary.failures == [f"{layout.visualizations}/barsOne/t__13-broken-meta/meta.json:1: not valid JSON: Expecting property name enclosed in double quotes"]
     assert not summary.ok and summary.lines()[-1].startswith("failed: ")
-    assert summary.counts["blank"] == 1 and summary.counts["error"] == 3
-    assert summary.counts["rendered"] + summary.counts["timeout"] == 8
+    assert summary.counts == {"rendered": 6, "blank": 1, "error": 3, "timeout": 2}
+    # the two endless loops time out beside another page, then again alone: that is recorded
+    assert summary.rendered_again >= 2
 
 
 def test_failures_say_why(hostile_run):
@@ -99,9 +99,13 @@ def test_failures_say_why(hostile_run):
     assert missing.screenshots == ()
     assert [c.passed for c in missing.checks] == [False, False]
     assert renders["t/12-unparseable"].error == "generation unparseable: nothing to render: the reply has no file blocks"
-    assert "did not load within" in (renders["t/02-endless-loop"].error or ""), renders["t/02-endless-loop"]
+    # timeouts name the page's limit (the same on every run), not the seconds that were left
+    assert renders["t/02-endless-loop"].error == "the page did not load within 6 s"
     callback = renders["t/04-loop-in-callback"]
-    assert "did not settle" in (callback.error or "") or "did not answer" in (callback.error or ""), callback
+    assert callback.error in (
+        "the page did not settle within 6 s (timers that never end, or an endless loop)",
+        "the page did not answer within 6 s",
+    ), callback
     thrown = renders["t/08-throws-first"]
     assert thrown.page_errors and "boom before drawing" in thrown.page_errors[0]
     assert thrown.screenshots == ("screenshot.png",)
@@ -419,8 +423,10 @@ def test_hostile_pages_beside_normal_ones_at_once(project):
         **{f"normal/{number}": "rendered" for number in range(4)},
     }, details
     assert all(renders[f"normal/{n}"].checks_passed == 2 for n in range(4)), details
-    assert "boom" in renders["h/throws"].page_errors[0]
+    assert "boom" in renders["h/throws"].page_errors[0] and renders["h/throws"].error is None
+    assert renders["h/endless-loop"].error == "the page did not load within 6 s"
     assert summary.ok and summary.counts == {"rendered": 5, "blank": 0, "error": 1, "timeout": 1}
+    assert summary.rendered_again >= 1  # the endless loop, at least
     assert summary.checks_total == 14
     rows = list(csv.DictReader(open(layout.renders / "summary.csv", newline="", encoding="utf-8")))
     assert [row["model"] for row in rows] == sorted(renders)
@@ -503,5 +509,84 @@ def test_pages_on_a_browser_another_page_took_down_render_again(project, monkeyp
         "t/victim-1": ("rendered", None),
         "t/victim-2": ("rendered", None),
     }
-    assert state["waiting"] == 2 and state["runs"] == {"t__culprit": 1, "t__victim-1": 2, "t__victim-2": 2}
+    # the victims lost their browser and rendered again alone; the culprit's own result stood
+    # (on a loaded machine its first try may also have run out of time: then it rendered again too)
+    assert state["waiting"] == 2 and state["runs"]["t__victim-1"] == state["runs"]["t__victim-2"] == 2
     assert summary.relaunches == 1 and summary.counts["rendered"] == 3 and summary.ok, summary.lines()
+    assert summary.rendered_again == 2 + (state["runs"]["t__culprit"] - 1)
+
+
+def test_a_page_beside_a_history_flood_renders_as_it_does_alone(project):
+    """A page that floods history.pushState stalls the browser for its neighbours; the
+    neighbour's result must still be its own (rendered), at any concurrency."""
+    flood = page("for (;;) { history.pushState({}, '', '#' + Math.random()); }")
+    write_visualization(project, "barsOne", "h/flood", {"index.html": flood, "data.csv": DATA})
+    write_visualization(project, "barsOne", "baseline/reference", {"index.html": BAR_REFERENCE, "data.csv": DATA})
+    layout = Layout.at(project)
+    summary = run_screenshot(layout, replace(CONCURRENT, concurrency=2), progress=False)
+    reference = read_render(layout.renders / "barsOne" / "baseline__reference" / "render.json")
+    assert (reference.status, reference.error, reference.checks_passed) == ("rendered", None, 2), summary.lines()
+    flooded = read_render(layout.renders / "barsOne" / "h__flood" / "render.json")
+    assert flooded.status == "timeout", flooded
+
+
+def test_a_renderer_killed_from_outside_renders_again_and_the_crash_is_not_kept(project, monkeypatch):
+    """SIGKILL of the page's renderer process mid-render: the page renders again alone, the
+    recorded (and cached) result is the real one, and the next run skips it."""
+    import os
+    import signal
+
+    from vizhub_pipeline.browser import SandboxedPage
+
+    write_visualization(project, "barsOne", "baseline/reference", {"index.html": BAR_REFERENCE, "data.csv": DATA})
+    run_clock = SandboxedPage.run_clock
+    killed: list[int] = []
+
+    async def killing_run_clock(self, ms, timeout, **kwargs):
+        if not killed:
+            cdp = await self.browser.new_browser_cdp_session()
+            processes = (await cdp.send("SystemInfo.getProcessInfo"))["processInfo"]
+            for process in processes:
+                if process["type"] == "renderer":  # one page open: its renderer and spares
+                    os.kill(process["id"], signal.SIGKILL)
+                    killed.append(process["id"])
+            await cdp.detach()
+        return await run_clock(self, ms, timeout, **kwargs)
+
+    monkeypatch.setattr(SandboxedPage, "run_clock", killing_run_clock)
+    layout = Layout.at(project)
+    params = replace(CONCURRENT, concurrency=1)
+    summary = run_screenshot(layout, params, progress=False)
+    assert killed
+    render = read_render(layout.renders / "barsOne" / "baseline__reference" / "render.json")
+    assert (render.status, render.error, render.checks_passed) == ("rendered", None, 2)
+    assert summary.rendered_again == 1 and summary.counts["rendered"] == 1, summary.lines()
+    assert "1 page(s) rendered again alone after a timeout or crash (the second result is recorded)" in summary.lines()
+    assert run_screenshot(layout, params, progress=False).skipped == 1
+
+
+def test_a_result_that_stays_suspect_is_never_cached(project, monkeypatch):
+    """A run interrupted before a suspect page rendered again alone leaves no record of it,
+    so the next run renders it instead of keeping the doubtful result."""
+    from vizhub_pipeline import screenshot as stage
+
+    write_visualization(project, "barsOne", "h/endless-loop", {"index.html": page("while (true) {}"), "data.csv": DATA})
+    layout = Layout.at(project)
+    original = stage.render_item
+    calls = []
+
+    async def interrupted_on_retry(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user stops the run before the page renders alone
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(stage, "render_item", interrupted_on_retry)
+    params = ScreenshotParams(timeout=2.0, settle_ms=500, step_ms=100)
+    with pytest.raises(KeyboardInterrupt):
+        run_screenshot(layout, params, progress=False)
+    assert not (layout.renders / "barsOne" / "h__endless-loop").exists()
+    assert not list(layout.renders.glob("*/.*"))  # no staging folder left behind
+    monkeypatch.setattr(stage, "render_item", original)
+    summary = run_screenshot(layout, params, progress=False)
+    assert summary.counts["timeout"] == 1 and summary.skipped == 0

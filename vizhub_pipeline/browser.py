@@ -59,7 +59,19 @@ _JS_DIR = Path(__file__).with_name("js")
 
 
 class PageTimeout(VizhubError):
-    """The page did not finish within its time limit (an endless loop, a page that never settles)."""
+    """The page did not finish within its time limit (an endless loop, a page that never settles).
+
+    ``what`` names the phase ("the page did not load"); the message adds the seconds it had.
+    The screenshot stage records ``what`` with the page's whole limit, which does not vary from
+    run to run, rather than the seconds that happened to be left.
+    """
+
+    def __init__(self, what: str, seconds: float, hint: str = ""):
+        self.what, self.hint = what, hint
+        super().__init__(self.within(seconds))
+
+    def within(self, seconds: float) -> str:
+        return f"{self.what} within {seconds:g} s" + (f" ({self.hint})" if self.hint else "")
 
 
 class PageCrashed(VizhubError):
@@ -389,14 +401,14 @@ class SandboxedPage:
         try:
             await self.page.goto(self.url, wait_until="commit", timeout=max(1, timeout * 1000))
         except PlaywrightTimeout:
-            raise PageTimeout(f"the page did not load within {timeout:g} s") from None
+            raise PageTimeout("the page did not load", timeout) from None
         except Error as exc:
             self._check_alive()
             raise VizhubError(f"loading failed: {str(exc).splitlines()[0]}") from None
         try:
             await self.evaluate(_LOADED_JS, timeout=max(0.05, deadline - loop.time()))
         except PageTimeout:
-            raise PageTimeout(f"the page did not load within {timeout:g} s") from None
+            raise PageTimeout("the page did not load", timeout) from None
 
     async def evaluate(self, expression: str, arg: Any = None, *, timeout: float = 10.0) -> Any:
         from playwright.async_api import Error
@@ -404,7 +416,7 @@ class SandboxedPage:
         try:
             return await asyncio.wait_for(self.page.evaluate(expression, arg), timeout)
         except asyncio.TimeoutError:
-            raise PageTimeout(f"the page did not answer within {timeout:g} s") from None
+            raise PageTimeout("the page did not answer", timeout) from None
         except Error as exc:
             self._check_alive()
             raise VizhubError(str(exc).splitlines()[0]) from None
@@ -416,7 +428,7 @@ class SandboxedPage:
         while True:
             while self.inflight:
                 if loop.time() > deadline:
-                    raise PageTimeout(f"requests still pending after {timeout:g} s")
+                    raise PageTimeout("its requests did not finish", timeout)
                 await asyncio.sleep(0.005)
             seen = self.requests_seen
             # two macrotask turns in the page, so .then() of a finished fetch has run
@@ -438,7 +450,7 @@ class SandboxedPage:
             try:
                 await asyncio.wait_for(self.page.clock.run_for(step), max(0.1, deadline - loop.time()))
             except asyncio.TimeoutError:
-                raise PageTimeout("the page did not settle in time (timers never end or loop forever)") from None
+                raise PageTimeout("the page did not settle", timeout, "timers that never end, or an endless loop") from None
             except Error as exc:
                 self._check_alive()
                 raise VizhubError(f"running timers failed: {str(exc).splitlines()[0]}") from None
@@ -455,11 +467,11 @@ class SandboxedPage:
                 timeout,
             )
         except asyncio.TimeoutError:
-            raise PageTimeout(f"the screenshot did not finish within {timeout:g} s") from None
+            raise PageTimeout("the screenshot did not finish", timeout) from None
         except Error as exc:
             self._check_alive()
             if "Timeout" in str(exc):
-                raise PageTimeout(f"the screenshot did not finish within {timeout:g} s") from None
+                raise PageTimeout("the screenshot did not finish", timeout) from None
             raise VizhubError(f"screenshot failed: {str(exc).splitlines()[0]}") from None
 
     async def element_box(self, selector: str, nth: int, timeout: float) -> dict | str:
@@ -496,7 +508,7 @@ class SandboxedPage:
         try:
             await asyncio.wait_for(coro, timeout)
         except asyncio.TimeoutError:
-            raise PageTimeout(f"{what} did not finish within {timeout:g} s") from None
+            raise PageTimeout(f"{what} did not finish", timeout) from None
         except Error as exc:
             self._check_alive()
             raise VizhubError(f"{what} failed: {str(exc).splitlines()[0]}") from None

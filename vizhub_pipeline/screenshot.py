@@ -9,7 +9,9 @@ An item whose render hash (artifact, viewport, checks, interactions, parameters,
 library versions, :data:`RENDERER_VERSION`) matches its render.json is skipped. Status:
 ``timeout`` (stopped at the per-page limit) > ``error`` (an uncaught page error, a crash, a
 generation with nothing to render, a missing entry file) > ``blank`` (the screenshot is one
-single colour: nothing was drawn) > ``rendered``.
+single colour: nothing was drawn) > ``rendered``. A timeout or a crash is recorded only once
+the page has rendered again alone (:func:`is_suspect`), so a neighbour's stall, a loaded
+machine or an outside kill is never taken for the page's result.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class ScreenshotSummary:
     challenge_errors: list[ChallengeError] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     relaunches: int = 0
+    rendered_again: int = 0  # suspect results of the first pass, rendered again alone
 
     @property
     def ok(self) -> bool:
@@ -97,6 +100,8 @@ class ScreenshotSummary:
             f"screenshot: {counts}, {self.skipped} skipped (unchanged); "
             f"checks passed {self.checks_passed}/{self.checks_total} (in the pages rendered now)"
         ]
+        if self.rendered_again:
+            out.append(f"{self.rendered_again} page(s) rendered again alone after a timeout or crash (the second result is recorded)")
         if self.relaunches:
             out.append(f"browser relaunched {self.relaunches} time(s) after a hung or crashed page")
         out += [f"failed: {line}" for line in self.failures]
@@ -335,17 +340,10 @@ def unrenderable_reason(item: RenderItem) -> str | None:
 
 async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirror, hashed: str, out: Path) -> Render:
     """Render one page into the folder ``out`` (screenshots) and return its record."""
-    render, _lost = await _render_page(browser, item, params, mirror, hashed, out)
-    return render
-
-
-async def _render_page(browser, item: RenderItem, params: ScreenshotParams, mirror, hashed: str, out: Path) -> tuple[Render, bool]:
-    """``(record, lost)``: lost when the browser went away under the page and not because of it
-    (another page's context would not close, or the browser crashed)."""
     reason = unrenderable_reason(item)
     if reason is not None:
         checks = [result for step, check in item.all_checks for result in failed_checks([check], f"not run: {reason}", step)]
-        return Render(status="error", error=reason, checks=tuple(checks), **_base(item, hashed)), False
+        return Render(status="error", error=reason, checks=tuple(checks), **_base(item, hashed))
 
     from vizhub_pipeline.browser import PageCrashed, PageTimeout, Site
 
@@ -398,9 +396,12 @@ async def _render_page(browser, item: RenderItem, params: ScreenshotParams, mirr
 
     try:
         await asyncio.wait_for(flow(), params.timeout + 2.0)
-    except (PageTimeout, asyncio.TimeoutError) as exc:
+    except PageTimeout as exc:
         timed_out = True
-        error = str(exc) or f"the page did not finish within {params.timeout:g} s"
+        error = exc.within(params.timeout)  # the page's limit, not the seconds that were left
+    except asyncio.TimeoutError:
+        timed_out = True
+        error = f"the page did not finish within {params.timeout:g} s"
     except PageCrashed as exc:
         error = str(exc)
     except VizhubError as exc:
@@ -410,8 +411,7 @@ async def _render_page(browser, item: RenderItem, params: ScreenshotParams, mirr
     timings["total_ms"] = round((loop.time() - started) * 1000)
     if len(results) < len(item.all_checks) + len(item.challenge.interactions):
         results = _complete(item, results, f"not run: {error}" if error else "not run")
-    lost = page.browser_lost and not page.took_browser_down
-    render = Render(
+    return Render(
         status=decide_status(timed_out=timed_out, error=error, page_errors=page.log.page_errors, blank=blank),
         screenshots=tuple(shots),
         checks=tuple(results),
@@ -422,7 +422,6 @@ async def _render_page(browser, item: RenderItem, params: ScreenshotParams, mirr
         timings=timings,
         **_base(item, hashed),
     )
-    return render, lost
 
 
 def _complete(item: RenderItem, done: list[CheckResult], message: str) -> list[CheckResult]:
@@ -500,13 +499,21 @@ def run_screenshot(
     return summary
 
 
+def is_suspect(render: Render) -> bool:
+    """Whether a result may be the infrastructure's rather than the page's: a timeout, or an
+    error that ended the render (a renderer or browser crash, a context that failed). A page's
+    own uncaught errors and a generation with nothing to render are never suspect."""
+    return render.status == "timeout" or (render.status == "error" and render.error is not None)
+
+
 async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, progress, executable) -> None:
     """Render ``todo`` with up to ``params.concurrency`` pages at once in one browser.
 
-    A page in flight when the browser went away through no fault of its own (another page's
-    context would not close, or the browser crashed while other pages shared it) is not
-    recorded: it renders once more at the end, alone on the new browser, where a second loss
-    is its own doing and is recorded as such.
+    A result that may not be the page's own (:func:`is_suspect`: a timeout, a crash, the
+    browser going away) is not recorded from the first pass: the page renders once more at
+    the end, alone in the browser, and that result is recorded. A page beside a hostile
+    neighbour, or on a loaded machine, is not blamed for their stall; a page that times out
+    or crashes alone too is.
     """
     from tqdm import tqdm
 
@@ -517,21 +524,15 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
     session = BrowserSession(executable) if needs_browser else None
     failed: dict[int, str] = {}
     again: list[int] = []
-    running: list[_Flight] = []
 
-    async def settle(index: int) -> None:
+    async def settle(index: int, *, alone: bool) -> None:
         item, hashed, final = todo[index]
         bar.set_postfix_str(item.label, refresh=False)
-        flight = _Flight()
-        running.append(flight)
-        if len(running) > 1:
-            for other in running:
-                other.shared = True
         staging = staging_dir(final)
         try:
-            render, lost = await _render_page(session, item, params, mirror, hashed, staging)
-            if lost and flight.shared and render.status in ("error", "timeout"):
-                shutil.rmtree(staging, ignore_errors=True)
+            render = await render_item(session, item, params, mirror, hashed, staging)
+            if not alone and unrenderable_reason(item) is None and is_suspect(render):
+                shutil.rmtree(staging, ignore_errors=True)  # never recorded: rendered again alone
                 again.append(index)
                 return
             await _finish(staging, final, render)
@@ -546,15 +547,13 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
             if echo is not None and render.status != "rendered":
                 bar.clear()
                 echo(f"{item.label}: {render.status}" + (f" ({render.error})" if render.error else ""))
-        finally:
-            running.remove(flight)
         bar.update(1)
 
     pending = iter(range(len(todo)))
 
     async def worker() -> None:
         for index in pending:  # one iterator shared by the workers: each page is taken once
-            await settle(index)
+            await settle(index, alone=False)
 
     workers: list[asyncio.Task] = []
     try:
@@ -562,8 +561,9 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
             await session.ensure()
         workers = [asyncio.create_task(worker()) for _ in range(min(params.concurrency, len(todo)))]
         await asyncio.gather(*workers)
+        summary.rendered_again = len(again)
         for index in sorted(again):
-            await settle(index)
+            await settle(index, alone=True)
         summary.failures.extend(failed[index] for index in sorted(failed))
     finally:
         for task in workers:
@@ -573,13 +573,6 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
         if session is not None:
             summary.relaunches = max(0, session.launches - 1)
             await session.close()
-
-
-@dataclass
-class _Flight:
-    """A page being rendered; shared once another page was in flight beside it."""
-
-    shared: bool = False
 
 
 async def _finish(staging: Path, final: Path, render: Render) -> None:
