@@ -29,8 +29,8 @@ HEADER = "challenge,model,sample,artifact_hash,functionality,aesthetics,notes,gr
 
 def build_project(root: Path, challenges: int) -> int:
     """Write generations, renders and grade files; return the number of grade rows."""
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.records import CheckResult, Generation, Render, write_generation, write_render
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.core.records import CheckResult, Generation, Render, write_generation, write_render
 
     layout = Layout.at(root)
     rnd = random.Random(7)
@@ -71,9 +71,9 @@ def build_project(root: Path, challenges: int) -> int:
 
 
 def time_aggregate(root: Path) -> tuple[float, object]:
-    from vizhub_pipeline.aggregate import run_aggregate
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.params import AggregateParams
+    from vizhub_pipeline.analysis.aggregate import run_aggregate
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.core.params import AggregateParams
 
     start = time.perf_counter()
     summary = run_aggregate(Layout.at(root), AggregateParams())

@@ -35,11 +35,11 @@ PAGE = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><script src=\"https
 def build_project(root: Path) -> None:
     """Challenges, 30,000 visualization folders (meta.json, response.md, index.html) and a consensus."""
     from tests.conftest import write_challenge
-    from vizhub_pipeline.challenges import load_challenge
-    from vizhub_pipeline.generate import Item, generation_params, input_hash
-    from vizhub_pipeline.layout import hash_files, item_dirname
-    from vizhub_pipeline.params import GenerateParams
-    from vizhub_pipeline.prompting import build_messages
+    from vizhub_pipeline.core.challenges import load_challenge
+    from vizhub_pipeline.generate.stage import Item, generation_params, input_hash
+    from vizhub_pipeline.core.layout import hash_files, item_dirname
+    from vizhub_pipeline.core.params import GenerateParams
+    from vizhub_pipeline.core.prompting import build_messages
 
     rng = random.Random(7)
     generate = GenerateParams()
@@ -63,8 +63,8 @@ def build_project(root: Path) -> None:
 
 
 def write_consensus_for(root: Path, challenges: int) -> None:
-    from vizhub_pipeline.layout import hash_files
-    from vizhub_pipeline.records import ConsensusRow, ScoreSummary, write_consensus
+    from vizhub_pipeline.core.layout import hash_files
+    from vizhub_pipeline.core.records import ConsensusRow, ScoreSummary, write_consensus
 
     scores = json.loads((root / "bench-scores.json").read_text(encoding="utf-8"))
     rows = []
@@ -90,10 +90,10 @@ def child(root: Path, trace: bool) -> None:
     import tracemalloc
     from dataclasses import replace
 
-    from vizhub_pipeline.export import run_export
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.params import ExportParams
-    import vizhub_pipeline.card  # noqa: F401  (imported before the baseline, like the export's own imports)
+    from vizhub_pipeline.export.stage import run_export
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.core.params import ExportParams
+    import vizhub_pipeline.export.card  # noqa: F401  (imported before the baseline, like the export's own imports)
     import jinja2  # noqa: F401
 
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (peak RSS) to the current RSS

@@ -31,9 +31,9 @@ REPLY = "**index.html**\n```html\n<!DOCTYPE html><html><body><svg></svg></body><
 
 
 def bench_throughput() -> None:
-    from vizhub_pipeline.generate import run_generate
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.params import GenerateParams
+    from vizhub_pipeline.generate.stage import run_generate
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.core.params import GenerateParams
 
     with tempfile.TemporaryDirectory() as tmp, LoopbackServer(Behaviour(reply=REPLY, delay=DELAY)) as server:
         os.environ["OPENAI_API_KEY"] = "sk-loopback"

@@ -64,8 +64,8 @@ COLORS = ("steelblue", "tomato", "seagreen", "goldenrod", "slateblue")
 
 
 def build_project(root: Path) -> list[tuple[str, str]]:
-    from vizhub_pipeline.layout import Layout, hash_files
-    from vizhub_pipeline.records import CheckResult, Generation, Render, write_generation, write_render
+    from vizhub_pipeline.core.layout import Layout, hash_files
+    from vizhub_pipeline.core.records import CheckResult, Generation, Render, write_generation, write_render
 
     layout = Layout.at(root)
     outputs = []
@@ -154,8 +154,8 @@ def main() -> None:
     parser.add_argument("--submits", type=int, default=100, help="grades to submit (each one commit)")
     args = parser.parse_args()
 
-    from vizhub_pipeline.grader.server import build_server
-    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.grading.web.server import build_server
+    from vizhub_pipeline.core.layout import Layout
 
     with tempfile.TemporaryDirectory(prefix="bench-grader-") as tmp:
         root = Path(tmp) / "project"

@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vizhub_pipeline.grades import submit_grades
-from vizhub_pipeline.layout import Layout
-from vizhub_pipeline.records import GRADE_COLUMNS, Generation, Grade, write_generation
+from vizhub_pipeline.grading.grades import submit_grades
+from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.core.records import GRADE_COLUMNS, Generation, Grade, write_generation
 
 ARTIFACT = "1111aaaa1111aaaa"
 HEADER = ",".join(GRADE_COLUMNS) + "\r\n"

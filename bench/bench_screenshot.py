@@ -30,12 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.render_helpers import write_visualization  # noqa: E402
-from vizhub_pipeline.browser import LAUNCH_ARGS, ORIGIN, find_chromium  # noqa: E402
-from vizhub_pipeline.challenges import discover_challenges  # noqa: E402
-from vizhub_pipeline.layout import Layout  # noqa: E402
-from vizhub_pipeline.mirror import Mirror, content_type, find_node_modules  # noqa: E402
-from vizhub_pipeline.params import ScreenshotParams, load_params  # noqa: E402
-from vizhub_pipeline.screenshot import run_screenshot  # noqa: E402
+from vizhub_pipeline.screenshot.browser import LAUNCH_ARGS, ORIGIN, find_chromium  # noqa: E402
+from vizhub_pipeline.core.challenges import discover_challenges  # noqa: E402
+from vizhub_pipeline.core.layout import Layout  # noqa: E402
+from vizhub_pipeline.core.mirror import Mirror, content_type, find_node_modules  # noqa: E402
+from vizhub_pipeline.core.params import ScreenshotParams, load_params  # noqa: E402
+from vizhub_pipeline.screenshot.stage import run_screenshot  # noqa: E402
 
 PAGES = 20
 
@@ -127,7 +127,7 @@ def this_stage(layout: Layout, concurrency: int) -> tuple[float, float]:
 
 
 def measure_launch() -> float:
-    from vizhub_pipeline.browser import BrowserSession
+    from vizhub_pipeline.screenshot.browser import BrowserSession
 
     async def launch() -> float:
         started = time.perf_counter()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vizhub_pipeline.layout import Layout
-from vizhub_pipeline.records import Generation, Grade, write_generation
+from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.core.records import Generation, Grade, write_generation
 
 OUTPUTS = {
     ("barsOne", "baseline/starter", 0): "1111aaaa1111aaaa",

@@ -8,15 +8,15 @@ import threading
 from pathlib import Path
 from typing import Mapping
 
-from vizhub_pipeline.layout import hash_files, item_dirname
-from vizhub_pipeline.records import Generation, write_generation
+from vizhub_pipeline.core.layout import hash_files, item_dirname
+from vizhub_pipeline.core.records import Generation, write_generation
 
 
 class BrowserThread:
     """A :class:`BrowserSession` living on its own event loop thread, shared by many tests."""
 
     def __init__(self) -> None:
-        from vizhub_pipeline.browser import BrowserSession
+        from vizhub_pipeline.screenshot.browser import BrowserSession
 
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from vizhub_pipeline.aggregate import run_aggregate
+from vizhub_pipeline.analysis.aggregate import run_aggregate
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.errors import GradeFileError
-from vizhub_pipeline.grade_table import _canonical_and_valid, _utc_moment, canonical_times, read_grade_columns
-from vizhub_pipeline.layout import Layout
-from vizhub_pipeline.leaderboard import _assign_ranks
-from vizhub_pipeline.params import AggregateParams
-from vizhub_pipeline.records import (
+from vizhub_pipeline.core.errors import GradeFileError
+from vizhub_pipeline.core.grade_table import _canonical_and_valid, _utc_moment, canonical_times, read_grade_columns
+from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.analysis.leaderboard import _assign_ranks
+from vizhub_pipeline.core.params import AggregateParams
+from vizhub_pipeline.core.records import (
     GRADE_COLUMNS,
     CheckResult,
     Generation,
@@ -174,7 +174,7 @@ def test_a_graders_latest_grade_counts_once(project):
 
 def test_graded_at_in_other_accepted_forms_compares_as_time(project):
     """Text order would keep 12:00:00Z over 12:00:00.5Z, and 12:00:00Z over "13:00:00+00:00"."""
-    from vizhub_pipeline.records import latest_grades, read_grade_file
+    from vizhub_pipeline.core.records import latest_grades, read_grade_file
 
     layout = add_items(project)
     path = write_grades(layout, "alice-2026-11-28.csv", [
@@ -425,7 +425,7 @@ def test_dvc_reads_the_metrics_and_plots(project):
         pytest.skip("dvc is not installed in this environment")
     layout = graded_project(project)
     run_aggregate(layout, FAST)
-    templates = Path(__file__).resolve().parents[1] / "vizhub_pipeline" / "templates" / "plots"
+    templates = Path(__file__).resolve().parents[1] / "vizhub_pipeline" / "analysis" / "plots"
     (project / "dvc.yaml").write_text(
         "metrics:\n  - results/metrics.json\n"
         "plots:\n"

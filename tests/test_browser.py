@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.render_helpers import BrowserThread
-from vizhub_pipeline import browser as browser_module
-from vizhub_pipeline.browser import NO_CHROMIUM, START_TIME, PageCrashed, PageTimeout, Site, find_chromium
-from vizhub_pipeline.errors import PrerequisiteError
-from vizhub_pipeline.mirror import Mirror, find_node_modules
+from vizhub_pipeline.screenshot import browser as browser_module
+from vizhub_pipeline.screenshot.browser import NO_CHROMIUM, START_TIME, PageCrashed, PageTimeout, Site, find_chromium
+from vizhub_pipeline.core.errors import PrerequisiteError
+from vizhub_pipeline.core.mirror import Mirror, find_node_modules
 
 MIRROR = Mirror(find_node_modules(Path(__file__).resolve().parents[1]))
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vizhub_pipeline.card import card_header, features, read_reliability, render_card, size_category
-from vizhub_pipeline.export import ExportSummary, ModelStats
-from vizhub_pipeline.params import ExportParams
+from vizhub_pipeline.export.card import card_header, features, read_reliability, render_card, size_category
+from vizhub_pipeline.export.stage import ExportSummary, ModelStats
+from vizhub_pipeline.core.params import ExportParams
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import write_challenge
-from vizhub_pipeline.challenges import discover_challenges, load_challenge, scaffold_challenge, validate_challenge
+from vizhub_pipeline.core.challenges import discover_challenges, load_challenge, scaffold_challenge, validate_challenge
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.errors import ChallengeError
+from vizhub_pipeline.core.errors import ChallengeError
 
 
 def set_yaml(folder, text):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.render_helpers import BrowserThread, write_visualization
-from vizhub_pipeline.challenges import load_challenge, validate_challenge
-from vizhub_pipeline.params import ScreenshotParams
+from vizhub_pipeline.core.challenges import load_challenge, validate_challenge
+from vizhub_pipeline.core.params import ScreenshotParams
 
 CHALLENGES = Path(__file__).resolve().parents[1] / "challenges"
 FOLDERS = sorted(p for p in CHALLENGES.iterdir() if p.is_dir() and not p.name.startswith(".")) if CHALLENGES.is_dir() else []
@@ -23,9 +23,9 @@ def browser():
 
 
 def render(browser: BrowserThread, tmp_path: Path, folder: Path, model: str, files: dict):
-    from vizhub_pipeline.mirror import Mirror, find_node_modules
-    from vizhub_pipeline.records import read_generation
-    from vizhub_pipeline.screenshot import RenderItem, page_files, render_item
+    from vizhub_pipeline.core.mirror import Mirror, find_node_modules
+    from vizhub_pipeline.core.records import read_generation
+    from vizhub_pipeline.screenshot.stage import RenderItem, page_files, render_item
 
     challenge = load_challenge(folder)
     viz = write_visualization(tmp_path, challenge.id, model, files)

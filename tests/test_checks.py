@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.render_helpers import BrowserThread
-from vizhub_pipeline.challenges import Check
-from vizhub_pipeline.checks import check_console, run_checks
+from vizhub_pipeline.core.challenges import Check
+from vizhub_pipeline.screenshot.checks import check_console, run_checks
 
 HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
 <style>.big { font-size: 30px; } circle { fill: rgb(255, 0, 0); }</style></head>
@@ -26,7 +26,7 @@ HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    from vizhub_pipeline.browser import Site
+    from vizhub_pipeline.screenshot.browser import Site
 
     folder = tmp_path_factory.mktemp("checks")
     (folder / "index.html").write_text(HTML, encoding="utf-8")

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from tests.grade_repo import git, isolated_git, make_grade, make_project  # noqa: F401
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.grades import diff_grades, submit_grades
-from vizhub_pipeline.records import format_grade_rows
+from vizhub_pipeline.grading.grades import diff_grades, submit_grades
+from vizhub_pipeline.core.records import format_grade_rows
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 

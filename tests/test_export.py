@@ -28,14 +28,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from vizhub_pipeline.challenges import load_challenge
+from vizhub_pipeline.core.challenges import load_challenge
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.errors import InputError
-from vizhub_pipeline.export import candidate_pairs, kto_label, rank_items, run_export, Item
-from vizhub_pipeline.layout import Layout, hash_files
-from vizhub_pipeline.params import ExportParams
-from vizhub_pipeline.prompting import build_messages
-from vizhub_pipeline.records import ConsensusRow, Generation, ScoreSummary, write_consensus, write_generation
+from vizhub_pipeline.core.errors import InputError
+from vizhub_pipeline.export.stage import candidate_pairs, kto_label, rank_items, run_export, Item
+from vizhub_pipeline.core.layout import Layout, hash_files
+from vizhub_pipeline.core.params import ExportParams
+from vizhub_pipeline.core.prompting import build_messages
+from vizhub_pipeline.core.records import ConsensusRow, Generation, ScoreSummary, write_consensus, write_generation
 
 PAIR_COLUMNS_TRL = {"prompt", "chosen", "rejected"}
 EXPORT_FILES = ("preferences.jsonl", "kto.jsonl", "sft.jsonl", "README.md", "meta.json")
@@ -390,7 +390,7 @@ def test_a_failed_run_leaves_the_previous_export_whole(graded, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("card failed")
 
-    monkeypatch.setattr("vizhub_pipeline.card.render_card", explode)
+    monkeypatch.setattr("vizhub_pipeline.export.card.render_card", explode)
     with pytest.raises(RuntimeError):
         export(graded)
     assert {name: (graded / "exports" / name).read_bytes() for name in EXPORT_FILES} == before
@@ -516,10 +516,10 @@ def test_cli_says_why_when_nothing_is_exported(project):
 
 def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project, tmp_path):
     """Real baseline generations (through litellm, offline); the export checks each output was
-    generated from the prompt it writes, by recomputing the generate stage's input hash."""
-    from vizhub_pipeline.generate import run_generate
-    from vizhub_pipeline.params import GenerateParams
-    from vizhub_pipeline.records import read_generation
+    generated from the prompt it writes, by the prompt_hash generate recorded in meta.json."""
+    from vizhub_pipeline.generate.stage import run_generate
+    from vizhub_pipeline.core.params import GenerateParams
+    from vizhub_pipeline.core.records import read_generation
 
     run_generate(Layout.at(project), GenerateParams(), challenges=("barsOne",), progress=False)
     rows = []
@@ -546,10 +546,10 @@ def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project
 
 def test_grades_through_the_real_aggregate_stage_to_the_card(project):
     """Real generate (baselines) -> grade files -> aggregate -> export: the file contract end to end."""
-    from vizhub_pipeline.aggregate import run_aggregate
-    from vizhub_pipeline.generate import run_generate
-    from vizhub_pipeline.params import AggregateParams, GenerateParams
-    from vizhub_pipeline.records import Grade, format_grade_rows, read_generation
+    from vizhub_pipeline.analysis.aggregate import run_aggregate
+    from vizhub_pipeline.generate.stage import run_generate
+    from vizhub_pipeline.core.params import AggregateParams, GenerateParams
+    from vizhub_pipeline.core.records import Grade, format_grade_rows, read_generation
 
     layout = Layout.at(project)
     run_generate(layout, GenerateParams(), progress=False)

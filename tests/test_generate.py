@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from tests.conftest import BAR_HTML, BAR_REFERENCE, REPO_ROOT
 from tests.loopback_server import Behaviour, LoopbackServer
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.generate import run_generate
-from vizhub_pipeline.layout import Layout, hash_files
-from vizhub_pipeline.params import GenerateParams
-from vizhub_pipeline.records import read_generation
+from vizhub_pipeline.generate.stage import run_generate
+from vizhub_pipeline.core.layout import Layout, hash_files
+from vizhub_pipeline.core.params import GenerateParams
+from vizhub_pipeline.core.records import read_generation
 
 FAST = GenerateParams(retries=1, backoff=0.01, timeout=5)
 GOOD_REPLY = "Here you go.\n\n**index.html**\n```html\n<p>model output</p>\n```\n"
@@ -78,7 +78,7 @@ def test_a_changed_generation_parameter_changes_the_input_hash(project, loopback
 
 def test_a_change_past_the_shown_start_of_a_large_data_file_reruns_the_item(project, loopback):
     """The prompt shows only the start of a large file; the cache key covers all of it."""
-    from vizhub_pipeline.prompting import MAX_SHOWN_BYTES
+    from vizhub_pipeline.core.prompting import MAX_SHOWN_BYTES
 
     loopback.default = Behaviour(reply=GOOD_REPLY)
     params = replace(FAST, models=("openai/m1",))

@@ -10,7 +10,7 @@ import pygit2
 import pytest
 
 from tests.grade_repo import git, head_files, isolated_git, make_project, status  # noqa: F401
-from vizhub_pipeline import gitrepo
+from vizhub_pipeline.grading import gitrepo
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 

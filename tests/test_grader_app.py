@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BAR_REFERENCE, write_challenge
-from vizhub_pipeline.atomic import replace_dir_atomic, staging_dir
-from vizhub_pipeline.challenges import load_challenge
-from vizhub_pipeline.layout import Layout, hash_files
-from vizhub_pipeline.records import CheckResult, Generation, Render, write_generation, write_render
+from vizhub_pipeline.core.atomic import replace_dir_atomic, staging_dir
+from vizhub_pipeline.core.challenges import load_challenge
+from vizhub_pipeline.core.layout import Layout, hash_files
+from vizhub_pipeline.core.records import CheckResult, Generation, Render, write_generation, write_render
 
 MODELS = ("baseline/starter", "baseline/reference", "openai/gpt-4o")
 APP = "http://127.0.0.1:8765"
@@ -129,7 +129,7 @@ def layout(tmp_path: Path, grading_template: Path) -> Layout:
 def make_clients(layout: Layout, grader: str = "alice", **options):
     from fastapi.testclient import TestClient
 
-    from vizhub_pipeline.grader.server import build_apps
+    from vizhub_pipeline.grading.web.server import build_apps
 
     apps = build_apps(layout, grader, port=8765, sandbox_port=8766, **options)
     app = TestClient(apps.app, base_url=APP, follow_redirects=False)
@@ -155,7 +155,7 @@ def items_of(app, **params):
 
 
 def item_id_of(apps, challenge: str, model: str) -> str:
-    from vizhub_pipeline.grader.items import make_item_id
+    from vizhub_pipeline.grading.web.items import make_item_id
 
     return make_item_id(challenge, model, 0)
 
@@ -294,7 +294,7 @@ def test_screenshots_are_served(clients, layout):
 def test_submit_writes_the_row_commits_and_moves_on(clients, layout):
     import pygit2
 
-    from vizhub_pipeline.grades import grade_file_path
+    from vizhub_pipeline.grading.grades import grade_file_path
 
     apps, app, _ = clients
     first = items_of(app)["items"][0]
@@ -506,7 +506,7 @@ def test_sandbox_serves_the_page_with_its_policy_and_local_libraries(clients, la
 
 
 def test_rewrite_cdn_urls():
-    from vizhub_pipeline.grader.sandbox import rewrite_cdn_urls
+    from vizhub_pipeline.grading.web.sandbox import rewrite_cdn_urls
 
     text = '<script src="https://d3js.org/d3.v7.min.js"></script><script src="//unpkg.com/vega@5"></script>'
     assert rewrite_cdn_urls(text) == '<script src="/lib/d3js.org/d3.v7.min.js"></script><script src="/lib/unpkg.com/vega@5"></script>'
@@ -514,7 +514,7 @@ def test_rewrite_cdn_urls():
 
 
 def test_safe_join():
-    from vizhub_pipeline.grader.guard import safe_join
+    from vizhub_pipeline.grading.web.guard import safe_join
 
     root = Path("/srv/data")
     assert safe_join(root, "a/b.csv") == Path("/srv/data/a/b.csv").resolve()

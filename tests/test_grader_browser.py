@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.test_grader_app import MODELS, copy_project, git, grading_template, write_output  # noqa: F401 (fixture)
-from vizhub_pipeline.layout import Layout
+from vizhub_pipeline.core.layout import Layout
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -61,7 +61,7 @@ class Traffic:
 @pytest.fixture
 def session(tmp_path, browser, grading_template):
     """A real grader on free ports over a project in git, and a fresh browser context."""
-    from vizhub_pipeline.grader.server import build_server
+    from vizhub_pipeline.grading.web.server import build_server
 
     started = []
 
@@ -90,7 +90,7 @@ def api_items(page, server) -> list[dict]:
 def test_grade_with_the_keyboard_then_check_the_csv_and_the_commit(session):
     import pygit2
 
-    from vizhub_pipeline.grades import grade_file_path, load_grades
+    from vizhub_pipeline.grading.grades import grade_file_path, load_grades
 
     layout, server, page, traffic = session()
     items = api_items(page, server)

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from tests.grade_repo import git, head_files, isolated_git, make_grade, make_project, status  # noqa: F401
-from vizhub_pipeline import gitrepo
-from vizhub_pipeline.grades import (
+from vizhub_pipeline.grading import gitrepo
+from vizhub_pipeline.grading.grades import (
     GradeCommitError,
     GradeError,
     commit_message,
@@ -22,8 +22,8 @@ from vizhub_pipeline.grades import (
     slugify_grader,
     submit_grades,
 )
-from vizhub_pipeline.layout import Layout
-from vizhub_pipeline.records import GRADE_COLUMNS, read_grade_file
+from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.core.records import GRADE_COLUMNS, read_grade_file
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 HEADER = ",".join(GRADE_COLUMNS)
@@ -340,9 +340,9 @@ def test_branch_needs_git_and_a_valid_name(tmp_path, layout):
 
 WORKER = """
 import sys
-from vizhub_pipeline.grades import submit_grades
-from vizhub_pipeline.layout import Layout
-from vizhub_pipeline.records import Grade
+from vizhub_pipeline.grading.grades import submit_grades
+from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.core.records import Grade
 layout = Layout.at(sys.argv[1])
 who = sys.argv[2]
 for i in range(int(sys.argv[3])):

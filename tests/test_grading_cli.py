@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.grade_repo import OUTPUTS, git, isolated_git, make_grade, make_project, status  # noqa: F401
-from vizhub_pipeline.grades import GradeError, graded_items, submit_grades
-from vizhub_pipeline.grading_cli import run_grading_session
-from vizhub_pipeline.params import GradeParams, Params
-from vizhub_pipeline.records import CheckResult, Render, read_grade_file, write_render
+from vizhub_pipeline.grading.grades import GradeError, graded_items, submit_grades
+from vizhub_pipeline.grading.terminal import run_grading_session
+from vizhub_pipeline.core.params import GradeParams, Params
+from vizhub_pipeline.core.records import CheckResult, Render, read_grade_file, write_render
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 FILE = "results/grades/alice-"
@@ -88,7 +88,7 @@ def test_walks_only_ungraded_outputs_and_reasks_bad_scores(layout):
 
 
 def test_question_mark_shows_the_rubric_of_the_scale_asked(layout):
-    from vizhub_pipeline import rubric
+    from vizhub_pipeline.core import rubric
 
     summary, out = _session(layout, "?\n3\n?\n4\n\nq\n", challenges=("barsOne",), models=("baseline/starter",))
     assert summary.graded == 1
@@ -101,7 +101,7 @@ def test_question_mark_shows_the_rubric_of_the_scale_asked(layout):
 def test_stale_grades_come_back_and_end_of_input_stops(layout):
     stale = make_grade("barsTwo", "baseline/starter", artifact="ffffffffffffffff")
     path = layout.grades / "alice-2026-11-28.csv"
-    from vizhub_pipeline.records import format_grade_rows
+    from vizhub_pipeline.core.records import format_grade_rows
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(format_grade_rows([stale], header=True), newline="")

@@ -1,6 +1,6 @@
 import pytest
 
-from vizhub_pipeline.layout import (
+from vizhub_pipeline.core.layout import (
     dirname_to_model,
     hash_files,
     is_safe_slug,

@@ -5,7 +5,8 @@ import asyncio
 import pytest
 
 from tests.loopback_server import Behaviour
-from vizhub_pipeline import llm
+from vizhub_pipeline.core import llm
+from vizhub_pipeline.generate import baselines  # noqa: F401  (registers the baseline/ provider)
 
 MESSAGES = [{"role": "user", "content": "Draw a chart."}]
 
@@ -85,8 +86,9 @@ def test_a_missing_key_names_the_variable(monkeypatch):
 def test_an_unknown_model_is_refused_before_any_call():
     with pytest.raises(llm.ModelSetupError, match="unknown model 'no-such-model-xyz'"):
         llm.check_model("no-such-model-xyz")
-    with pytest.raises(llm.ModelSetupError, match="built-in baselines"):
+    with pytest.raises(llm.ModelSetupError) as failure:
         llm.check_model("baseline/nothing")
+    assert str(failure.value) == "unknown model 'baseline/nothing': baseline/ serves baseline/starter, baseline/reference"
 
 
 def test_baselines_answer_through_litellm_with_the_files_they_are_given():

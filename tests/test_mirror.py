@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from vizhub_pipeline import mirror as mirror_module
-from vizhub_pipeline.errors import PrerequisiteError
-from vizhub_pipeline.mirror import Mirror, find_node_modules
+from vizhub_pipeline.core import mirror as mirror_module
+from vizhub_pipeline.core.errors import PrerequisiteError
+from vizhub_pipeline.core.mirror import Mirror, find_node_modules
 
 NODE_MODULES = find_node_modules(Path(__file__).resolve().parents[1])
 

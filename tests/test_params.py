@@ -1,7 +1,7 @@
 import pytest
 
-from vizhub_pipeline.errors import InputError
-from vizhub_pipeline.params import Params, load_params
+from vizhub_pipeline.core.errors import InputError
+from vizhub_pipeline.core.params import Params, load_params
 from tests.conftest import REPO_ROOT
 
 

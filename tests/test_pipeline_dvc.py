@@ -73,10 +73,10 @@ def test_editing_one_challenge_regenerates_only_that_challenge(dvc_project):
 
 def test_grades_committed_by_two_graders_flow_into_consensus_and_a_preference_dataset(dvc_project):
     """The product's loop: repro, two experts grade (committed with pygit2), repro again."""
-    from vizhub_pipeline.card import read_reliability
-    from vizhub_pipeline.grades import submit_grades
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.records import Grade, read_generation
+    from vizhub_pipeline.export.card import read_reliability
+    from vizhub_pipeline.grading.grades import submit_grades
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.core.records import Grade, read_generation
 
     run(["dvc", "repro"], dvc_project)
     run(["git", "add", "-A"], dvc_project)

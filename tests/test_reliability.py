@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from vizhub_pipeline import reliability as rel
+from vizhub_pipeline.analysis import reliability as rel
 
 NAN = math.nan
 

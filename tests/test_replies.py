@@ -2,7 +2,7 @@
 
 import pytest
 
-from vizhub_pipeline.replies import format_files_reply, parse_reply, safe_path
+from vizhub_pipeline.generate.replies import format_files_reply, parse_reply, safe_path
 
 KNOWN = {"index.html": "<html></html>", "data.csv": "a,b\n", "style.css": "body {}"}
 

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from tests.grade_repo import isolated_git, make_grade, make_project  # noqa: F401
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.grades import submit_grades, validate_grade_files
-from vizhub_pipeline.records import GRADE_COLUMNS
+from vizhub_pipeline.grading.grades import submit_grades, validate_grade_files
+from vizhub_pipeline.core.records import GRADE_COLUMNS
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 HEADER = ",".join(GRADE_COLUMNS)

@@ -11,7 +11,7 @@ import os
 import click
 
 from vizhub_pipeline import __version__
-from vizhub_pipeline.errors import VizhubError
+from vizhub_pipeline.core.errors import VizhubError
 
 
 class VizhubGroup(click.Group):

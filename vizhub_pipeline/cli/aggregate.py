@@ -21,8 +21,8 @@ def aggregate(project) -> None:
     Example:
         vizhub aggregate && vizhub report
     """
-    from vizhub_pipeline.aggregate import run_aggregate
-    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.analysis.aggregate import run_aggregate
+    from vizhub_pipeline.core.layout import Layout
 
     params = load_project_params(project)
     summary = run_aggregate(Layout.at(project), params.aggregate, echo=lambda line: click.echo(line, err=True))
@@ -41,9 +41,9 @@ def report(as_json, project) -> None:
         vizhub report
         vizhub report --json | jq '.leaderboard[0]'
     """
-    from vizhub_pipeline.atomic import dumps_json
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.leaderboard import format_report, read_report
+    from vizhub_pipeline.core.atomic import dumps_json
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.analysis.leaderboard import format_report, read_report
 
     layout = Layout.at(project)
     data = read_report(layout.consensus, layout.metrics)

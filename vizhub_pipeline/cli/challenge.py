@@ -29,8 +29,8 @@ def new(name: str, title: str | None, project) -> None:
     Example:
         vizhub challenge new barChartRace --title "Bar chart race"
     """
-    from vizhub_pipeline.challenges import scaffold_challenge
-    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.core.challenges import scaffold_challenge
+    from vizhub_pipeline.core.layout import Layout
 
     folder = scaffold_challenge(Layout.at(project).challenges, name, title)
     click.echo(f"Created {folder}")
@@ -50,8 +50,8 @@ def check(names: tuple[str, ...], project) -> None:
         vizhub challenge check
         vizhub challenge check stockPriceChart
     """
-    from vizhub_pipeline.challenges import discover_challenges
-    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.core.challenges import discover_challenges
+    from vizhub_pipeline.core.layout import Layout
 
     challenges, problems = discover_challenges(Layout.at(project).challenges, names)
     for item in challenges:

@@ -56,7 +56,7 @@ def selection_options(func):
 
 def load_project_params(project: Path):
     """Load params.yaml of ``project`` (defaults where it is absent)."""
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.params import load_params
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.core.params import load_params
 
     return load_params(Layout.at(project).params)

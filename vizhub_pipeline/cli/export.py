@@ -48,8 +48,8 @@ def huggingface(output, min_votes, min_margin, fmt, pairs, images, verbose, proj
     Example:
         vizhub export huggingface --output exports/preferences.jsonl --min-votes 2 --min-margin 1 --pairs best-vs-rest
     """
-    from vizhub_pipeline.export import run_export
-    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.export.stage import run_export
+    from vizhub_pipeline.core.layout import Layout
 
     params = load_project_params(project).export
     overrides = {"output": None if output is None else str(output), "min_votes": min_votes, "min_margin": min_margin,

@@ -8,8 +8,8 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
 
 
 def _generate(project, challenges, models, cache, prune=False):
-    from vizhub_pipeline.generate import run_generate
-    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.generate.stage import run_generate
+    from vizhub_pipeline.core.layout import Layout
 
     params = load_project_params(project)
     summary = run_generate(
@@ -66,8 +66,8 @@ def benchmark(challenges, models, cache, project) -> None:
     Example:
         vizhub benchmark --challenge stockPriceChart --models gpt-4o,openrouter/anthropic/claude-3.5-haiku
     """
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.screenshot import run_screenshot
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.screenshot.stage import run_screenshot
 
     summary, params = _generate(project, challenges, models, cache)
     shots = run_screenshot(

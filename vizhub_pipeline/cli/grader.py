@@ -44,8 +44,8 @@ def grade(challenges, models, grader, host, port, blind, open_browser, branch, u
     import dataclasses
     import datetime
 
-    from vizhub_pipeline.grades import check_can_commit, resolve_grader
-    from vizhub_pipeline.layout import Layout
+    from vizhub_pipeline.grading.grades import check_can_commit, resolve_grader
+    from vizhub_pipeline.core.layout import Layout
 
     layout = Layout.at(project)
     params = load_project_params(project)
@@ -55,11 +55,11 @@ def grade(challenges, models, grader, host, port, blind, open_browser, branch, u
     if branch == "":
         branch = f"grades/{name}-{datetime.datetime.now(datetime.timezone.utc).date().isoformat()}"
     if use_cli:
-        from vizhub_pipeline.grading_cli import run_grading_session
+        from vizhub_pipeline.grading.terminal import run_grading_session
 
         run_grading_session(layout, grader=name, challenges=challenges, models=models or (), params=params, branch=branch)
         return
-    from vizhub_pipeline.grader.server import build_server
+    from vizhub_pipeline.grading.web.server import build_server
 
     note = check_can_commit(layout, commit=True, branch=branch)
     server, warnings = build_server(

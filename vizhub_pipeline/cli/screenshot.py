@@ -30,8 +30,8 @@ def screenshot(challenges, models, force, progress, project) -> None:
     Example:
         vizhub screenshot --challenge stockPriceChart --models gpt-4o --force
     """
-    from vizhub_pipeline.layout import Layout
-    from vizhub_pipeline.screenshot import run_screenshot
+    from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.screenshot.stage import run_screenshot
 
     params = load_project_params(project)
     summary = run_screenshot(

@@ -1,0 +1,218 @@
+"""The one seam to litellm: every model call of the project goes through :func:`complete`.
+
+Real providers are reached with keys from the environment (and ``.env``). Providers of the
+project's own (the generate stage's built-in baselines) are litellm custom providers,
+registered with :func:`register_provider`, so they travel the same path as any other model
+and need no key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from vizhub_pipeline.core.errors import VizhubError
+
+
+@dataclass(frozen=True)
+class CustomProvider:
+    """A provider served in this process: ``models`` it knows, and a factory of its litellm
+    ``CustomLLM`` handler (called once litellm is imported, so registering stays cheap)."""
+
+    name: str
+    models: tuple[str, ...]
+    handler: Callable[[], Any]
+
+
+_providers: dict[str, CustomProvider] = {}
+_registered: set[str] = set()
+
+
+def register_provider(name: str, models: tuple[str, ...], handler: Callable[[], Any]) -> None:
+    """Serve ``name/<model>`` ids with ``handler()``; the ids in ``models`` are the known ones."""
+    _providers[name] = CustomProvider(name, tuple(models), handler)
+    _registered.discard(name)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    tokens_in: int | None
+    tokens_out: int | None
+    cost: float | None
+    latency_s: float
+    attempts: int
+
+
+class ModelCallError(VizhubError):
+    """A model call that failed for good (after the retries it deserved)."""
+
+    def __init__(self, message: str, *, attempts: int = 1):
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class ModelSetupError(VizhubError):
+    """A model that cannot be called at all here (unknown id, missing key); says how to fix it."""
+
+
+def _litellm():
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    waiting = [provider for name, provider in _providers.items() if name not in _registered]
+    if waiting:
+        names = {provider.name for provider in waiting}
+        others = [item for item in litellm.custom_provider_map if item.get("provider") not in names]
+        litellm.custom_provider_map = others + [{"provider": p.name, "custom_handler": p.handler()} for p in waiting]
+        _registered.update(names)
+    litellm.drop_params = True  # a provider that lacks seed or temperature ignores it
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def provider_of(model: str) -> str:
+    """The provider that serves ``model`` (``openai``, ``anthropic``, ``baseline``...)."""
+    prefix = model.split("/", 1)[0]
+    if prefix in _providers:
+        return prefix
+    litellm = _litellm()
+    try:
+        return litellm.get_llm_provider(model)[1]
+    except Exception:
+        raise ModelSetupError(
+            f"unknown model {model!r}: litellm cannot tell its provider; "
+            "use a provider prefix such as openai/, anthropic/, openrouter/ or ollama/"
+        ) from None
+
+
+def check_model(model: str) -> None:
+    """Raise :class:`ModelSetupError` when ``model`` cannot be called (unknown, or a key is missing)."""
+    provider = provider_of(model)
+    custom = _providers.get(provider)
+    if custom is not None:
+        if model not in custom.models:
+            raise ModelSetupError(f"unknown model {model!r}: {provider}/ serves {', '.join(custom.models)}")
+        return
+    litellm = _litellm()
+    try:
+        found = litellm.validate_environment(model)
+    except Exception:
+        return  # litellm could not tell; the call itself will say
+    missing = [key for key in found.get("missing_keys", []) if key]
+    if missing:
+        names = " and ".join(missing)
+        raise ModelSetupError(f"{model}: {names} is not set; export {missing[0]}=... or add it to .env")
+
+
+_RETRYABLE_NAMES = (
+    "RateLimitError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "BadGatewayError",
+    "APIConnectionError",
+    "Timeout",
+    "APITimeoutError",
+)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, asyncio.TimeoutError):
+        return True
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & set(_RETRYABLE_NAMES):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and (status == 429 or status >= 500)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        value = headers.get("retry-after")
+    except Exception:
+        return None
+    try:
+        return min(float(value), 60.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.replace("litellm.", "")
+    return text[:500]
+
+
+async def complete(
+    model: str,
+    messages: list[dict[str, str]],
+    *,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    seed: int | None = None,
+    timeout: float = 120.0,
+    retries: int = 4,
+    backoff: float = 2.0,
+    metadata: Mapping[str, Any] | None = None,
+) -> Completion:
+    """One chat completion with retries on rate limits, 5xx, connection errors and timeouts.
+
+    Each attempt is bounded by ``timeout`` seconds; the delay before retry ``n`` is
+    ``backoff * 2**n`` with jitter, or the server's ``Retry-After`` when it sends one.
+    """
+    litellm = _litellm()
+    kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": timeout, "max_retries": 0}
+    if temperature is not None:
+        kwargs["temperature"] = temperature
+    if max_tokens is not None:
+        kwargs["max_tokens"] = max_tokens
+    if seed is not None:
+        kwargs["seed"] = seed
+    if metadata:
+        kwargs["metadata"] = dict(metadata)
+    attempt = 0
+    while True:
+        attempt += 1
+        started = time.perf_counter()
+        try:
+            response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=timeout + 5)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # litellm maps every provider error onto its own classes
+            if attempt <= retries and _is_retryable(exc):
+                delay = _retry_after(exc)
+                if delay is None:
+                    delay = backoff * (2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
+                await asyncio.sleep(delay)
+                continue
+            raise ModelCallError(_describe(exc), attempts=attempt) from exc
+        latency = time.perf_counter() - started
+        return _to_completion(litellm, response, latency, attempt)
+
+
+def _to_completion(litellm, response, latency: float, attempts: int) -> Completion:
+    try:
+        text = response.choices[0].message.content or ""
+    except (AttributeError, IndexError) as exc:
+        raise ModelCallError(f"the reply has no message: {exc}", attempts=attempts) from exc
+    usage = getattr(response, "usage", None)
+    tokens_in = getattr(usage, "prompt_tokens", None)
+    tokens_out = getattr(usage, "completion_tokens", None)
+    cost = None
+    hidden = getattr(response, "_hidden_params", {}) or {}
+    if hidden.get("response_cost") is not None:
+        cost = float(hidden["response_cost"])
+    else:
+        try:
+            cost = float(litellm.completion_cost(completion_response=response))
+        except Exception:
+            cost = None  # litellm does not know this model's price
+    return Completion(text=text, tokens_in=tokens_in, tokens_out=tokens_out, cost=cost, latency_s=latency, attempts=attempts)

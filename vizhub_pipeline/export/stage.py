@@ -1,0 +1,652 @@
+"""The export stage: human consensus turned into preference datasets for HuggingFace and TRL.
+
+Reads ``results/consensus/consensus.csv`` one challenge at a time, the replies the models gave
+(``visualizations/<challenge>/<item>/response.md``) and the prompt they saw
+(:func:`vizhub_pipeline.core.prompting.build_messages`), and writes, beside the output file
+(``exports/`` by default):
+
+- ``preferences.jsonl``: pairs (``prompt``, ``chosen``, ``rejected``, ``margin``, ``score_chosen``,
+  ``score_rejected`` and metadata), for DPO and reward modelling;
+- ``kto.jsonl``: unpaired rows (``prompt``, ``completion``, ``label``) from score thresholds;
+- ``sft.jsonl``: the best output of each challenge (``prompt``/``completion``, or ``messages``);
+- ``README.md``: the dataset card (:mod:`vizhub_pipeline.export.card`); ``meta.json``: counts, input hashes.
+
+In the standard format the prompt is one string: the system message, a blank line, then the user
+message (task and starter files), exactly the text the model was sent. In the conversational
+format it is the list of messages, and replies are ``[{"role": "assistant", "content": ...}]``.
+
+Every file is streamed to a temporary file and renamed into place once all are complete: memory
+does not grow with the number of pairs, and a failed run leaves the previous export whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from vizhub_pipeline.core.atomic import clean_stale_temporaries, write_json_atomic, write_text_atomic
+from vizhub_pipeline.core.challenges import Challenge
+from vizhub_pipeline.core.errors import InputError, VizhubError
+from vizhub_pipeline.core.layout import Layout, is_safe_slug, shorter_path
+from vizhub_pipeline.core.params import ExportParams
+from vizhub_pipeline.core.prompting import build_messages, prompt_hash
+from vizhub_pipeline.core.records import (
+    DIMENSIONS,
+    PAIR_COLUMNS,
+    ConsensusRow,
+    Generation,
+    PreferencePair,
+    ScoreSummary,
+    read_consensus,
+    read_generation,
+)
+
+FORMATS = ("standard", "conversational")
+PAIR_MODES = ("all", "best-vs-rest")
+KTO_FILE, SFT_FILE, CARD_FILE, META_FILE = "kto.jsonl", "sft.jsonl", "README.md", "meta.json"
+STATS = ("mean", "median", "std", "ci_low", "ci_high")
+_EPSILON = 1e-9  # margins are rounded to 4 digits; this keeps 0.5 >= 0.5 true after float arithmetic
+
+
+@dataclass(frozen=True)
+class Item:
+    """One eligible output: its consensus row, the model's reply and, with images, its screenshot."""
+
+    row: ConsensusRow
+    reply: str
+    screenshot: str | None = None  # project-relative POSIX path
+
+    @property
+    def score(self) -> float:
+        return self.row.overall.mean
+
+
+@dataclass
+class ModelStats:
+    items: int = 0
+    score_sum: float = 0.0
+    chosen: int = 0
+    rejected: int = 0
+    best: int = 0
+
+    @property
+    def mean(self) -> float:
+        return self.score_sum / self.items if self.items else 0.0
+
+
+@dataclass
+class ExportSummary:
+    """What the export did, for the CLI, the card and meta.json."""
+
+    output: Path
+    rows: int = 0
+    ungraded: int = 0
+    too_few_votes: int = 0
+    eligible: int = 0
+    candidates: int = 0
+    below_margin: int = 0
+    largest_below: float | None = None
+    pairs: int = 0
+    kto_true: int = 0
+    kto_false: int = 0
+    sft: int = 0
+    problems: list[str] = field(default_factory=list)
+    models: dict[str, ModelStats] = field(default_factory=dict)
+    challenges: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (eligible items, pairs)
+    graders: dict[int, int] = field(default_factory=dict)  # graders per eligible item -> items
+    margins: dict[str, int] = field(default_factory=dict)  # margin bucket -> pairs
+    files: dict[str, int] = field(default_factory=dict)  # file name -> rows
+    reason: str | None = None  # why there is no pair, when there is none
+
+    def lines(self, verbose: bool = False) -> list[str]:
+        out = [
+            f"exported {self.pairs} preference pairs, {self.kto_true + self.kto_false} KTO rows "
+            f"({self.kto_true} desirable, {self.kto_false} undesirable), {self.sft} SFT rows to {shorter_path(self.output.parent)}",
+            f"consensus rows: {self.rows} ({self.eligible} eligible, {self.ungraded} ungraded, "
+            f"{self.too_few_votes} with too few votes, {len(self.problems)} left out for problems)",
+        ]
+        if self.reason:
+            out.append(f"no preference pair: {self.reason}")
+        if self.problems:
+            shown = self.problems if verbose else self.problems[:5]
+            out.extend(f"left out: {problem}" for problem in shown)
+            if len(shown) < len(self.problems):
+                out.append(f"... and {len(self.problems) - len(shown)} more (--verbose lists all)")
+        if verbose:
+            out.append(f"candidate pairs: {self.candidates}, below the margin: {self.below_margin}")
+        return out
+
+
+# --------------------------------------------------------------------------- pure functions
+
+
+def prompt_text(messages: Sequence[dict[str, str]]) -> str:
+    """The standard-format prompt: each message's text, unchanged, in order, joined by a blank line."""
+    return "\n\n".join(message["content"] for message in messages)
+
+
+def rank_items(items: Iterable[Item]) -> list[Item]:
+    """Best first: higher overall mean, then more graders, then model id and sample (stable, total)."""
+    return sorted(items, key=lambda item: (-item.score, -item.row.n_graders, item.row.model, item.row.sample))
+
+
+def candidate_pairs(ranked: Sequence[Item], mode: str) -> Iterator[tuple[Item, Item, float]]:
+    """Every ``(better, worse, margin)`` to consider in ``ranked`` (best first): all pairs, or the
+    best against each other item."""
+    firsts = range(1) if mode == "best-vs-rest" else range(len(ranked))
+    for i in firsts:
+        for j in range(i + 1, len(ranked)):
+            yield ranked[i], ranked[j], round(ranked[i].score - ranked[j].score, 4)
+
+
+def keeps_margin(margin: float, min_margin: float) -> bool:
+    """A pair is kept when the chosen side is strictly better and by at least ``min_margin``."""
+    return margin > 0 and margin >= min_margin - _EPSILON
+
+
+def kto_label(score: float, desirable: float, undesirable: float) -> bool | None:
+    """True at or above ``desirable``, False at or below ``undesirable``, None (left out) between."""
+    if score >= desirable - _EPSILON:
+        return True
+    if score <= undesirable + _EPSILON:
+        return False
+    return None
+
+
+def margin_bucket(margin: float) -> str:
+    for low, high in ((0, 0.5), (0.5, 1), (1, 2), (2, 3), (3, 5)):
+        if margin < high:
+            return f"[{low}, {high})"
+    return "[3, 5]"
+
+
+def eligibility(row: ConsensusRow, min_votes: int) -> str | None:
+    """None when the row can be exported, else ``"ungraded"`` or ``"too_few_votes"``."""
+    if row.overall is None or row.n_graders <= 0 or not math.isfinite(row.overall.mean):
+        return "ungraded"
+    if row.n_graders < min_votes:
+        return "too_few_votes"
+    return None
+
+
+def no_pair_reason(summary: ExportSummary, params: ExportParams) -> str:
+    """Why no pair was written, in the words a maintainer needs."""
+    if summary.rows == 0:
+        return "the consensus file has no rows (no output has been generated and aggregated yet)"
+    graded = summary.rows - summary.ungraded
+    if graded == 0:
+        return "no output has a human grade yet (grade with `vizhub grade`, then run `vizhub aggregate`)"
+    if summary.eligible == 0:
+        parts = []
+        if summary.too_few_votes:
+            parts.append(f"{summary.too_few_votes} graded outputs, but none has the {params.min_votes} graders min_votes asks for")
+        if summary.problems:
+            parts.append(f"{len(summary.problems)} rows left out for problems (listed with --verbose)")
+        return "; ".join(parts)
+    if summary.candidates == 0:
+        return "no challenge has two eligible outputs to compare"
+    largest = "" if summary.largest_below is None else f" (the largest is {summary.largest_below:g})"
+    return f"all {summary.candidates} candidate pairs differ by less than min_margin {params.min_margin:g}{largest}"
+
+
+def check_params(params: ExportParams, where: Path | str) -> None:
+    def fail(name: str, message: str) -> None:
+        raise InputError(where, message, field=f"export.{name}")
+
+    if params.format not in FORMATS:
+        fail("format", f"must be one of {', '.join(FORMATS)}, found {params.format!r}")
+    if params.pairs not in PAIR_MODES:
+        fail("pairs", f"must be one of {', '.join(PAIR_MODES)}, found {params.pairs!r}")
+    if params.min_votes < 1:
+        fail("min_votes", f"must be at least 1, found {params.min_votes}")
+    if not 0 <= params.min_margin <= 5:
+        fail("min_margin", f"must be from 0 to 5, found {params.min_margin:g}")
+    for name in ("kto_desirable", "kto_undesirable", "sft_min_score"):
+        if not 0 <= getattr(params, name) <= 5:
+            fail(name, f"must be a score from 0 to 5, found {getattr(params, name):g}")
+    if params.kto_undesirable >= params.kto_desirable:
+        fail("kto_undesirable", f"must be below kto_desirable ({params.kto_desirable:g})")
+    if not params.version.strip():
+        fail("version", "must not be empty")
+
+
+# --------------------------------------------------------------------------- row encoding
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _number(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "null"
+    value = round(float(value), 4)
+    return "0.0" if value == 0 else repr(value)  # no "-0.0"
+
+
+def _scores(row: ConsensusRow) -> str:
+    parts = []
+    for dim in DIMENSIONS:
+        summary: ScoreSummary | None = getattr(row, dim)
+        stats = ", ".join(f'"{stat}": {_number(getattr(summary, stat) if summary else None)}' for stat in STATS)
+        parts.append(f'"{dim}": {{{stats}}}')
+    return "{" + ", ".join(parts) + "}"
+
+
+class _Encoded:
+    """The JSON text of one item's fields, made once and reused in every row it appears in."""
+
+    __slots__ = ("completion", "model", "sample", "graders", "scores", "hash", "score", "image")
+
+    def __init__(self, item: Item, conversational: bool):
+        reply = [{"role": "assistant", "content": item.reply}] if conversational else item.reply
+        self.completion = _dumps(reply)
+        self.model = _dumps(item.row.model)
+        self.sample = str(item.row.sample)
+        self.graders = str(item.row.n_graders)
+        self.scores = _scores(item.row)
+        self.hash = _dumps(item.row.artifact_hash)
+        self.score = _number(item.score)
+        self.image = _dumps(item.screenshot)
+
+
+def pair_line(prompt: str, challenge: str, version: str, chosen: _Encoded, rejected: _Encoded, margin: float, images: bool) -> str:
+    """One line of preferences.jsonl, columns in :data:`PAIR_COLUMNS` order (``images`` last)."""
+    values = (
+        prompt,
+        chosen.completion,
+        rejected.completion,
+        _number(margin),
+        chosen.score,
+        rejected.score,
+        challenge,
+        chosen.model,
+        rejected.model,
+        chosen.sample,
+        rejected.sample,
+        chosen.graders,
+        rejected.graders,
+        chosen.scores,
+        rejected.scores,
+        chosen.hash,
+        rejected.hash,
+        version,
+    )
+    body = ", ".join(f'"{name}": {value}' for name, value in zip(PAIR_COLUMNS, values))
+    if images:
+        body += f', "images": [{chosen.image}, {rejected.image}]'
+    return "{" + body + "}\n"
+
+
+def item_line(head: str, challenge: str, version: str, item: _Encoded, images: bool) -> str:
+    """One line of kto.jsonl or sft.jsonl: ``head`` (the text columns), then the item's metadata."""
+    body = (
+        f'{head}, "score": {item.score}, "challenge": {challenge}, "model": {item.model}, '
+        f'"sample": {item.sample}, "n_graders": {item.graders}, "scores": {item.scores}, '
+        f'"artifact_hash": {item.hash}, "dataset_version": {version}'
+    )
+    if images:
+        body += f', "images": [{item.image}]'
+    return "{" + body + "}\n"
+
+
+# --------------------------------------------------------------------------- files
+
+
+class _Sink:
+    """A JSONL file written to a temporary name beside ``final``, renamed in :meth:`commit`."""
+
+    def __init__(self, final: Path):
+        self.final = final
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
+        self.rows = 0
+
+    def write(self, line: str) -> None:
+        self.handle.write(line)
+        self.rows += 1
+
+    def close(self) -> None:
+        if not self.handle.closed:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+
+    def commit(self) -> None:
+        self.close()
+        os.replace(self.tmp, self.final)
+
+    def discard(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+        Path(self.tmp).unlink(missing_ok=True)
+
+
+def output_paths(layout: Layout, output: str | Path) -> dict[str, Path]:
+    """The pairs file (``output``, relative to the project) and its companions in the same folder."""
+    pairs = Path(output)
+    pairs = pairs if pairs.is_absolute() else layout.root / pairs
+    if pairs.suffix != ".jsonl":
+        raise InputError(pairs, "the output must be a .jsonl file", field="export.output")
+    folder = pairs.parent
+    paths = {"pairs": pairs, "kto": folder / KTO_FILE, "sft": folder / SFT_FILE, "card": folder / CARD_FILE, "meta": folder / META_FILE}
+    if pairs.name in (KTO_FILE, SFT_FILE):
+        raise InputError(pairs, f"{pairs.name} is the name of another export file: choose another output name", field="export.output")
+    return paths
+
+
+# --------------------------------------------------------------------------- reading inputs
+
+
+class _Hashes:
+    """Running hashes of what the export read, for meta.json."""
+
+    def __init__(self):
+        self.prompts = hashlib.sha256()
+        self.replies = hashlib.sha256()
+        self.screenshots = hashlib.sha256()
+
+    def digest(self) -> dict[str, str]:
+        return {name: getattr(self, name).hexdigest() for name in ("prompts", "replies", "screenshots")}
+
+
+def _file_hash(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    challenge: Challenge
+    messages: list[dict[str, str]]
+    text: str  # the standard-format prompt
+    json: str  # the prompt column, JSON-encoded in the export's format
+
+
+def _load_prompt(layout: Layout, challenge: str, conversational: bool) -> _Prompt:
+    """The prompt the models are sent for ``challenge``; raises VizhubError when it cannot be built."""
+    from vizhub_pipeline.core.challenges import load_challenge
+
+    if not is_safe_slug(challenge):
+        raise VizhubError(f"challenge id {challenge!r} is not a valid challenge folder name")
+    folder = layout.challenge_dir(challenge)
+    if not folder.is_dir():
+        raise VizhubError(f"challenge {challenge} has no folder {folder.relative_to(layout.root)}")
+    loaded = load_challenge(folder)
+    messages = build_messages(loaded)
+    text = prompt_text(messages)
+    return _Prompt(loaded, messages, text, _dumps(messages) if conversational else _dumps(text))
+
+
+def prompt_matches(prompt: _Prompt, generation: Generation) -> bool | None:
+    """Whether ``generation`` was made from this prompt (the ``prompt_hash`` generate recorded in
+    meta.json); None when meta.json predates that field and cannot tell."""
+    if generation.prompt_hash is None:
+        return None
+    return prompt_hash(prompt.messages) == generation.prompt_hash
+
+
+def _load_item(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: bool, hashes: _Hashes) -> Item:
+    """The reply (and screenshot) of one consensus row; raises VizhubError saying what is wrong."""
+    try:
+        folder = layout.visualization_dir(row.challenge, row.model, row.sample)
+    except ValueError as exc:
+        raise VizhubError(str(exc)) from None
+    where = folder.relative_to(layout.root).as_posix()
+    meta = folder / "meta.json"
+    if not meta.is_file():
+        raise VizhubError(f"no visualization at {where} (meta.json missing)")
+    generation = read_generation(meta)
+    if (generation.challenge, generation.model, generation.sample) != row.key:
+        raise VizhubError(f"{where}/meta.json is for {generation.challenge} / {generation.model} sample {generation.sample}")
+    if generation.status != "ok":
+        raise VizhubError(f"{where} has status {generation.status}, not ok")
+    if generation.artifact_hash != row.artifact_hash:
+        raise VizhubError(
+            f"artifact hash differs: consensus {row.artifact_hash}, {where} {generation.artifact_hash} "
+            "(the output changed after grading: regrade it, then rerun `vizhub aggregate`)"
+        )
+    if prompt_matches(prompt, generation) is False:
+        raise VizhubError(f"the prompt of {row.challenge} changed since {where} was generated (run `vizhub generate`)")
+    response = folder / "response.md"
+    try:
+        reply = response.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise VizhubError(f"{where}/response.md is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VizhubError(f"{where}/response.md cannot be read: {exc}") from None
+    if not reply.strip():
+        raise VizhubError(f"{where}/response.md is empty")
+    hashes.replies.update(f"{row.challenge}\0{row.model}\0{row.sample}\0".encode() + hashlib.sha256(reply.encode()).digest())
+    screenshot = None
+    if images:
+        png = layout.render_dir(row.challenge, row.model, row.sample) / "screenshot.png"
+        if not png.is_file():
+            raise VizhubError(f"no screenshot at {png.relative_to(layout.root).as_posix()} (run `vizhub screenshot`; or export without --images)")
+        screenshot = png.relative_to(layout.root).as_posix()
+        hashes.screenshots.update(screenshot.encode() + b"\0" + bytes.fromhex(_file_hash(png)))
+    return Item(row=row, reply=reply, screenshot=screenshot)
+
+
+def _grouped_rows(path: Path) -> Iterator[tuple[str, list[tuple[int, ConsensusRow]]]]:
+    """The consensus rows of each challenge, with their line numbers, one challenge at a time."""
+    seen: set[str] = set()
+    numbered = enumerate(read_consensus(path), start=2)
+    for challenge, group in groupby(numbered, key=lambda pair: pair[1].challenge):
+        rows = list(group)
+        if challenge in seen:
+            raise InputError(
+                path,
+                f"the rows of challenge {challenge!r} are not together: the file must be sorted by challenge "
+                "(rerun `vizhub aggregate`)",
+                line=rows[0][0],
+            )
+        seen.add(challenge)
+        yield challenge, rows
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def run_export(
+    layout: Layout,
+    params: ExportParams,
+    *,
+    echo: Callable[[str], None] | None = None,
+) -> ExportSummary:
+    """Write the preference, KTO and SFT files, the dataset card and meta.json; see the module doc."""
+    from vizhub_pipeline.export.card import render_card, read_reliability
+
+    check_params(params, layout.params)
+    paths = output_paths(layout, params.output)
+    consensus = layout.consensus / "consensus.csv"
+    if not consensus.is_file():
+        raise InputError(consensus, "missing: run `vizhub aggregate` first (it writes the consensus even without grades)")
+    paths["pairs"].parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(paths["pairs"].parent)  # left by an interrupted run
+    summary = ExportSummary(output=paths["pairs"])
+    conversational = params.format == "conversational"
+    version = _dumps(params.version)
+    hashes = _Hashes()
+    sinks: dict[str, _Sink] = {}
+    try:
+        for name in ("pairs", "kto", "sft"):
+            sinks[name] = _Sink(paths[name])
+        for challenge, rows in _grouped_rows(consensus):
+            items, prompt = _collect_items(layout, challenge, rows, params, summary, hashes)
+            if not items:
+                continue
+            hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(prompt.text.encode()).digest())
+            _write_challenge(challenge, rank_items(items), prompt.json, version, params, conversational, summary, sinks)
+            if echo:
+                items_count, pairs = summary.challenges[challenge]
+                echo(f"{challenge}: {items_count} eligible outputs, {pairs} pairs")
+        for sink in sinks.values():
+            sink.close()
+        summary.files = {paths[name].name: sink.rows for name, sink in sinks.items()}
+        if summary.pairs == 0:
+            summary.reason = no_pair_reason(summary, params)
+        reliability = read_reliability(layout.consensus / "reliability.json")
+        card = render_card(summary, params, paths, reliability)
+        meta = _meta(summary, params, paths, hashes, layout)
+        for sink in sinks.values():
+            sink.commit()
+    except BaseException:
+        for sink in sinks.values():
+            sink.discard()
+        raise
+    write_text_atomic(paths["card"], card)
+    write_json_atomic(paths["meta"], meta)
+    return summary
+
+
+def _collect_items(
+    layout: Layout,
+    challenge: str,
+    rows: list[tuple[int, ConsensusRow]],
+    params: ExportParams,
+    summary: ExportSummary,
+    hashes: _Hashes,
+) -> tuple[list[Item], _Prompt | None]:
+    """The eligible items of one challenge and its prompt; no items when none."""
+    where = layout.consensus.joinpath("consensus.csv").relative_to(layout.root).as_posix()
+    wanted = []
+    keys: set[tuple[str, str, int]] = set()
+    for line, row in rows:
+        summary.rows += 1
+        status = eligibility(row, params.min_votes)
+        if status == "ungraded":
+            summary.ungraded += 1
+        elif status == "too_few_votes":
+            summary.too_few_votes += 1
+        elif row.key in keys:
+            summary.problems.append(f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample} appears twice; the later row is left out")
+        else:
+            keys.add(row.key)
+            wanted.append((line, row))
+    if not wanted:
+        return [], None
+    try:
+        prompt = _load_prompt(layout, challenge, params.format == "conversational")
+    except VizhubError as exc:
+        summary.problems.append(f"{where}:{wanted[0][0]}: {len(wanted)} graded outputs of {challenge} left out: {exc}")
+        return [], None
+    items: list[Item] = []
+    for line, row in wanted:
+        try:
+            items.append(_load_item(layout, row, prompt, params.images, hashes))
+        except VizhubError as exc:
+            summary.problems.append(f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample}: {exc}")
+    return items, prompt
+
+
+def _write_challenge(
+    challenge: str,
+    ranked: list[Item],
+    prompt_json: str,
+    version: str,
+    params: ExportParams,
+    conversational: bool,
+    summary: ExportSummary,
+    sinks: dict[str, _Sink],
+) -> None:
+    challenge_json = _dumps(challenge)
+    encoded = {id(item): _Encoded(item, conversational) for item in ranked}
+    pairs_before = summary.pairs
+    for item in ranked:
+        summary.eligible += 1
+        stats = summary.models.setdefault(item.row.model, ModelStats())
+        stats.items += 1
+        stats.score_sum += item.score
+        summary.graders[item.row.n_graders] = summary.graders.get(item.row.n_graders, 0) + 1
+    for better, worse, margin in candidate_pairs(ranked, params.pairs):
+        summary.candidates += 1
+        if not keeps_margin(margin, params.min_margin):
+            summary.below_margin += 1
+            if summary.largest_below is None or margin > summary.largest_below:
+                summary.largest_below = margin
+            continue
+        pair = PreferencePair(challenge, better.row, worse.row)
+        sinks["pairs"].write(pair_line(prompt_json, challenge_json, version, encoded[id(better)], encoded[id(worse)], pair.margin, params.images))
+        summary.pairs += 1
+        summary.models[better.row.model].chosen += 1
+        summary.models[worse.row.model].rejected += 1
+        bucket = margin_bucket(pair.margin)
+        summary.margins[bucket] = summary.margins.get(bucket, 0) + 1
+    for item in ranked:
+        label = kto_label(item.score, params.kto_desirable, params.kto_undesirable)
+        if label is None:
+            continue
+        enc = encoded[id(item)]
+        head = f'"prompt": {prompt_json}, "completion": {enc.completion}, "label": {"true" if label else "false"}'
+        sinks["kto"].write(item_line(head, challenge_json, version, enc, params.images))
+        if label:
+            summary.kto_true += 1
+        else:
+            summary.kto_false += 1
+    best = ranked[0]
+    if best.score >= params.sft_min_score - _EPSILON:
+        enc = encoded[id(best)]
+        if conversational:
+            messages = json.loads(prompt_json) + [{"role": "assistant", "content": best.reply}]
+            head = f'"messages": {_dumps(messages)}'
+        else:
+            head = f'"prompt": {prompt_json}, "completion": {enc.completion}'
+        sinks["sft"].write(item_line(head, challenge_json, version, enc, params.images))
+        summary.sft += 1
+        summary.models[best.row.model].best += 1
+    summary.challenges[challenge] = (len(ranked), summary.pairs - pairs_before)
+
+
+def _meta(summary: ExportSummary, params: ExportParams, paths: dict[str, Path], hashes: _Hashes, layout: Layout) -> dict:
+    consensus = layout.consensus / "consensus.csv"
+    inputs = {
+        "consensus": _file_hash(consensus),
+        "reliability": _file_hash(layout.consensus / "reliability.json"),
+        **hashes.digest(),
+    }
+    if not params.images:
+        inputs.pop("screenshots")
+    return {
+        "version": params.version,
+        "params": {
+            "format": params.format,
+            "pairs": params.pairs,
+            "min_votes": params.min_votes,
+            "min_margin": params.min_margin,
+            "images": params.images,
+            "kto_desirable": params.kto_desirable,
+            "kto_undesirable": params.kto_undesirable,
+            "sft_min_score": params.sft_min_score,
+        },
+        "files": dict(sorted(summary.files.items())),
+        "counts": {
+            "consensus_rows": summary.rows,
+            "ungraded": summary.ungraded,
+            "too_few_votes": summary.too_few_votes,
+            "left_out": len(summary.problems),
+            "eligible": summary.eligible,
+            "challenges": len(summary.challenges),
+            "models": len(summary.models),
+            "candidate_pairs": summary.candidates,
+            "below_margin": summary.below_margin,
+            "pairs": summary.pairs,
+            "kto_desirable": summary.kto_true,
+            "kto_undesirable": summary.kto_false,
+            "sft": summary.sft,
+        },
+        "no_pair_reason": summary.reason,
+        "inputs": inputs,
+    }

@@ -1,0 +1,3 @@
+"""The generate stage: every model edits every challenge's starter files (``visualizations/``)."""
+
+from vizhub_pipeline.generate import baselines  # noqa: F401  (registers the baseline/ provider)

@@ -1,0 +1,334 @@
+"""The generate stage: every selected model edits every selected challenge.
+
+For each item (challenge, model, sample) the stage sends the edit prompt through
+:mod:`vizhub_pipeline.core.llm`, parses the reply into whole files and writes
+``visualizations/<challenge>/<model>/`` atomically: the starter with the edits applied,
+``response.md`` (the raw reply, always kept) and ``meta.json``. An item whose input hash
+(prompt, files, model, generation parameters) is unchanged is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from vizhub_pipeline.core.atomic import clean_stale_temporaries, replace_dir_atomic, staging_dir, write_text_atomic
+from vizhub_pipeline.core.challenges import Challenge, discover_challenges
+from vizhub_pipeline.core.errors import ChallengeError, InputError, VizhubError
+from vizhub_pipeline.core.layout import Layout, hash_bytes, hash_files, parse_item_dirname
+from vizhub_pipeline.core.params import GenerateParams
+from vizhub_pipeline.core.prompting import build_messages, prompt_hash, read_only_files
+from vizhub_pipeline.generate.baselines import BASELINE_PROVIDER
+from vizhub_pipeline.core.records import Generation, read_generation, utc_now_iso, write_generation
+
+
+@dataclass(frozen=True)
+class Item:
+    challenge: Challenge
+    model: str
+    sample: int
+
+    @property
+    def label(self) -> str:
+        suffix = f" #{self.sample}" if self.sample else ""
+        return f"{self.challenge.id} / {self.model}{suffix}"
+
+
+@dataclass
+class GenerateSummary:
+    done: int = 0
+    skipped: int = 0
+    unparseable: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    cost_unknown: set[str] = field(default_factory=set)  # models whose price litellm does not know
+    setup_errors: dict[str, str] = field(default_factory=dict)  # model -> why none of its items ran
+    challenge_errors: list[ChallengeError] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.setup_errors or self.challenge_errors)
+
+    def lines(self) -> list[str]:
+        cost = f"${self.cost:.4f}"
+        if self.cost_unknown:
+            cost += f" (+ unknown for {', '.join(sorted(self.cost_unknown))})"
+        out = [
+            f"generate: {self.done} done, {self.skipped} skipped (unchanged), "
+            f"{self.unparseable} unparseable, {self.failed} failed",
+            f"tokens: {self.tokens_in} in, {self.tokens_out} out; cost {cost}",
+        ]
+        out += [f"failed: {line}" for line in self.failures]
+        out += [f"model not run: {message}" for message in self.setup_errors.values()]
+        out += [f"challenge skipped: {error}" for error in self.challenge_errors]
+        if self.pruned:
+            out.append(f"removed {len(self.pruned)} output folder(s) no longer in the benchmark")
+        return out
+
+
+def generation_params(params: GenerateParams, sample: int) -> dict:
+    """The parameters that shape a reply (part of the input hash and of meta.json)."""
+    return {
+        "temperature": params.temperature,
+        "max_tokens": params.max_tokens,
+        "seed": None if params.seed is None else params.seed + sample,
+    }
+
+
+def baseline_files(item: Item) -> dict:
+    """What a built-in baseline answers with (carried in the call's metadata)."""
+    return {
+        "vizhub_starter": {name: text for name, text in item.challenge.files.items() if name not in read_only_files(item.challenge.files)},
+        "vizhub_reference": dict(item.challenge.reference),
+    }
+
+
+def input_hash(item: Item, messages: list[dict], params: GenerateParams) -> str:
+    """A hash of everything a reply depends on: prompt, files, model, parameters, sample."""
+    parts = {
+        "messages": messages,
+        "model": item.model,
+        "sample": item.sample,
+        "params": generation_params(params, item.sample),
+        # every starter byte: the messages show large data files only in part
+        "files": hash_files(item.challenge.files),
+    }
+    if item.model == "baseline/reference":
+        parts["reference"] = dict(item.challenge.reference)
+    return hash_bytes(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+
+
+def plan_items(challenges: list[Challenge], models: tuple[str, ...], samples: int) -> list[Item]:
+    return [Item(c, m, s) for c in challenges for m in models for s in range(samples)]
+
+
+def apply_reply(item: Item, text: str) -> tuple[str, dict[str, str], list[str]]:
+    """``(status, files, problems)``: the starter with the reply's files applied."""
+    from vizhub_pipeline.generate.replies import parse_reply
+
+    challenge = item.challenge
+    parsed = parse_reply(text, challenge.files, entry=challenge.entry, read_only=read_only_files(challenge.files))
+    problems = parsed.refused + parsed.ignored
+    if not parsed.ok:
+        reason = "the reply has no file blocks"
+        if problems:
+            reason += "; " + "; ".join(problems)
+        return "unparseable", {}, [reason]
+    return "ok", {**challenge.files, **parsed.files}, problems
+
+
+def write_item(
+    layout: Layout,
+    item: Item,
+    generation: Generation,
+    files: dict[str, str],
+    response: str | None,
+) -> Path:
+    """Write one item folder atomically; nothing a model wrote can land outside it."""
+    final = layout.visualization_dir(item.challenge.id, item.model, item.sample)
+    staging = staging_dir(final)
+    try:
+        root = staging.resolve()
+        for name, content in files.items():
+            target = (staging / name).resolve()
+            if root not in target.parents:
+                raise VizhubError(f"refusing to write {name!r} outside {final}")
+            write_text_atomic(target, content, durable=False)
+        if response is not None:
+            write_text_atomic(staging / "response.md", response, durable=False)
+        write_generation(staging / "meta.json", generation)
+        replace_dir_atomic(staging, final)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def _cached(layout: Layout, item: Item, hashed: str) -> Generation | None:
+    meta = layout.visualization_dir(item.challenge.id, item.model, item.sample) / "meta.json"
+    if not meta.is_file():
+        return None
+    try:
+        previous = read_generation(meta)
+    except InputError:
+        return None
+    if previous.input_hash == hashed and previous.status != "error":
+        return previous
+    return None
+
+
+async def _generate_item(
+    layout: Layout, item: Item, messages: list[dict], hashed: str, params: GenerateParams, semaphore: asyncio.Semaphore
+) -> Generation:
+    from vizhub_pipeline.core import llm
+
+    gen_params = generation_params(params, item.sample)
+    base = dict(
+        challenge=item.challenge.id,
+        model=item.model,
+        sample=item.sample,
+        input_hash=hashed,
+        params=gen_params,
+        prompt_hash=prompt_hash(messages),
+    )
+    metadata = baseline_files(item) if item.model.startswith(BASELINE_PROVIDER + "/") else None
+    async with semaphore:
+        try:
+            completion = await llm.complete(
+                item.model,
+                messages,
+                temperature=gen_params["temperature"],
+                max_tokens=gen_params["max_tokens"],
+                seed=gen_params["seed"],
+                timeout=params.timeout,
+                retries=params.retries,
+                backoff=params.backoff,
+                metadata=metadata,
+            )
+        except llm.ModelCallError as exc:
+            generation = Generation(status="error", error=str(exc), created_at=utc_now_iso(), **base)
+            await asyncio.to_thread(write_item, layout, item, generation, {}, None)
+            return generation
+    status, files, problems = apply_reply(item, completion.text)
+    cost = 0.0 if metadata is not None else completion.cost
+    generation = Generation(
+        status=status,
+        artifact_hash=hash_files(files) if status == "ok" else None,
+        files=tuple(sorted(files)),
+        error="; ".join(problems) or None,
+        tokens_in=completion.tokens_in,
+        tokens_out=completion.tokens_out,
+        cost=cost,
+        latency_s=round(completion.latency_s, 3),
+        created_at=utc_now_iso(),
+        **base,
+    )
+    await asyncio.to_thread(write_item, layout, item, generation, files, completion.text)
+    return generation
+
+
+def prune_outputs(layout: Layout, keep: set[tuple[str, str, int]]) -> list[str]:
+    """Remove output folders that no item of the benchmark makes any more; return their paths."""
+    import shutil
+
+    removed = []
+    if not layout.visualizations.is_dir():
+        return removed
+    for challenge_dir in sorted(p for p in layout.visualizations.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for folder in sorted(p for p in challenge_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            try:
+                model, sample = parse_item_dirname(folder.name)
+            except ValueError:
+                continue
+            if (challenge_dir.name, model, sample) not in keep:
+                shutil.rmtree(folder)
+                removed.append(str(folder.relative_to(layout.root)))
+        if not any(challenge_dir.iterdir()):
+            challenge_dir.rmdir()
+    return removed
+
+
+def run_generate(
+    layout: Layout,
+    params: GenerateParams,
+    *,
+    challenges: tuple[str, ...] = (),
+    models: tuple[str, ...] | None = None,
+    cache: bool = True,
+    prune: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] | None = None,
+) -> GenerateSummary:
+    """Run the stage for the selection; one failing item or model never stops the others."""
+    from vizhub_pipeline.core import llm
+
+    echo = echo or (lambda line: print(line, file=sys.stderr))
+    summary = GenerateSummary()
+    found, problems = discover_challenges(layout.challenges, challenges)
+    summary.challenge_errors = problems
+    for problem in problems:
+        echo(f"challenge skipped: {problem}")
+    selected_all = not challenges and not models
+    models = tuple(dict.fromkeys(models or params.models))
+    runnable = []
+    for model in models:
+        try:
+            llm.check_model(model)
+            runnable.append(model)
+        except llm.ModelSetupError as exc:
+            summary.setup_errors[model] = str(exc)
+            echo(f"model not run: {exc}")
+    items = plan_items(found, tuple(runnable), params.samples)
+    for challenge in found:
+        clean_stale_temporaries(layout.visualizations / challenge.id)
+    todo = []
+    messages = {challenge.id: build_messages(challenge) for challenge in found}
+    for item in items:
+        hashed = input_hash(item, messages[item.challenge.id], params)
+        if cache and _cached(layout, item, hashed) is not None:
+            summary.skipped += 1
+        else:
+            todo.append((item, messages[item.challenge.id], hashed))
+    unrun = len(plan_items(found, tuple(summary.setup_errors), params.samples))
+    summary.failed += unrun
+    if todo:
+        asyncio.run(_run_items(layout, todo, params, summary, progress))
+    if prune and selected_all and not problems:
+        keep = {(i.challenge.id, i.model, i.sample) for i in plan_items(found, models, params.samples)}
+        summary.pruned = prune_outputs(layout, keep)
+    return summary
+
+
+async def _run_items(
+    layout: Layout, todo: list[tuple[Item, list[dict], str]], params: GenerateParams, summary: GenerateSummary, progress: bool
+) -> None:
+    from tqdm import tqdm
+
+    from vizhub_pipeline.core import llm
+
+    semaphores: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(params.concurrency))
+    tasks = [
+        asyncio.create_task(
+            _generate_item(layout, item, messages, hashed, params, semaphores[llm.provider_of(item.model)]), name=item.label
+        )
+        for item, messages, hashed in todo
+    ]
+    bar = tqdm(total=len(tasks), desc="generate", unit="item", disable=not progress, file=sys.stderr, leave=False)
+    try:
+        for future in asyncio.as_completed(tasks):
+            generation = await future
+            _count(summary, generation)
+            bar.update(1)
+    finally:
+        bar.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _count(summary: GenerateSummary, generation: Generation) -> None:
+    label = f"{generation.challenge} / {generation.model}" + (f" #{generation.sample}" if generation.sample else "")
+    if generation.status == "ok":
+        summary.done += 1
+    elif generation.status == "unparseable":
+        summary.unparseable += 1
+    else:
+        summary.failed += 1
+        summary.failures.append(f"{label}: {generation.error}")
+    summary.tokens_in += generation.tokens_in or 0
+    summary.tokens_out += generation.tokens_out or 0
+    if generation.cost is None and generation.status != "error":
+        summary.cost_unknown.add(generation.model)
+    else:
+        summary.cost += generation.cost or 0.0

@@ -1,7 +1,0 @@
-"""The grader: a local web app where experts score model outputs, blind and fast.
-
-``vizhub grade`` starts it. It reads outputs through :mod:`vizhub_pipeline.records`,
-challenges through :mod:`vizhub_pipeline.challenges`, and reads and writes grades only
-through :mod:`vizhub_pipeline.grades`. Generated pages are untrusted: they are served
-by a second, sandboxed origin (:mod:`vizhub_pipeline.grader.sandbox`).
-"""

@@ -1,0 +1,354 @@
+"""The one module that talks to pygit2: commits of single files, branches, and reading old trees.
+
+A grade commit records only the given files and leaves everything else of the user alone:
+the tree is built in memory from the branch tip plus the new blobs, and, when the commit goes
+onto the checked-out branch, exactly those entries of ``.git/index`` are updated (under
+``.git/index.lock``, as git itself does), so ``git status`` shows the files clean and every
+other staged or unstaged change exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from vizhub_pipeline.core.errors import VizhubError
+
+INDEX_LOCK_TIMEOUT = 3.0  # seconds to wait for another git process to release .git/index.lock
+COMMIT_ATTEMPTS = 20  # attempts when another writer moves the branch under us
+_U32 = 0xFFFFFFFF
+
+
+class RepoError(VizhubError):
+    """A git repository in a state we cannot commit to (detached HEAD, bad revision, ...)."""
+
+
+class IndexLockedError(RepoError):
+    """``.git/index.lock`` stayed held by another git process."""
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    """An opened repository with a working tree."""
+
+    repo: object  # pygit2.Repository
+    workdir: Path
+    git_dir: Path
+
+    def relpath(self, path: Path) -> str:
+        """``path`` as a slash-separated path inside the working tree."""
+        try:
+            return Path(path).resolve().relative_to(self.workdir).as_posix()
+        except ValueError:
+            raise RepoError(f"{path} is outside the git working tree {self.workdir}") from None
+
+
+def open_repo(path: Path | str) -> GitRepo | None:
+    """The repository whose working tree holds ``path``, or ``None`` outside git (or a bare one)."""
+    import pygit2
+
+    start = Path(path).resolve()
+    while not start.exists() and start != start.parent:
+        start = start.parent
+    found = pygit2.discover_repository(str(start))
+    if not found:
+        return None
+    repo = pygit2.Repository(found)
+    if repo.is_bare or not repo.workdir:
+        return None
+    return GitRepo(repo=repo, workdir=Path(repo.workdir).resolve(), git_dir=Path(repo.path).resolve())
+
+
+def config_value(path: Path | str, key: str) -> str | None:
+    """A git config value as git would see it from ``path`` (repository, then global), or ``None``."""
+    import pygit2
+
+    found = open_repo(path)
+    try:
+        config = found.repo.config if found else pygit2.Config.get_global_config()
+    except (OSError, pygit2.GitError):
+        return None
+    return _config_get(config, key)
+
+
+def repo_config_value(git: GitRepo, key: str) -> str | None:
+    """A git config value of an opened repository (with the global and system ones), or ``None``."""
+    return _config_get(git.repo.config, key)
+
+
+def _config_get(config, key: str) -> str | None:
+    import pygit2
+
+    try:
+        value = config[key]
+    except (KeyError, pygit2.GitError):
+        return None
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def head_branch(git: GitRepo) -> str:
+    """The full name of the checked-out branch (``refs/heads/main``), also when it has no commit yet."""
+    head = git.repo.lookup_reference("HEAD")
+    target = head.target
+    if git.repo.head_is_detached or not isinstance(target, str):
+        raise RepoError(
+            f"HEAD is detached in {git.workdir}: check out a branch first (git switch <branch>), "
+            "or grade onto a branch of its own with --branch"
+        )
+    return target
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (``flock``) on ``path``, a folder or a file (created if absent),
+    held until the block ends. Grade writers lock the ``.git`` folder, so no lock file appears."""
+    path = Path(path)
+    if path.is_dir():
+        fd = os.open(path, os.O_RDONLY)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            fcntl = None
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def branch_exists(git: GitRepo, ref: str) -> bool:
+    return git.repo.references.get(ref) is not None
+
+
+def read_blob_at(git: GitRepo, ref: str, relpath: str) -> bytes | None:
+    """The content of ``relpath`` in the tip of ``ref``, or ``None`` when absent."""
+    tip = _tip(git, ref)
+    if tip is None:
+        return None
+    try:
+        entry = tip.tree[relpath]
+    except KeyError:
+        return None
+    return entry.data if entry.type_str == "blob" else None
+
+
+def commit_files(
+    git: GitRepo,
+    build: Callable[[Callable[[str], bytes | None]], dict[str, bytes]],
+    *,
+    message: str,
+    name: str,
+    email: str,
+    ref: str | None = None,
+    lock_timeout: float | None = None,
+) -> tuple[str, str]:
+    """Commit the files ``build`` returns (``{relpath: content}``) and nothing else.
+
+    ``build`` gets a reader of the current tip (``relpath -> bytes | None``) and is called
+    again whenever another writer moved the branch meanwhile. With ``ref`` ``None`` the commit
+    goes onto the checked-out branch and the files' ``.git/index`` entries are updated to the
+    committed content (the caller must have written that same content to the working tree).
+    With a ``ref`` the commit goes onto that branch only: no index, no working tree.
+    Returns ``(commit id, ref)``.
+    """
+    import pygit2
+
+    on_head = ref is None
+    target = head_branch(git) if on_head else ref
+    timeout = INDEX_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
+    lock_fd = _acquire_index_lock(git, timeout) if on_head else None
+    try:
+        signature = pygit2.Signature(name, email)
+        for attempt in range(COMMIT_ATTEMPTS):
+            tip = _tip(git, target)
+            if tip is None and not on_head:
+                base = _head_commit(git)
+            else:
+                base = tip
+            files = build(lambda relpath, base=base: _blob_in(base, relpath))
+            blobs = {relpath: git.repo.create_blob(content) for relpath, content in files.items()}
+            tree = base.tree if base is not None else None
+            tree_id = tree.id if tree is not None else None
+            for relpath, blob in blobs.items():
+                tree_id = _insert_blob(git.repo, git.repo[tree_id] if tree_id else None, relpath.split("/"), blob)
+            parents = [base.id] if base is not None else []
+            try:
+                if tip is None and not on_head:  # a new branch: create it, failing if another writer just did
+                    commit_id = git.repo.create_commit(None, signature, signature, message, tree_id, parents)
+                    git.repo.references.create(target, commit_id)
+                else:
+                    commit_id = git.repo.create_commit(target, signature, signature, message, tree_id, parents)
+            except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError) as exc:
+                if attempt + 1 < COMMIT_ATTEMPTS and _is_stale(exc):
+                    time.sleep(0.005 * (attempt + 1))
+                    continue
+                raise RepoError(f"git refused the commit on {target}: {exc}") from None
+            break
+        if on_head:
+            _update_index_entries(git, lock_fd, blobs)
+            lock_fd = None
+        return str(commit_id), target
+    finally:
+        if lock_fd is not None:
+            _release_index_lock(git, lock_fd)
+
+
+def _is_stale(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "first parent" in text or "exists" in text or "modified" in text or "lock" in text
+
+
+def _tip(git: GitRepo, ref: str):
+    import pygit2
+
+    found = git.repo.references.get(ref)
+    if found is None:
+        return None
+    try:
+        return found.peel(pygit2.Commit)
+    except (pygit2.GitError, KeyError):
+        return None
+
+
+def _head_commit(git: GitRepo):
+    import pygit2
+
+    if git.repo.head_is_unborn:
+        return None
+    return git.repo.head.peel(pygit2.Commit)
+
+
+def _blob_in(commit, relpath: str) -> bytes | None:
+    if commit is None:
+        return None
+    try:
+        entry = commit.tree[relpath]
+    except KeyError:
+        return None
+    return entry.data if entry.type_str == "blob" else None
+
+
+def _insert_blob(repo, tree, parts: list[str], blob):
+    """The id of ``tree`` with ``parts`` (a path) set to ``blob``, rewriting only the trees on the path."""
+    import pygit2
+
+    builder = repo.TreeBuilder(tree) if tree is not None else repo.TreeBuilder()
+    head, rest = parts[0], parts[1:]
+    if not rest:
+        builder.insert(head, blob, pygit2.enums.FileMode.BLOB)
+        return builder.write()
+    existing = builder.get(head)
+    subtree = repo[existing.id] if existing is not None and existing.type_str == "tree" else None
+    builder.insert(head, _insert_blob(repo, subtree, rest, blob), pygit2.enums.FileMode.TREE)
+    return builder.write()
+
+
+# --------------------------------------------------------------------------- the index
+
+
+def _acquire_index_lock(git: GitRepo, timeout: float) -> int:
+    """Create ``.git/index.lock`` as git does (exclusive create); wait briefly while another holds it."""
+    path = git.git_dir / "index.lock"
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            if time.monotonic() >= deadline:
+                raise IndexLockedError(
+                    f"{path} is held by another git process (waited {timeout:g} s); if no git command "
+                    "is running, remove that file and commit again"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
+def _release_index_lock(git: GitRepo, fd: int) -> None:
+    os.close(fd)
+    (git.git_dir / "index.lock").unlink(missing_ok=True)
+
+
+def _update_index_entries(git: GitRepo, lock_fd: int, blobs: dict) -> None:
+    """Point the index entries of ``blobs`` at the committed blobs, with the working files' stat
+    data, and install the new index through the lock we hold (every other entry is kept)."""
+    import shutil
+
+    import pygit2
+
+    index_path = git.git_dir / "index"
+    scratch = git.git_dir / f"index.vizhub-{os.getpid()}"
+    try:
+        if index_path.exists():
+            shutil.copyfile(index_path, scratch)
+        index = pygit2.Index(str(scratch))
+        for relpath, blob in blobs.items():
+            _add_entry_with_stat(index, relpath, blob, git.workdir / relpath)
+        index.write()
+        os.close(lock_fd)
+        os.replace(scratch, git.git_dir / "index.lock")
+        os.replace(git.git_dir / "index.lock", index_path)
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
+        (git.git_dir / "index.lock").unlink(missing_ok=True)
+        raise
+
+
+def _add_entry_with_stat(index, relpath: str, blob, path: Path) -> None:
+    """Add ``relpath -> blob`` with the file's stat data, so git sees it clean without rehashing."""
+    import pygit2
+
+    entry = pygit2.IndexEntry(relpath, blob, pygit2.enums.FileMode.BLOB)
+    try:
+        from pygit2.errors import check_error
+        from pygit2.ffi import C
+
+        st = os.stat(path)
+        centry, _keep = entry._to_c()
+        centry.ctime.seconds = int(st.st_ctime_ns // 1_000_000_000) & 0x7FFFFFFF
+        centry.ctime.nanoseconds = st.st_ctime_ns % 1_000_000_000
+        centry.mtime.seconds = int(st.st_mtime_ns // 1_000_000_000) & 0x7FFFFFFF
+        centry.mtime.nanoseconds = st.st_mtime_ns % 1_000_000_000
+        centry.dev = st.st_dev & _U32
+        centry.ino = st.st_ino & _U32
+        centry.uid = st.st_uid & _U32
+        centry.gid = st.st_gid & _U32
+        centry.file_size = st.st_size & _U32
+        check_error(C.git_index_add(index._index, centry), io=True)
+    except (ImportError, AttributeError, OSError):  # pragma: no cover - other pygit2 internals
+        index.add(entry)  # no stat data: git rehashes the file once and still sees it clean
+
+
+# --------------------------------------------------------------------------- reading revisions
+
+
+def resolve_commit(git: GitRepo, rev: str):
+    """The commit a revision names (``HEAD~2``, a branch, a tag, an id)."""
+    import pygit2
+
+    try:
+        return git.repo.revparse_single(rev).peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise RepoError(f"unknown revision {rev!r} in {git.workdir}") from None
+
+
+def read_folder_at(git: GitRepo, rev: str, folder: str) -> dict[str, bytes]:
+    """``{file name: content}`` of the files directly inside ``folder`` at ``rev`` (empty when absent)."""
+    commit = resolve_commit(git, rev)
+    try:
+        tree = commit.tree[folder] if folder not in ("", ".") else commit.tree
+    except KeyError:
+        return {}
+    if tree.type_str != "tree":
+        return {}
+    return {entry.name: entry.data for entry in tree if entry.type_str == "blob"}

@@ -1,0 +1,567 @@
+"""The one module that talks to playwright: find a Chromium, launch it, open sandboxed pages.
+
+A :class:`BrowserSession` is one Chromium for a whole run. Each page gets a fresh context
+(:meth:`BrowserSession.open_page`) that is always closed. In that context:
+
+- the page's own files are served under ``http://vizhub.local/`` through a route;
+- well-known CDN URLs are answered from the local npm copies (:mod:`vizhub_pipeline.core.mirror`);
+- every other request is aborted and recorded, and so are WebSockets;
+- service workers are blocked, dialogs and pop-ups neutralised, navigation away refused;
+- time is virtual (playwright's clock, paused at a fixed instant), Math.random is seeded.
+
+Every call into the page is bounded by ``asyncio.wait_for``; a hung or crashed browser is
+closed and launched again by :meth:`BrowserSession.ensure`. Several pages may be open at
+once (the screenshot stage's ``concurrency``); each knows the browser it runs on, so a page
+can tell that browser went away under it (:attr:`SandboxedPage.browser_lost`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import glob
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import unquote, urlsplit
+
+from vizhub_pipeline.core.errors import PrerequisiteError, VizhubError
+from vizhub_pipeline.core.mirror import Mirror, content_type
+
+ORIGIN = "http://vizhub.local"
+START_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z in seconds: Date.now() at load; performance.now() starts at 0
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--force-color-profile=srgb",
+    "--font-render-hinting=none",
+    # raster the whole tile each frame: partial re-raster made edge pixels differ run to run
+    "--disable-partial-raster",
+    # Belt and braces: whatever escapes the routes (they answer before DNS) cannot resolve a host.
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+CLOSE_TIMEOUT = 5.0
+MAX_RECORDED = 50  # per list of console errors, page errors and blocked requests
+NO_CHROMIUM = "no Chromium found: run `make setup` (installs Debian's chromium) or set VIZHUB_CHROMIUM"
+_SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+_JS_DIR = Path(__file__).with_name("js")
+
+
+class PageTimeout(VizhubError):
+    """The page did not finish within its time limit (an endless loop, a page that never settles).
+
+    ``what`` names the phase ("the page did not load"); the message adds the seconds it had.
+    The screenshot stage records ``what`` with the page's whole limit, which does not vary from
+    run to run, rather than the seconds that happened to be left.
+    """
+
+    def __init__(self, what: str, seconds: float, hint: str = ""):
+        self.what, self.hint = what, hint
+        super().__init__(self.within(seconds))
+
+    def within(self, seconds: float) -> str:
+        return f"{self.what} within {seconds:g} s" + (f" ({self.hint})" if self.hint else "")
+
+
+class PageCrashed(VizhubError):
+    """The page's renderer crashed or the browser went away."""
+
+
+def find_chromium(env: Mapping[str, str] | None = None) -> str:
+    """The Chromium to drive: ``$VIZHUB_CHROMIUM``, a system Chromium, Chrome, or playwright's download."""
+    env = os.environ if env is None else env
+    chosen = env.get("VIZHUB_CHROMIUM")
+    if chosen:
+        if os.path.isfile(chosen) and os.access(chosen, os.X_OK):
+            return chosen
+        raise PrerequisiteError(f"VIZHUB_CHROMIUM={chosen} is not an executable file: fix it or unset it")
+    for candidate in _SYSTEM_CHROMIUMS:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    for name in ("google-chrome", "google-chrome-stable"):
+        found = shutil.which(name, path=env.get("PATH", os.defpath))
+        if found:
+            return found
+    cache = env.get("PLAYWRIGHT_BROWSERS_PATH") or os.path.join(env.get("HOME", "~"), ".cache", "ms-playwright")
+    for candidate in sorted(glob.glob(os.path.join(os.path.expanduser(cache), "chromium-*", "chrome-linux*", "chrome")), reverse=True):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    raise PrerequisiteError(NO_CHROMIUM)
+
+
+def read_js(name: str) -> str:
+    return (_JS_DIR / name).read_text(encoding="utf-8")
+
+
+@dataclass
+class Site:
+    """What one page may load: its own files (``name -> path``) and the CDN mirror."""
+
+    files: Mapping[str, Path]
+    mirror: Mirror | None = None
+
+
+@dataclass
+class PageLog:
+    """What happened in a page: console errors, uncaught errors, refused requests."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+    crashed: bool = False
+
+    def add(self, kind: str, text: str) -> None:
+        items = getattr(self, kind)
+        if len(items) < MAX_RECORDED:
+            items.append(text[:2000])
+        elif len(items) == MAX_RECORDED:
+            items.append("... (more not recorded)")
+
+
+class BrowserSession:
+    """One Chromium for a run. Use ``async with BrowserSession() as browser:``.
+
+    Pages may be open at the same time, each in its own context; a relaunch happens once
+    however many pages ask for it.
+    """
+
+    def __init__(self, executable: str | None = None, *, headless: bool = True):
+        self.executable = executable
+        self.headless = headless
+        self._playwright = None
+        self._browser = None
+        self._launching = asyncio.Lock()
+        self.launches = 0
+
+    async def __aenter__(self) -> "BrowserSession":
+        await self.ensure()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._browser is not None and self._browser.is_connected()
+
+    async def ensure(self) -> None:
+        """Launch the browser, or launch it again if it crashed or was closed."""
+        if self.connected:
+            return
+        async with self._launching:
+            if not self.connected:  # another page may have relaunched it meanwhile
+                await self._launch()
+
+    async def _launch(self) -> None:
+        await self.close()
+        from playwright.async_api import async_playwright
+
+        executable = self.executable or find_chromium()
+        self._playwright = await async_playwright().start()
+        try:
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=executable, args=list(LAUNCH_ARGS), headless=self.headless
+            )
+        except Exception as exc:
+            await self.close()
+            raise PrerequisiteError(f"cannot launch Chromium at {executable}: {str(exc).splitlines()[0]}") from None
+        self.launches += 1
+
+    async def discard(self, browser) -> bool:
+        """Close ``browser`` if it is still this session's (a hung one); the next page relaunches.
+
+        True when this call took a live browser down: the pages still open on it are lost.
+        """
+        if browser is None or self._browser is not browser:
+            return False
+        alive = browser.is_connected()
+        await self.close()
+        return alive
+
+    async def close(self) -> None:
+        """Close the browser (bounded in time: a hung one is left to the driver's exit)."""
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
+        if browser is not None:
+            try:
+                await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT)
+            except Exception:
+                pass
+        if playwright is not None:
+            try:
+                await asyncio.wait_for(playwright.stop(), CLOSE_TIMEOUT)
+            except Exception:
+                pass
+
+    async def open_page(
+        self, site: Site, *, width: int, height: int, seed: int, entry: str = "index.html"
+    ) -> "SandboxedPage":
+        """A fresh context and page for ``site``; close it with :meth:`SandboxedPage.close`.
+
+        If the browser goes away while the page is being opened (another page took it down),
+        it is opened once more on a new browser.
+        """
+        for attempt in (1, 2):
+            try:
+                return await self._open_page(site, width, height, seed, entry)
+            except _LostWhileOpening:
+                if attempt == 2:
+                    raise VizhubError("cannot open a page: the browser went away twice") from None
+        raise AssertionError("unreachable")
+
+    async def _open_page(self, site: Site, width: int, height: int, seed: int, entry: str) -> "SandboxedPage":
+        from playwright.async_api import Error
+
+        await self.ensure()
+        browser = self._browser
+        try:
+            context = await browser.new_context(
+                viewport={"width": width, "height": height},
+                device_scale_factor=1,
+                service_workers="block",
+                accept_downloads=False,
+                locale="en-US",
+                timezone_id="UTC",
+                color_scheme="light",
+                reduced_motion="no-preference",
+            )
+        except Error as exc:
+            if self._lost(browser):
+                raise _LostWhileOpening() from None
+            await self.discard(browser)  # a browser that cannot open a context is relaunched for the next page
+            raise VizhubError(f"cannot open a browser context: {str(exc).splitlines()[0]}") from None
+        page = SandboxedPage(self, context, browser)
+        page.assign(site, entry)
+        try:
+            await page.setup(seed)
+        except Error as exc:
+            await page.close()
+            if page.browser_lost and not page.took_browser_down:
+                raise _LostWhileOpening() from None
+            raise VizhubError(f"cannot set up the page: {str(exc).splitlines()[0]}") from None
+        except BaseException:
+            await page.close()
+            raise
+        return page
+
+    def _lost(self, browser) -> bool:
+        """Whether ``browser`` went away (closed by the session, or disconnected)."""
+        return self._browser is not browser or not browser.is_connected()
+
+
+class _LostWhileOpening(Exception):
+    """The browser went away while a page was being opened on it."""
+
+
+class SandboxedPage:
+    """One page in its own context, with its routes, clock and log."""
+
+    def __init__(self, session: BrowserSession, context, browser):
+        self.session = session
+        self.context = context
+        self.browser = browser
+        self.took_browser_down = False  # its context would not close, so the browser was closed
+        self.site = Site({})
+        self.entry = "index.html"
+        self.url = f"{ORIGIN}/index.html"
+        self.log = PageLog()
+        self.page = None
+        self.inflight: set[Any] = set()
+        self.requests_seen = 0
+        self._navigated = False
+        self._closed = False
+
+    def assign(self, site: Site, entry: str) -> None:
+        """What this page serves (set before it loads anything)."""
+        self.site = site
+        self.entry = entry
+        self.url = f"{ORIGIN}/{entry}"
+
+    async def setup(self, seed: int) -> None:
+        context = self.context
+        # Virtual time, paused from the start. Only pause_at, no install: an install lets real
+        # time flow until the pause, and performance.now() would start at that gap (varies).
+        await context.clock.pause_at(START_TIME)
+        await context.add_init_script(script=read_js("sandbox.js").replace("__SEED__", str(int(seed))))
+        await context.route("**/*", self._route)
+        await context.route_web_socket("**/*", self._websocket)
+        context.on("page", self._on_extra_page)
+        self.page = await context.new_page()
+        page = self.page
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.log.add("page_errors", _error_text(error)))
+        page.on("crash", lambda _page: setattr(self.log, "crashed", True))
+        page.on("dialog", lambda dialog: asyncio.ensure_future(_quiet(dialog.dismiss())))
+        page.on("request", self._on_request)
+        page.on("requestfinished", self._on_request_done)
+        page.on("requestfailed", self._on_request_done)
+
+    # ----------------------------------------------------------------- events and routes
+
+    def _on_console(self, message) -> None:
+        if message.type == "error":
+            self.log.add("console_errors", message.text)
+
+    def _on_request(self, request) -> None:
+        self.inflight.add(request)
+        self.requests_seen += 1
+
+    def _on_request_done(self, request) -> None:
+        self.inflight.discard(request)
+
+    def _on_extra_page(self, page) -> None:
+        if page is not self.page and self.page is not None:
+            self.log.add("blocked_requests", f"pop-up window closed: {page.url}")
+            asyncio.ensure_future(_quiet(page.close()))
+
+    async def _websocket(self, ws) -> None:
+        self.log.add("blocked_requests", f"websocket {ws.url}")
+        await _quiet(ws.close())
+
+    async def _route(self, route) -> None:
+        request = route.request
+        url = request.url
+        try:
+            if request.is_navigation_request() and request.frame.parent_frame is None:
+                if self._navigated or url.split("#")[0] != self.url:
+                    self.log.add("blocked_requests", f"navigation away to {url}")
+                    # an aborted navigation would commit an error page; 204 No Content keeps the page
+                    await route.fulfill(status=204, body=b"")
+                    return
+                self._navigated = True
+            if url.startswith(ORIGIN + "/"):
+                await self._serve_own(route, url)
+                return
+            mirror = self.site.mirror
+            if mirror is not None and mirror.handles(url):
+                resolved = mirror.resolve(url)
+                if resolved.body is not None or resolved.path is not None:
+                    body = resolved.body if resolved.body is not None else _read_cached(resolved.path)
+                    await route.fulfill(
+                        status=200,
+                        body=body,
+                        headers={"Content-Type": resolved.content_type, "Access-Control-Allow-Origin": "*"},
+                    )
+                    return
+                self.log.add("blocked_requests", f"{url} ({resolved.reason})")
+                await route.abort("blockedbyclient")
+                return
+            if not url.startswith(("data:", "blob:")):
+                self.log.add("blocked_requests", url)
+            await route.abort("blockedbyclient")
+        except Exception:
+            # the page went away while answering, or the request was odd: refuse it quietly
+            await _quiet(route.abort())
+
+    async def _serve_own(self, route, url: str) -> None:
+        name = unquote(urlsplit(url).path).lstrip("/") or self.entry
+        path = self.site.files.get(name)
+        if path is None or not path.is_file():
+            if name == "favicon.ico":
+                await route.fulfill(status=204, body=b"")
+                return
+            await route.fulfill(status=404, body=f"{name} not found".encode(), headers={"Content-Type": "text/plain"})
+            return
+        await route.fulfill(status=200, body=path.read_bytes(), headers={"Content-Type": content_type(name)})
+
+    # ----------------------------------------------------------------- driving the page
+
+    @property
+    def browser_lost(self) -> bool:
+        """Whether the browser this page runs on went away (crashed, or closed as hung)."""
+        return self.session._lost(self.browser)
+
+    def _check_alive(self) -> None:
+        if self.log.crashed:
+            raise PageCrashed("the page crashed (out of memory or a renderer fault)")
+        if self.browser_lost:
+            raise PageCrashed("the browser went away")
+
+    async def load(self, timeout: float) -> None:
+        """Navigate to the entry file and wait for its load event (at most ``timeout`` seconds).
+
+        Playwright's own wait for ``load`` loses track when the page tries to navigate away
+        while loading (the refused navigation), so the page is asked directly.
+        """
+        from playwright.async_api import Error, TimeoutError as PlaywrightTimeout
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            await self.page.goto(self.url, wait_until="commit", timeout=max(1, timeout * 1000))
+        except PlaywrightTimeout:
+            raise PageTimeout("the page did not load", timeout) from None
+        except Error as exc:
+            self._check_alive()
+            raise VizhubError(f"loading failed: {str(exc).splitlines()[0]}") from None
+        try:
+            await self.evaluate(_LOADED_JS, timeout=max(0.05, deadline - loop.time()))
+        except PageTimeout:
+            raise PageTimeout("the page did not load", timeout) from None
+
+    async def evaluate(self, expression: str, arg: Any = None, *, timeout: float = 10.0) -> Any:
+        from playwright.async_api import Error
+
+        try:
+            return await asyncio.wait_for(self.page.evaluate(expression, arg), timeout)
+        except asyncio.TimeoutError:
+            raise PageTimeout("the page did not answer", timeout) from None
+        except Error as exc:
+            self._check_alive()
+            raise VizhubError(str(exc).splitlines()[0]) from None
+
+    async def wait_network_idle(self, timeout: float) -> None:
+        """Wait (real time) until no request of the page is in flight, then let callbacks run."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            while self.inflight:
+                if loop.time() > deadline:
+                    raise PageTimeout("its requests did not finish", timeout)
+                await asyncio.sleep(0.005)
+            seen = self.requests_seen
+            # two macrotask turns in the page, so .then() of a finished fetch has run
+            await self.evaluate(_YIELD_JS, timeout=max(0.1, deadline - loop.time()))
+            if not self.inflight and self.requests_seen == seen:
+                return
+
+    async def run_clock(self, ms: int, timeout: float, *, chunk: int = 1000) -> None:
+        """Advance virtual time by ``ms``, firing timers and frames; pause while requests are pending."""
+        from playwright.async_api import Error
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        remaining = int(ms)
+        await self.wait_network_idle(max(0.1, deadline - loop.time()))
+        while remaining > 0:
+            step = min(chunk, remaining)
+            seen = self.requests_seen
+            try:
+                await asyncio.wait_for(self.page.clock.run_for(step), max(0.1, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise PageTimeout("the page did not settle", timeout, "timers that never end, or an endless loop") from None
+            except Error as exc:
+                self._check_alive()
+                raise VizhubError(f"running timers failed: {str(exc).splitlines()[0]}") from None
+            remaining -= step
+            if self.inflight or self.requests_seen != seen:
+                await self.wait_network_idle(max(0.1, deadline - loop.time()))
+
+    async def screenshot(self, path: Path, timeout: float) -> bytes:
+        from playwright.async_api import Error
+
+        try:
+            return await asyncio.wait_for(
+                self.page.screenshot(path=str(path), type="png", animations="disabled", caret="hide", timeout=timeout * 1000),
+                timeout,
+            )
+        except asyncio.TimeoutError:
+            raise PageTimeout("the screenshot did not finish", timeout) from None
+        except Error as exc:
+            self._check_alive()
+            if "Timeout" in str(exc):
+                raise PageTimeout("the screenshot did not finish", timeout) from None
+            raise VizhubError(f"screenshot failed: {str(exc).splitlines()[0]}") from None
+
+    async def element_box(self, selector: str, nth: int, timeout: float) -> dict | str:
+        """The viewport box (x, y, width, height) of the ``nth`` match, scrolled into view, or why not."""
+        return await self.evaluate(_BOX_JS, {"selector": selector, "nth": nth}, timeout=timeout)
+
+    async def mouse(self, action: str, timeout: float, *points, delta_y: float = 0.0) -> None:
+        async def act() -> None:
+            mouse = self.page.mouse
+            if action == "hover":
+                await mouse.move(*points[0])
+            elif action == "click":
+                await mouse.move(*points[0])
+                await mouse.click(*points[0])
+            elif action == "drag":
+                await mouse.move(*points[0])
+                await mouse.down()
+                await mouse.move(*points[1], steps=10)
+                await mouse.up()
+            elif action == "wheel":
+                await mouse.move(*points[0])
+                await mouse.wheel(0, delta_y)
+            else:
+                raise ValueError(action)
+
+        await self._bounded(act(), timeout, action)
+
+    async def press(self, key: str, timeout: float) -> None:
+        await self._bounded(self.page.keyboard.press(key), timeout, f"press {key}")
+
+    async def _bounded(self, coro, timeout: float, what: str) -> None:
+        from playwright.async_api import Error
+
+        try:
+            await asyncio.wait_for(coro, timeout)
+        except asyncio.TimeoutError:
+            raise PageTimeout(f"{what} did not finish", timeout) from None
+        except Error as exc:
+            self._check_alive()
+            raise VizhubError(f"{what} failed: {str(exc).splitlines()[0]}") from None
+
+    async def close(self) -> bool:
+        """Close the context; False if it would not close (then the browser is closed too, and
+        launched again for the next page)."""
+        if self._closed:
+            return True
+        self._closed = True
+        try:
+            await asyncio.wait_for(self.context.close(), CLOSE_TIMEOUT)
+            return True
+        except Exception:
+            self.took_browser_down = await self.session.discard(self.browser)
+            return False
+
+
+_LOADED_JS = """() => document.readyState === "complete" ||
+  new Promise(done => window.addEventListener("load", () => done(true), {once: true}))"""
+
+_YIELD_JS = """() => new Promise(done => {
+  const channel = new MessageChannel();
+  let turns = 0;
+  channel.port1.onmessage = () => { if (++turns >= 2) { channel.port1.close(); done(true); } else channel.port2.postMessage(0); };
+  channel.port2.postMessage(0);
+})"""
+
+_BOX_JS = """({selector, nth}) => {
+  let found;
+  try { found = document.querySelectorAll(selector); } catch (e) { return `invalid selector ${selector}`; }
+  const el = found[nth];
+  if (!el) return `no element matches ${selector}` + (nth ? ` (nth ${nth}, found ${found.length})` : "");
+  if (el.scrollIntoView) el.scrollIntoView({block: "nearest", inline: "nearest"});
+  const r = el.getBoundingClientRect();
+  return {x: r.x, y: r.y, width: r.width, height: r.height};
+}"""
+
+
+@functools.lru_cache(maxsize=64)
+def _read_cached(path: Path) -> bytes:
+    """Library files of the mirror, read once per run (they do not change under it)."""
+    return path.read_bytes()
+
+
+def _error_text(error) -> str:
+    name = getattr(error, "name", "") or "Error"
+    message = getattr(error, "message", None) or str(error)
+    return f"{name}: {message}" if not message.startswith(name) else message
+
+
+async def _quiet(coro) -> None:
+    try:
+        await coro
+    except Exception:
+        pass
