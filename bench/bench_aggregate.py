@@ -45,8 +45,17 @@ def build_project(root: Path, challenges: int) -> int:
                 items.append((challenge, model, sample, artifact, quality))
                 write_generation(
                     layout.visualization_dir(challenge, model, sample) / "meta.json",
-                    Generation(challenge, model, sample, "ok", "in" + artifact, artifact_hash=artifact,
-                               tokens_in=1200, tokens_out=800, cost=0.002),
+                    Generation(
+                        challenge,
+                        model,
+                        sample,
+                        "ok",
+                        "in" + artifact,
+                        artifact_hash=artifact,
+                        tokens_in=1200,
+                        tokens_out=800,
+                        cost=0.002,
+                    ),
                 )
                 checks = tuple(CheckResult(f"check{k}", "count", rnd.random() < 0.8) for k in range(3))
                 write_render(
@@ -63,8 +72,10 @@ def build_project(root: Path, challenges: int) -> int:
             f = min(5, max(0, round(quality + bias + rnd.gauss(0, 0.8))))
             a = min(5, max(0, round(quality + bias + rnd.gauss(0, 1.0))))
             minute, second = divmod(index, 60)
-            lines.append(f"{challenge},{model},{sample},{artifact},{f},{a},looks fine,{grader},"
-                         f"2026-11-{1 + g % 28:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:{second:02d}Z\r\n")
+            lines.append(
+                f"{challenge},{model},{sample},{artifact},{f},{a},looks fine,{grader},"
+                f"2026-11-{1 + g % 28:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:{second:02d}Z\r\n"
+            )
         (layout.grades / f"{grader}-2026-11-28.csv").write_text("".join(lines), encoding="utf-8")
         rows += len(items)
     return rows
@@ -94,8 +105,11 @@ def main() -> None:
             print(f"set-up: {rows:,} grade rows written in {time.perf_counter() - started:.1f} s", flush=True)
             elapsed, summary = time_aggregate(root)
             results[rows] = elapsed
-            print(f"aggregate {rows:>9,} rows: {elapsed:6.2f} s  ({summary.grades:,} counted, "
-                  f"alpha overall {summary.alpha['overall']:.3f})", flush=True)
+            print(
+                f"aggregate {rows:>9,} rows: {elapsed:6.2f} s  ({summary.grades:,} counted, "
+                f"alpha overall {summary.alpha['overall']:.3f})",
+                flush=True,
+            )
     small, large = sorted(results)
     ratio = results[large] / results[small]
     print(f"ratio {large:,} / {small:,} rows: {ratio:.1f} (linear growth would be about 10)")

@@ -27,25 +27,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CHALLENGES, MODELS, SMALL = 1000, 30, 100
-PAGE = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><script src=\"https://cdn.jsdelivr.net/npm/d3@7\"></script></head>\n<body><div id=\"chart\"></div>\n<script>\n" + (
-    "d3.csv('data.csv', d3.autoType).then(rows => { /* draw the bars, axes and labels */ });\n" * 12
-) + "</script></body></html>\n"
+PAGE = (
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><script src="https://cdn.jsdelivr.net/npm/d3@7"></script></head>\n<body><div id="chart"></div>\n<script>\n'
+    + ("d3.csv('data.csv', d3.autoType).then(rows => { /* draw the bars, axes and labels */ });\n" * 12)
+    + "</script></body></html>\n"
+)
 
 
 def build_project(root: Path) -> None:
     """Challenges, 30,000 visualization folders (meta.json, response.md, index.html) and a consensus."""
     from tests.conftest import write_challenge
     from vizhub_pipeline.core.challenges import load_challenge
-    from vizhub_pipeline.generate.stage import Item, generation_params, input_hash
     from vizhub_pipeline.core.layout import hash_files, item_dirname
     from vizhub_pipeline.core.params import GenerateParams
     from vizhub_pipeline.core.prompting import build_messages
+    from vizhub_pipeline.generate.stage import Item, generation_params, input_hash
 
     rng = random.Random(7)
     generate = GenerateParams()
     for c in range(CHALLENGES):
         challenge = f"chart{c:04d}"
-        loaded = load_challenge(write_challenge(root, challenge, title=f"Chart {c}", prompt=f"Draw bars for chart {c}, sorted, with axes."))
+        loaded = load_challenge(
+            write_challenge(root, challenge, title=f"Chart {c}", prompt=f"Draw bars for chart {c}, sorted, with axes.")
+        )
         messages = build_messages(loaded)
         for m in range(MODELS):
             model = f"provider/model-{m:02d}"
@@ -53,13 +57,28 @@ def build_project(root: Path) -> None:
             folder = root / "visualizations" / challenge / item_dirname(model)
             folder.mkdir(parents=True)
             (folder / "index.html").write_text(page, encoding="utf-8")
-            (folder / "response.md").write_text(f"Here is the edited page.\n\n**index.html**\n```html\n{page}```\n", encoding="utf-8")
-            meta = {"challenge": challenge, "model": model, "sample": 0, "status": "ok",
-                    "input_hash": input_hash(Item(loaded, model, 0), messages, generate), "params": generation_params(generate, 0),
-                    "artifact_hash": hash_files({"index.html": page}), "files": ["index.html"]}
+            (folder / "response.md").write_text(
+                f"Here is the edited page.\n\n**index.html**\n```html\n{page}```\n", encoding="utf-8"
+            )
+            meta = {
+                "challenge": challenge,
+                "model": model,
+                "sample": 0,
+                "status": "ok",
+                "input_hash": input_hash(Item(loaded, model, 0), messages, generate),
+                "params": generation_params(generate, 0),
+                "artifact_hash": hash_files({"index.html": page}),
+                "files": ["index.html"],
+            }
             (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    scores = {(f"chart{c:04d}", f"provider/model-{m:02d}"): round(rng.uniform(0, 5), 4) for c in range(CHALLENGES) for m in range(MODELS)}
-    (root / "bench-scores.json").write_text(json.dumps({f"{c}|{m}": s for (c, m), s in scores.items()}), encoding="utf-8")
+    scores = {
+        (f"chart{c:04d}", f"provider/model-{m:02d}"): round(rng.uniform(0, 5), 4)
+        for c in range(CHALLENGES)
+        for m in range(MODELS)
+    }
+    (root / "bench-scores.json").write_text(
+        json.dumps({f"{c}|{m}": s for (c, m), s in scores.items()}), encoding="utf-8"
+    )
 
 
 def write_consensus_for(root: Path, challenges: int) -> None:
@@ -74,7 +93,9 @@ def write_consensus_for(root: Path, challenges: int) -> None:
             continue
         page = PAGE.replace("chart", f"chart {challenge} {model}", 1)
         summary = ScoreSummary(score, score, 0.4, max(0.0, score - 0.3), min(5.0, score + 0.3))
-        rows.append(ConsensusRow(challenge, model, 0, hash_files({"index.html": page}), 3, 0, summary, summary, summary))
+        rows.append(
+            ConsensusRow(challenge, model, 0, hash_files({"index.html": page}), 3, 0, summary, summary, summary)
+        )
     write_consensus(root / "results" / "consensus" / "consensus.csv", rows)
 
 
@@ -90,11 +111,12 @@ def child(root: Path, trace: bool) -> None:
     import tracemalloc
     from dataclasses import replace
 
-    from vizhub_pipeline.export.stage import run_export
+    import jinja2  # noqa: F401
+
+    import vizhub_pipeline.export.card  # noqa: F401  (imported before the baseline, like the export's own imports)
     from vizhub_pipeline.core.layout import Layout
     from vizhub_pipeline.core.params import ExportParams
-    import vizhub_pipeline.export.card  # noqa: F401  (imported before the baseline, like the export's own imports)
-    import jinja2  # noqa: F401
+    from vizhub_pipeline.export.stage import run_export
 
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (peak RSS) to the current RSS
     before = _status_kib("VmRSS")
@@ -106,8 +128,20 @@ def child(root: Path, trace: bool) -> None:
     traced = tracemalloc.get_traced_memory()[1] // 1024 if trace else None
     after = _status_kib("VmHWM")
     size = sum(p.stat().st_size for p in (root / "exports").iterdir())
-    print(json.dumps({"seconds": seconds, "rss_kib": after - before, "baseline_kib": before, "traced_kib": traced,
-                      "pairs": summary.pairs, "kto": summary.kto_true + summary.kto_false, "sft": summary.sft, "bytes": size}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rss_kib": after - before,
+                "baseline_kib": before,
+                "traced_kib": traced,
+                "pairs": summary.pairs,
+                "kto": summary.kto_true + summary.kto_false,
+                "sft": summary.sft,
+                "bytes": size,
+            }
+        )
+    )
 
 
 def run_child(root: Path, trace: bool = False) -> dict:
@@ -137,15 +171,21 @@ def main() -> None:
             shutil.rmtree(root / "exports", ignore_errors=True)
             traced = run_child(root, trace=True)
             results[challenges]["traced_kib"] = traced["traced_kib"]
-            print(f"{'':>5}             under tracemalloc: peak Python allocations {traced['traced_kib'] / 1024:.1f} MiB ({traced['seconds']:.1f} s)")
+            print(
+                f"{'':>5}             under tracemalloc: peak Python allocations {traced['traced_kib'] / 1024:.1f} MiB ({traced['seconds']:.1f} s)"
+            )
         small, large = results[SMALL], results[CHALLENGES]
-        print(f"time ratio {CHALLENGES}/{SMALL}: {large['seconds'] / small['seconds']:.1f} (linear would be {CHALLENGES / SMALL:.0f})")
+        print(
+            f"time ratio {CHALLENGES}/{SMALL}: {large['seconds'] / small['seconds']:.1f} (linear would be {CHALLENGES / SMALL:.0f})"
+        )
         print(
             f"memory ratio {CHALLENGES}/{SMALL} for {large['pairs'] / small['pairs']:.0f}x the pairs and "
             f"{large['bytes'] / small['bytes']:.0f}x the output: peak RSS growth {max(large['rss_kib'], 1) / max(small['rss_kib'], 1):.2f}, "
             f"peak Python allocations {large['traced_kib'] / small['traced_kib']:.2f} (streamed: about 1)"
         )
-        print(f"target: {large['pairs']} pairs in <= 60 s: {'met' if large['seconds'] <= 60 else 'NOT met'} ({large['seconds']:.1f} s)")
+        print(
+            f"target: {large['pairs']} pairs in <= 60 s: {'met' if large['seconds'] <= 60 else 'NOT met'} ({large['seconds']:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,9 @@ REPLY = "**index.html**\n```html\n<!DOCTYPE html><html><body><svg></svg></body><
 
 
 def bench_throughput() -> None:
-    from vizhub_pipeline.generate.stage import run_generate
     from vizhub_pipeline.core.layout import Layout
     from vizhub_pipeline.core.params import GenerateParams
+    from vizhub_pipeline.generate.stage import run_generate
 
     with tempfile.TemporaryDirectory() as tmp, LoopbackServer(Behaviour(reply=REPLY, delay=DELAY)) as server:
         os.environ["OPENAI_API_KEY"] = "sk-loopback"
@@ -44,7 +44,9 @@ def bench_throughput() -> None:
         models = tuple(f"openai/bench-model-{index}" for index in range(ITEMS_MODELS))
         params = replace(GenerateParams(), models=models, concurrency=CONCURRENCY, retries=0)
         # warm-up: litellm's import and first-call set-up are not part of the steady state
-        run_generate(Layout.at(project), replace(params, models=("openai/warm-up",)), challenges=("bench000",), progress=False)
+        run_generate(
+            Layout.at(project), replace(params, models=("openai/warm-up",)), challenges=("bench000",), progress=False
+        )
         server.requests.clear()
         started = time.perf_counter()
         summary = run_generate(Layout.at(project), params, progress=False)

@@ -80,12 +80,17 @@ def build_project(root: Path) -> list[tuple[str, str]]:
             "interactions:\n  - name: hover-bar\n    action: hover\n    selector: rect.bar\n",
             encoding="utf-8",
         )
-        (folder / "prompt.md").write_text(f"Draw one bar per row of data.csv, sorted, with axes and a tooltip (chart {c}).\n")
+        (folder / "prompt.md").write_text(
+            f"Draw one bar per row of data.csv, sorted, with axes and a tooltip (chart {c}).\n"
+        )
         (folder / "files" / "index.html").write_text(STARTER, encoding="utf-8")
         (folder / "files" / "data.csv").write_text(data, encoding="utf-8")
         for m in range(MODELS):
             model = f"provider{m % 4}/model-{m:02d}"
-            page = STARTER.replace("// TODO: draw the chart from data.csv\n", BODY.format(pad=0.05 + m / 100, color=COLORS[m % 5], c=c, model=model))
+            page = STARTER.replace(
+                "// TODO: draw the chart from data.csv\n",
+                BODY.format(pad=0.05 + m / 100, color=COLORS[m % 5], c=c, model=model),
+            )
             files = {"index.html": page, "data.csv": data}
             out = layout.visualization_dir(challenge, model)
             out.mkdir(parents=True)
@@ -103,7 +108,12 @@ def build_project(root: Path) -> list[tuple[str, str]]:
             write_render(
                 shots / "render.json",
                 Render(
-                    challenge, model, 0, "rendered", artifact, f"r{c}-{m}",
+                    challenge,
+                    model,
+                    0,
+                    "rendered",
+                    artifact,
+                    f"r{c}-{m}",
                     screenshots=("screenshot.png", "step-hover-bar.png"),
                     checks=(
                         CheckResult("count rect.bar", "count", True, "40 found"),
@@ -130,7 +140,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def timed(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None, headers=None) -> tuple[float, int, bytes]:
+def timed(
+    conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None, headers=None
+) -> tuple[float, int, bytes]:
     start = time.perf_counter()
     conn.request(method, path, body=body, headers=headers or {})
     response = conn.getresponse()
@@ -154,15 +166,17 @@ def main() -> None:
     parser.add_argument("--submits", type=int, default=100, help="grades to submit (each one commit)")
     args = parser.parse_args()
 
-    from vizhub_pipeline.grading.web.server import build_server
     from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.grading.web.server import build_server
 
     with tempfile.TemporaryDirectory(prefix="bench-grader-") as tmp:
         root = Path(tmp) / "project"
         started = time.perf_counter()
         build_project(root)
-        print(f"project: {CHALLENGES} challenges x {MODELS} models = {CHALLENGES * MODELS} outputs, "
-              f"each with render.json and 2 screenshots, in git ({time.perf_counter() - started:.1f} s to build)")
+        print(
+            f"project: {CHALLENGES} challenges x {MODELS} models = {CHALLENGES * MODELS} outputs, "
+            f"each with render.json and 2 screenshots, in git ({time.perf_counter() - started:.1f} s to build)"
+        )
         server, warnings = build_server(Layout.at(root), "bench", blind=True)
         server.start()
         try:
@@ -189,12 +203,21 @@ def main() -> None:
             headers = {"Content-Type": "application/json", "Origin": server.url, "X-Vizhub-Token": server.config.token}
             submits = []
             for index, item in enumerate(items[args.pages : args.pages + args.submits]):
-                body = json.dumps({"item": item["id"], "functionality": index % 6, "aesthetics": (index * 7) % 6,
-                                   "notes": f"bench note {index}, with a comma"}).encode()
+                body = json.dumps(
+                    {
+                        "item": item["id"],
+                        "functionality": index % 6,
+                        "aesthetics": (index * 7) % 6,
+                        "notes": f"bench note {index}, with a comma",
+                    }
+                ).encode()
                 elapsed, status, data = timed(conn, "POST", "/api/grades", body, headers)
                 assert status == 200, data
                 submits.append(elapsed)
-            after = [timed(conn, "GET", f"/item/{item['id']}")[0] for item in items[args.pages + args.submits : args.pages * 2 + args.submits]]
+            after = [
+                timed(conn, "GET", f"/item/{item['id']}")[0]
+                for item in items[args.pages + args.submits : args.pages * 2 + args.submits]
+            ]
 
             print(line("static file GET /static/grader.css", static, None))
             print(line("page, first view (cold)", pages, static_p95, 150))
@@ -202,7 +225,9 @@ def main() -> None:
             print(line(f"page, first view, {args.submits} grades in git", after, static_p95, 150))
             print(line("GET /api/items (1,000 items)", listing, static_p95))
             print(line("submit incl. pygit2 commit", submits, static_p95, 100))
-            log = subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+            log = subprocess.run(
+                ["git", "rev-list", "--count", "HEAD"], cwd=root, capture_output=True, text=True
+            ).stdout.strip()
             print(f"commits in the repository after the run: {log} (1 + {args.submits} grades)")
         finally:
             server.stop()

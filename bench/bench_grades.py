@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vizhub_pipeline.grading.grades import submit_grades
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.records import GRADE_COLUMNS, Generation, Grade, write_generation
+from vizhub_pipeline.grading.grades import submit_grades
 
 ARTIFACT = "1111aaaa1111aaaa"
 HEADER = ",".join(GRADE_COLUMNS) + "\r\n"
@@ -48,7 +48,9 @@ def build_repo(root: Path, commits: int, files: int) -> None:
         contents[name] = contents.get(name, HEADER) + row
         body = contents[name].encode()
         message = f"grade {number}\n".encode()
-        chunks.append(f"commit refs/heads/main\nmark :{number}\ncommitter Bench <bench@example.org> {start + number} +0000\n".encode())
+        chunks.append(
+            f"commit refs/heads/main\nmark :{number}\ncommitter Bench <bench@example.org> {start + number} +0000\n".encode()
+        )
         chunks.append(b"data %d\n%s" % (len(message), message))
         if number > 1:
             chunks.append(f"from :{number - 1}\n".encode())
@@ -85,7 +87,9 @@ def main() -> None:
         build_repo(root, args.commits, args.files)
         built = time.perf_counter() - started
         layout = Layout.at(root)
-        tracked = subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True, check=True).stdout.count("\n")
+        tracked = subprocess.run(
+            ["git", "-C", str(root), "ls-files"], capture_output=True, text=True, check=True
+        ).stdout.count("\n")
         print(f"repository: {args.commits} commits, {tracked} tracked files, built in {built:.1f} s")
 
         ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
@@ -94,18 +98,40 @@ def main() -> None:
         subprocess.run(["git", "-C", str(root), "add", str(cli_file)], check=True)
         subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", "cli file"], check=True)
         for run in range(args.runs + 3):  # the first three are warm-up
-            grade = Grade("barsOne", "baseline/starter", 0, ARTIFACT, run % 6, 5 - run % 6, f"run {run}", "bench", "2026-11-28T10:00:00Z")
+            grade = Grade(
+                "barsOne",
+                "baseline/starter",
+                0,
+                ARTIFACT,
+                run % 6,
+                5 - run % 6,
+                f"run {run}",
+                "bench",
+                "2026-11-28T10:00:00Z",
+            )
             c0, t0 = _cpu(), time.perf_counter()
             submit_grades(layout, [grade])
             c1, t1 = _cpu(), time.perf_counter()
 
-            row = f"barsOne,baseline/starter,0,{ARTIFACT},{run % 6},{5 - run % 6},run {run},cli,2026-11-28T10:00:00Z\r\n"
+            row = (
+                f"barsOne,baseline/starter,0,{ARTIFACT},{run % 6},{5 - run % 6},run {run},cli,2026-11-28T10:00:00Z\r\n"
+            )
             c2, t2 = _cpu(), time.perf_counter()
             with open(cli_file, "a", newline="") as handle:
                 handle.write(row)
             subprocess.run(["git", "-C", str(root), "add", "--", str(cli_file)], check=True)
             subprocess.run(
-                ["git", "-C", str(root), "commit", "-q", "-m", "grade: cli graded 1 output of barsOne", "--", str(cli_file)],
+                [
+                    "git",
+                    "-C",
+                    str(root),
+                    "commit",
+                    "-q",
+                    "-m",
+                    "grade: cli graded 1 output of barsOne",
+                    "--",
+                    str(cli_file),
+                ],
                 check=True,
             )
             c3, t3 = _cpu(), time.perf_counter()
@@ -115,11 +141,19 @@ def main() -> None:
                 ours_cpu.append((c1 - c0) * 1000)
                 theirs_cpu.append((c3 - c2) * 1000)
 
-        clean = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
+        clean = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True
+        ).stdout
         print(f"runs: {args.runs} (after 3 warm-up), working tree clean after: {clean == ''}")
-        print(f"submit_grades (append + pygit2 commit + index entry): p50 {statistics.median(ours):6.1f} ms  p95 {percentile(ours, 0.95):6.1f} ms")
-        print(f"git CLI (append + git add + git commit):              p50 {statistics.median(theirs):6.1f} ms  p95 {percentile(theirs, 0.95):6.1f} ms")
-        print(f"ratio ours/git CLI: p50 {statistics.median(ours) / statistics.median(theirs):.2f}  p95 {percentile(ours, 0.95) / percentile(theirs, 0.95):.2f}")
+        print(
+            f"submit_grades (append + pygit2 commit + index entry): p50 {statistics.median(ours):6.1f} ms  p95 {percentile(ours, 0.95):6.1f} ms"
+        )
+        print(
+            f"git CLI (append + git add + git commit):              p50 {statistics.median(theirs):6.1f} ms  p95 {percentile(theirs, 0.95):6.1f} ms"
+        )
+        print(
+            f"ratio ours/git CLI: p50 {statistics.median(ours) / statistics.median(theirs):.2f}  p95 {percentile(ours, 0.95) / percentile(theirs, 0.95):.2f}"
+        )
         print(
             f"CPU time (this process + children, less sensitive to machine load): ours p50 {statistics.median(ours_cpu):.1f} ms, "
             f"git CLI p50 {statistics.median(theirs_cpu):.1f} ms, ratio {statistics.median(ours_cpu) / statistics.median(theirs_cpu):.2f}"

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.render_helpers import write_visualization  # noqa: E402
-from vizhub_pipeline.screenshot.browser import LAUNCH_ARGS, ORIGIN, find_chromium  # noqa: E402
 from vizhub_pipeline.core.challenges import discover_challenges  # noqa: E402
 from vizhub_pipeline.core.layout import Layout  # noqa: E402
 from vizhub_pipeline.core.mirror import Mirror, content_type, find_node_modules  # noqa: E402
 from vizhub_pipeline.core.params import ScreenshotParams, load_params  # noqa: E402
+from vizhub_pipeline.screenshot.browser import LAUNCH_ARGS, ORIGIN, find_chromium  # noqa: E402
 from vizhub_pipeline.screenshot.stage import run_screenshot  # noqa: E402
 
 PAGES = 20
@@ -70,7 +70,9 @@ def route_handler(folder: Path, mirror: Mirror):
             resolved = mirror.resolve(url)
             if resolved.path is not None or resolved.body is not None:
                 body = resolved.body if resolved.body is not None else resolved.path.read_bytes()
-                await route.fulfill(body=body, headers={"Content-Type": resolved.content_type, "Access-Control-Allow-Origin": "*"})
+                await route.fulfill(
+                    body=body, headers={"Content-Type": resolved.content_type, "Access-Control-Allow-Origin": "*"}
+                )
                 return
         await route.abort()
 
@@ -152,16 +154,35 @@ def main() -> None:
         original = asyncio.run(original_way(pages, mirror, tmp))
         shots = sum(1 for _ in layout.renders.glob("*/*/*.png"))
         cores = os.cpu_count()
-        print(f"screenshot: {PAGES} pages ({len({p[0].parent.name for p in pages})} challenges, references and starters), {cores} cores")
-        print(f"  (a) original way (browser per page, network idle + 1 s, sequential): {original * 1000:6.0f} ms per page")
+        print(
+            f"screenshot: {PAGES} pages ({len({p[0].parent.name for p in pages})} challenges, references and starters), {cores} cores"
+        )
+        print(
+            f"  (a) original way (browser per page, network idle + 1 s, sequential): {original * 1000:6.0f} ms per page"
+        )
         print(f"  (b) this stage ({shots} shots with the interaction steps, checks, writes):")
-        print(f"      concurrency {n} (params.yaml default):   {stage * 1000:6.0f} ms per page, {stage_no_launch * 1000:6.0f} without its one launch")
-        print(f"      concurrency 1 (one page at a time):    {one * 1000:6.0f} ms per page, {one_no_launch * 1000:6.0f} without its one launch")
-        print(f"  (c) bare minimum (same browser, new context, open + shot, sequential): {bare * 1000:6.0f} ms per page")
-        print(f"  (a)/(b) = {original / stage:.1f}x faster with concurrency {n}, {original / one:.1f}x with 1 (target >= 10;")
-        print(f"      (a)/(c) = {original / bare:.1f}x bounds a stage that opens a fresh context per page, one after another)")
-        print(f"  (b)/(c) with concurrency 1, like for like with the sequential (c): {one / bare:.2f} (target <= 1.5); without the launch {one_no_launch / bare:.2f}")
-        print(f"  (b)/(c) with concurrency {n} against the sequential (c): {stage / bare:.2f}; without the launch {stage_no_launch / bare:.2f}")
+        print(
+            f"      concurrency {n} (params.yaml default):   {stage * 1000:6.0f} ms per page, {stage_no_launch * 1000:6.0f} without its one launch"
+        )
+        print(
+            f"      concurrency 1 (one page at a time):    {one * 1000:6.0f} ms per page, {one_no_launch * 1000:6.0f} without its one launch"
+        )
+        print(
+            f"  (c) bare minimum (same browser, new context, open + shot, sequential): {bare * 1000:6.0f} ms per page"
+        )
+        print(
+            f"  (a)/(b) = {original / stage:.1f}x faster with concurrency {n}, {original / one:.1f}x with 1 (target >= 10;"
+        )
+        print(
+            f"      (a)/(c) = {original / bare:.1f}x bounds a stage that opens a fresh context per page, one after another)"
+        )
+        print(
+            f"  (b)/(c) with concurrency 1, like for like with the sequential (c): {one / bare:.2f} (target <= 1.5); without the launch {one_no_launch / bare:.2f}"
+        )
+        print(
+            f"  (b)/(c) with concurrency {n} against the sequential (c): {stage / bare:.2f}; without the launch {stage_no_launch / bare:.2f}"
+        )
+
 
 if __name__ == "__main__":
     main()

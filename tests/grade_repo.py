@@ -32,7 +32,10 @@ def write_outputs(root: Path) -> Layout:
     layout = Layout.at(root)
     for (challenge, model, sample), artifact in OUTPUTS.items():
         folder = layout.visualization_dir(challenge, model, sample)
-        write_generation(folder / "meta.json", Generation(challenge, model, sample, "ok", "input-" + artifact, artifact, ("index.html",)))
+        write_generation(
+            folder / "meta.json",
+            Generation(challenge, model, sample, "ok", "input-" + artifact, artifact, ("index.html",)),
+        )
         (folder / "index.html").write_text(f"<p>{challenge} {model}</p>\n", encoding="utf-8")
     return layout
 

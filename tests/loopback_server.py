@@ -11,9 +11,9 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 
 @dataclass
@@ -47,7 +47,7 @@ class LoopbackServer:
     def enqueue(self, *behaviours: Behaviour) -> None:
         self.queue.extend(behaviours)
 
-    def start(self) -> "LoopbackServer":
+    def start(self) -> LoopbackServer:
         self.thread.start()
         return self
 
@@ -55,7 +55,7 @@ class LoopbackServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -99,7 +99,13 @@ class LoopbackServer:
                 elif behaviour.status == 200:
                     body = json.dumps(_completion(request, behaviour.reply)).encode()
                 else:
-                    error = {"error": {"message": f"scripted {behaviour.status}", "type": "server_error", "code": behaviour.status}}
+                    error = {
+                        "error": {
+                            "message": f"scripted {behaviour.status}",
+                            "type": "server_error",
+                            "code": behaviour.status,
+                        }
+                    }
                     body = json.dumps(error).encode()
                 try:
                     self.send_response(behaviour.status)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from vizhub_pipeline.core.layout import hash_files, item_dirname
 from vizhub_pipeline.core.records import Generation, write_generation

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from vizhub_pipeline.analysis.aggregate import run_aggregate
+from vizhub_pipeline.analysis.leaderboard import _assign_ranks
 from vizhub_pipeline.cli import cli
 from vizhub_pipeline.core.errors import GradeFileError
 from vizhub_pipeline.core.grade_table import _canonical_and_valid, _utc_moment, canonical_times, read_grade_columns
 from vizhub_pipeline.core.layout import Layout
-from vizhub_pipeline.analysis.leaderboard import _assign_ranks
 from vizhub_pipeline.core.params import AggregateParams
 from vizhub_pipeline.core.records import (
     GRADE_COLUMNS,
@@ -43,7 +43,17 @@ def add_items(root: Path, challenges=("barsOne", "barsTwo"), models=MODELS, cost
         for model in models:
             write_generation(
                 layout.visualization_dir(challenge, model) / "meta.json",
-                Generation(challenge, model, 0, "ok", "in", artifact_hash=hash_of(challenge, model), tokens_in=100, tokens_out=40, cost=cost),
+                Generation(
+                    challenge,
+                    model,
+                    0,
+                    "ok",
+                    "in",
+                    artifact_hash=hash_of(challenge, model),
+                    tokens_in=100,
+                    tokens_out=40,
+                    cost=cost,
+                ),
             )
     return layout
 
@@ -84,8 +94,15 @@ def test_no_grades_is_a_normal_state(project):
     layout = add_items(project)
     write_render(
         layout.render_dir("barsOne", MODELS[0]) / "render.json",
-        Render("barsOne", MODELS[0], 0, "rendered", hash_of("barsOne", MODELS[0]), "r1",
-               checks=(CheckResult("bars", "count", True), CheckResult("console", "no_console_errors", False))),
+        Render(
+            "barsOne",
+            MODELS[0],
+            0,
+            "rendered",
+            hash_of("barsOne", MODELS[0]),
+            "r1",
+            checks=(CheckResult("bars", "count", True), CheckResult("console", "no_console_errors", False)),
+        ),
     )
     summary = run_aggregate(layout, FAST)
     assert "no human grade exists yet: consensus has empty scores (grade with `vizhub grade`)" in summary.lines()
@@ -119,12 +136,16 @@ def test_no_generations_and_no_grades(tmp_path):
 
 def test_consensus_statistics_worked_by_hand(project):
     layout = add_items(project)
-    write_grades(layout, "all.csv", [
-        grade("barsOne", MODELS[0], 4, 2, "alice"),
-        grade("barsOne", MODELS[0], 5, 3, "bob"),
-        grade("barsOne", MODELS[0], 3, 1, "carol"),
-        grade("barsTwo", MODELS[0], 2, 2, "alice"),
-    ])
+    write_grades(
+        layout,
+        "all.csv",
+        [
+            grade("barsOne", MODELS[0], 4, 2, "alice"),
+            grade("barsOne", MODELS[0], 5, 3, "bob"),
+            grade("barsOne", MODELS[0], 3, 1, "carol"),
+            grade("barsTwo", MODELS[0], 2, 2, "alice"),
+        ],
+    )
     run_aggregate(layout, FAST)
     rows = consensus_of(layout)
     row = rows[("barsOne", MODELS[0], 0)]
@@ -142,7 +163,9 @@ def test_consensus_statistics_worked_by_hand(project):
 
 def test_high_variance_is_flagged_for_review(project):
     layout = add_items(project)
-    write_grades(layout, "all.csv", [grade("barsOne", MODELS[1], 0, 0, "alice"), grade("barsOne", MODELS[1], 5, 5, "bob")])
+    write_grades(
+        layout, "all.csv", [grade("barsOne", MODELS[1], 0, 0, "alice"), grade("barsOne", MODELS[1], 5, 5, "bob")]
+    )
     summary = run_aggregate(layout, FAST)
     row = consensus_of(layout)[("barsOne", MODELS[1], 0)]
     assert row.flags == ("high_variance", "needs_review")
@@ -155,15 +178,23 @@ def test_high_variance_is_flagged_for_review(project):
 
 def test_a_graders_latest_grade_counts_once(project):
     layout = add_items(project)
-    write_grades(layout, "alice-2026-11-27.csv", [
-        grade("barsOne", MODELS[0], 1, 1, "alice", at="2026-11-27T09:00:00Z"),
-        grade("barsOne", MODELS[0], 5, 5, "alice", at="2026-11-29T09:00:00Z"),  # latest, in the older file
-    ])
-    write_grades(layout, "alice-2026-11-28.csv", [
-        grade("barsOne", MODELS[0], 2, 2, "alice", at="2026-11-28T09:00:00Z"),
-        grade("barsTwo", MODELS[0], 1, 1, "alice", at="2026-11-28T09:00:00Z"),
-        grade("barsTwo", MODELS[0], 3, 3, "alice", at="2026-11-28T09:00:00Z"),  # same time: the later row wins
-    ])
+    write_grades(
+        layout,
+        "alice-2026-11-27.csv",
+        [
+            grade("barsOne", MODELS[0], 1, 1, "alice", at="2026-11-27T09:00:00Z"),
+            grade("barsOne", MODELS[0], 5, 5, "alice", at="2026-11-29T09:00:00Z"),  # latest, in the older file
+        ],
+    )
+    write_grades(
+        layout,
+        "alice-2026-11-28.csv",
+        [
+            grade("barsOne", MODELS[0], 2, 2, "alice", at="2026-11-28T09:00:00Z"),
+            grade("barsTwo", MODELS[0], 1, 1, "alice", at="2026-11-28T09:00:00Z"),
+            grade("barsTwo", MODELS[0], 3, 3, "alice", at="2026-11-28T09:00:00Z"),  # same time: the later row wins
+        ],
+    )
     summary = run_aggregate(layout, FAST)
     rows = consensus_of(layout)
     assert rows[("barsOne", MODELS[0], 0)].n_graders == 1
@@ -177,12 +208,16 @@ def test_graded_at_in_other_accepted_forms_compares_as_time(project):
     from vizhub_pipeline.core.records import latest_grades, read_grade_file
 
     layout = add_items(project)
-    path = write_grades(layout, "alice-2026-11-28.csv", [
-        grade("barsOne", MODELS[0], 1, 1, "alice", at="2026-11-28T12:00:00.5Z"),  # later, though it sorts first
-        grade("barsOne", MODELS[0], 5, 5, "alice", at="2026-11-28T12:00:00Z"),
-        grade("barsTwo", MODELS[0], 5, 5, "alice", at="2026-11-28T12:00:00Z"),
-        grade("barsTwo", MODELS[0], 2, 2, "alice", at="2026-11-28 13:00:00+00:00"),
-    ])
+    path = write_grades(
+        layout,
+        "alice-2026-11-28.csv",
+        [
+            grade("barsOne", MODELS[0], 1, 1, "alice", at="2026-11-28T12:00:00.5Z"),  # later, though it sorts first
+            grade("barsOne", MODELS[0], 5, 5, "alice", at="2026-11-28T12:00:00Z"),
+            grade("barsTwo", MODELS[0], 5, 5, "alice", at="2026-11-28T12:00:00Z"),
+            grade("barsTwo", MODELS[0], 2, 2, "alice", at="2026-11-28 13:00:00+00:00"),
+        ],
+    )
     latest = latest_grades(read_grade_file(path))
     assert sorted((key[1][0], g.functionality, g.graded_at) for key, g in latest.items()) == [
         ("barsOne", 5, "2026-11-28T12:00:00Z"),  # the same second: the later row wins
@@ -196,12 +231,16 @@ def test_graded_at_in_other_accepted_forms_compares_as_time(project):
 
 def test_stale_grades_are_excluded_counted_and_flagged(project):
     layout = add_items(project)
-    path = write_grades(layout, "g.csv", [
-        grade("barsOne", MODELS[0], 1, 1, "alice", artifact="0000000000000000"),
-        grade("barsOne", MODELS[0], 4, 4, "bob", artifact="0000000000000000", at="2026-11-27T12:00:00Z"),
-        grade("barsOne", MODELS[0], 3, 3, "bob"),  # bob re-graded the current version
-        grade("barsOne", MODELS[0], 2, 2, "carol"),
-    ])
+    path = write_grades(
+        layout,
+        "g.csv",
+        [
+            grade("barsOne", MODELS[0], 1, 1, "alice", artifact="0000000000000000"),
+            grade("barsOne", MODELS[0], 4, 4, "bob", artifact="0000000000000000", at="2026-11-27T12:00:00Z"),
+            grade("barsOne", MODELS[0], 3, 3, "bob"),  # bob re-graded the current version
+            grade("barsOne", MODELS[0], 2, 2, "carol"),
+        ],
+    )
     summary = run_aggregate(layout, FAST)
     row = consensus_of(layout)[("barsOne", MODELS[0], 0)]
     assert (row.n_graders, row.n_stale, row.functionality.mean) == (2, 1, 2.5)
@@ -220,9 +259,16 @@ def test_stale_grades_are_excluded_counted_and_flagged(project):
 
 def test_grades_of_unknown_items_are_reported_and_left_out(project):
     layout = add_items(project)
-    write_grades(layout, "g.csv", [grade("barsOne", MODELS[0], 3, 3, "alice"), grade("ghost", MODELS[0], 5, 5, "alice", artifact="abc")])
+    write_grades(
+        layout,
+        "g.csv",
+        [grade("barsOne", MODELS[0], 3, 3, "alice"), grade("ghost", MODELS[0], 5, 5, "alice", artifact="abc")],
+    )
     summary = run_aggregate(layout, FAST)
-    assert "left out 1 grade(s) of an unknown item: ghost / baseline/reference sample 0 (listed in excluded.csv)" in summary.lines()
+    assert (
+        "left out 1 grade(s) of an unknown item: ghost / baseline/reference sample 0 (listed in excluded.csv)"
+        in summary.lines()
+    )
     assert ("ghost", MODELS[0], 0) not in consensus_of(layout)
     assert [r["reason"] for r in read_csv(layout.consensus / "excluded.csv")] == ["unknown_item"]
     assert json.loads(layout.metrics.read_text())["unknown_item_grades"] == 1
@@ -230,8 +276,10 @@ def test_grades_of_unknown_items_are_reported_and_left_out(project):
 
 def test_an_outdated_render_is_not_used(project):
     layout = add_items(project)
-    write_render(layout.render_dir("barsOne", MODELS[0]) / "render.json",
-                 Render("barsOne", MODELS[0], 0, "rendered", "old-artifact", "r", checks=(CheckResult("c", "count", True),)))
+    write_render(
+        layout.render_dir("barsOne", MODELS[0]) / "render.json",
+        Render("barsOne", MODELS[0], 0, "rendered", "old-artifact", "r", checks=(CheckResult("c", "count", True),)),
+    )
     run_aggregate(layout, FAST)
     row = consensus_of(layout)[("barsOne", MODELS[0], 0)]
     assert row.render_status is None and row.checks_total is None
@@ -261,7 +309,9 @@ def test_malformed_quoted_file_names_the_line(project):
     path = layout.grades / "q.csv"
     layout.grades.mkdir(parents=True)
     good = format_grade_rows([grade("barsOne", MODELS[0], 3, 3, "alice", notes='say "hi", ok')], header=True)
-    path.write_text(good + 'barsOne,baseline/starter,0,abc,3,3,"x"y,alice,2026-11-28T12:00:00Z\r\nbarsOne,x,0,h,1,1,,bob\r\n')
+    path.write_text(
+        good + 'barsOne,baseline/starter,0,abc,3,3,"x"y,alice,2026-11-28T12:00:00Z\r\nbarsOne,x,0,h,1,1,,bob\r\n'
+    )
     with pytest.raises(GradeFileError) as caught:
         run_aggregate(layout, FAST)
     assert caught.value.line == 3 and caught.value.path == str(path)
@@ -285,9 +335,15 @@ def test_fast_reader_agrees_with_the_records_module(tmp_path):
                 "artifact_hash": "abc",
                 "functionality": rnd.choice(["0", "3", "5", " 4", "05"] + (["6", "x"] if case % 5 == 0 else [])),
                 "aesthetics": rnd.choice(["1", "2"]),
-                "notes": rnd.choice(["", "fine", "'=1+1"] + (['"a, b"', '"say ""hi"""', '"two\nlines"'] if case % 2 else [])),
+                "notes": rnd.choice(
+                    ["", "fine", "'=1+1"] + (['"a, b"', '"say ""hi"""', '"two\nlines"'] if case % 2 else [])
+                ),
                 "grader": rnd.choice(["alice", "bob"]),
-                "graded_at": rnd.choice(["2026-11-28T12:00:00Z", "2026-11-28T12:00:00+00:00", "2026-02-29T12:00:00Z"][: 3 if case % 7 == 0 else 2]),
+                "graded_at": rnd.choice(
+                    ["2026-11-28T12:00:00Z", "2026-11-28T12:00:00+00:00", "2026-02-29T12:00:00Z"][
+                        : 3 if case % 7 == 0 else 2
+                    ]
+                ),
             }
             cells = [values[name] for name in columns]
             damage = rnd.random()
@@ -308,8 +364,17 @@ def test_fast_reader_agrees_with_the_records_module(tmp_path):
             assert (caught.value.path, caught.value.line) == (problems[0].path, problems[0].line)
             continue
         table = read_grade_columns(path)
-        got = list(zip(*(table[name].tolist() for name in ("challenge", "model", "sample", "functionality", "aesthetics", "grader", "graded_at"))))
-        assert got == [(g.challenge, g.model, g.sample, g.functionality, g.aesthetics, g.grader, g.graded_at) for g in grades]
+        got = list(
+            zip(
+                *(
+                    table[name].tolist()
+                    for name in ("challenge", "model", "sample", "functionality", "aesthetics", "grader", "graded_at")
+                )
+            )
+        )
+        assert got == [
+            (g.challenge, g.model, g.sample, g.functionality, g.aesthetics, g.grader, g.graded_at) for g in grades
+        ]
     assert min(paths.values()) >= 30
 
 
@@ -323,13 +388,27 @@ def test_short_and_long_rows_are_errors_on_the_fast_path_too(tmp_path):
     for path, message in ((short, "expected 9 fields, found 8"), (long, "expected 9 fields, found 10")):
         with pytest.raises(GradeFileError) as caught:
             read_grade_columns(path)
-        assert str(caught.value) == f"{path}:{3 if path == short else 2}: {message}; run `vizhub validate` for the full list of problems"
+        assert (
+            str(caught.value)
+            == f"{path}:{3 if path == short else 2}: {message}; run `vizhub validate` for the full list of problems"
+        )
 
 
 def test_graded_at_check_matches_the_records_rule():
-    values = ["2026-11-28T12:00:00Z", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
-              "2026-11-28T24:00:00Z", "2026-11-28T12:00:00+00:00", "2026-11-28T12:00:00+01:00", "2026-11-28",
-              "2026-11-28T12:00:00.5Z", "2026-1-28T12:00:00Z", "0000-01-01T00:00:00Z", "2026-11-28T12:00:00ZZ"]
+    values = [
+        "2026-11-28T12:00:00Z",
+        "2024-02-29T23:59:59Z",
+        "2023-02-29T00:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-11-28T24:00:00Z",
+        "2026-11-28T12:00:00+00:00",
+        "2026-11-28T12:00:00+01:00",
+        "2026-11-28",
+        "2026-11-28T12:00:00.5Z",
+        "2026-1-28T12:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2026-11-28T12:00:00ZZ",
+    ]
     fast = _canonical_and_valid(values).tolist()
     assert fast == [_utc_moment(value) is not None and len(value) == 20 for value in values]
     assert fast[:3] == [True, True, False]
@@ -361,7 +440,9 @@ def graded_project(project) -> Layout:
         for quality, model in zip((4, 1, 3), MODELS + ("gpt-4o",)):
             for grader in ("alice", "bob", "carol"):
                 f = min(5, max(0, quality + rnd.randint(-1, 1)))
-                grades.append(grade(challenge, model, f, min(5, max(0, quality + rnd.randint(-1, 1))), grader, notes="ok, fine"))
+                grades.append(
+                    grade(challenge, model, f, min(5, max(0, quality + rnd.randint(-1, 1))), grader, notes="ok, fine")
+                )
     write_grades(layout, "all.csv", grades)
     return layout
 
@@ -411,10 +492,22 @@ def test_report_command_prints_tables_and_json(project):
     result = runner.invoke(cli, ["report", "--project", str(project)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[1].split() == ["rank", "model", "overall", "functionality", "aesthetics", "graded", "checks", "renders", "cost/item"]
+    assert lines[1].split() == [
+        "rank",
+        "model",
+        "overall",
+        "functionality",
+        "aesthetics",
+        "graded",
+        "checks",
+        "renders",
+        "cost/item",
+    ]
     assert lines[2].split()[:2] == ["1", "baseline/reference"]
     assert "Grades: 27 counted of 27 read from 3 grader(s)" in result.output
-    data = json.loads(runner.invoke(cli, ["report", "--json", "--project", str(project)], catch_exceptions=False).output)
+    data = json.loads(
+        runner.invoke(cli, ["report", "--json", "--project", str(project)], catch_exceptions=False).output
+    )
     assert data["leaderboard"][0]["model"] == "baseline/reference"
     assert set(data["alpha"]) == {"functionality", "aesthetics", "overall"}
 
@@ -435,11 +528,15 @@ def test_dvc_reads_the_metrics_and_plots(project):
         "      y:\n        results/consensus/plots/scores.csv: grades\n"
     )
     subprocess.run([str(dvc), "init", "--no-scm", "-q"], cwd=project, check=True)
-    shown = subprocess.run([str(dvc), "metrics", "show", "--json"], cwd=project, capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        [str(dvc), "metrics", "show", "--json"], cwd=project, capture_output=True, text=True, check=True
+    )
     (revision,) = json.loads(shown.stdout).values()
     metrics = revision["data"]["results/metrics.json"]["data"]
     assert metrics["grades"] == 27 and metrics["models"]["baseline/starter"]["rank"] == 3
-    plots = subprocess.run([str(dvc), "plots", "show", "--json"], cwd=project, capture_output=True, text=True, check=True)
+    plots = subprocess.run(
+        [str(dvc), "plots", "show", "--json"], cwd=project, capture_output=True, text=True, check=True
+    )
     data = json.loads(plots.stdout)["data"]
     board = data["leaderboard"][0]["content"]
     assert [(v["model"], v["ci_low"]) for v in board["data"]["values"]][0][0] == "baseline/reference"

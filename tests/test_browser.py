@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.render_helpers import BrowserThread
-from vizhub_pipeline.screenshot import browser as browser_module
-from vizhub_pipeline.screenshot.browser import NO_CHROMIUM, START_TIME, PageCrashed, PageTimeout, Site, find_chromium
 from vizhub_pipeline.core.errors import PrerequisiteError
 from vizhub_pipeline.core.mirror import Mirror, find_node_modules
+from vizhub_pipeline.screenshot import browser as browser_module
+from vizhub_pipeline.screenshot.browser import NO_CHROMIUM, START_TIME, PageCrashed, PageTimeout, Site, find_chromium
 
 MIRROR = Mirror(find_node_modules(Path(__file__).resolve().parents[1]))
 
@@ -35,10 +35,14 @@ def test_find_chromium_order(no_system_chromium, tmp_path, monkeypatch):
     env = dict(no_system_chromium)
     with pytest.raises(PrerequisiteError) as caught:
         find_chromium(env)
-    assert str(caught.value) == NO_CHROMIUM == (
-        "no Chromium found: run `make setup` (installs Debian's chromium) or set VIZHUB_CHROMIUM"
+    assert (
+        str(caught.value)
+        == NO_CHROMIUM
+        == ("no Chromium found: run `make setup` (installs Debian's chromium) or set VIZHUB_CHROMIUM")
     )
-    downloaded = executable(tmp_path / "home" / ".cache" / "ms-playwright" / "chromium-1200" / "chrome-linux" / "chrome")
+    downloaded = executable(
+        tmp_path / "home" / ".cache" / "ms-playwright" / "chromium-1200" / "chrome-linux" / "chrome"
+    )
     assert find_chromium(env) == downloaded
     chrome = executable(tmp_path / "bin" / "google-chrome")
     assert find_chromium(env) == chrome
@@ -154,7 +158,9 @@ def test_time_is_virtual_and_random_is_seeded(browser, tmp_path):
         browser.run(page.run_clock(999, 10))
         assert browser.run(page.evaluate("() => window.fired")) == ["frame"]
         browser.run(page.run_clock(1, 10))
-        assert browser.run(page.evaluate("() => [window.fired, Date.now() - window.first[0][0], performance.now()]")) == [
+        assert browser.run(
+            page.evaluate("() => [window.fired, Date.now() - window.first[0][0], performance.now()]")
+        ) == [
             ["frame", "timeout"],
             1000,
             1000,
@@ -238,6 +244,7 @@ def test_endless_loop_times_out_and_the_next_page_is_fine(browser, tmp_path):
 
 def test_crashed_page_and_lost_browser(browser, tmp_path):
     page = loaded(browser, tmp_path / "crash", {"index.html": "<body>x</body>"})
+
     async def crash():
         cdp = await page.context.new_cdp_session(page.page)
         try:

@@ -9,14 +9,21 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.export.card import card_header, features, read_reliability, render_card, size_category
 from vizhub_pipeline.export.stage import ExportSummary, ModelStats
-from vizhub_pipeline.core.params import ExportParams
 
 
 @pytest.mark.parametrize(
     "rows, bucket",
-    [(0, "n<1K"), (999, "n<1K"), (1000, "1K<n<10K"), (435_000, "100K<n<1M"), (1_000_000, "1M<n<10M"), (2_000_000_000, "n>1B")],
+    [
+        (0, "n<1K"),
+        (999, "n<1K"),
+        (1000, "1K<n<10K"),
+        (435_000, "100K<n<1M"),
+        (1_000_000, "1M<n<10M"),
+        (2_000_000_000, "n>1B"),
+    ],
 )
 def test_size_categories_follow_the_hub_buckets(rows, bucket):
     assert size_category(rows) == bucket
@@ -63,15 +70,31 @@ def test_reliability_reads_the_layout_the_aggregate_stage_writes(tmp_path):
         "confidence": 0.95,
         "methods": {"alpha": "Krippendorff's alpha, ordinal level", "icc": "ICC(2,1) and ICC(2,k)"},
         "grades": {"read": 120, "counted": 110, "graders": 4},
-        "alpha": {"functionality": alpha, "aesthetics": {**alpha, "value": None, "ci_low": None, "ci_high": None}, "overall": alpha},
+        "alpha": {
+            "functionality": alpha,
+            "aesthetics": {**alpha, "value": None, "ci_low": None, "ci_high": None},
+            "overall": alpha,
+        },
         "alpha_by_challenge": {"bars": {"overall": {"value": 0.1, "ci_low": 0.0, "ci_high": 0.2}}},
-        "icc": {"items": 12, "graders": ["ana", "ben"], "functionality": {"icc2_1": 0.55, "icc2_k": 0.7}, "aesthetics": None, "overall": {"icc2_1": 0.6, "icc2_k": 0.75}},
+        "icc": {
+            "items": 12,
+            "graders": ["ana", "ben"],
+            "functionality": {"icc2_1": 0.55, "icc2_k": 0.7},
+            "aesthetics": None,
+            "overall": {"icc2_1": 0.6, "icc2_k": 0.75},
+        },
         "pairwise_mean_kappa": {"overall": 0.5},
     }
     found = read_reliability(write(tmp_path, data))
-    assert [(e["dimension"], e["value"], e["ci_low"]) for e in found["alpha"]] == [("functionality", 0.71234, 0.6), ("overall", 0.71234, 0.6)]
+    assert [(e["dimension"], e["value"], e["ci_low"]) for e in found["alpha"]] == [
+        ("functionality", 0.71234, 0.6),
+        ("overall", 0.71234, 0.6),
+    ]
     assert [(e["label"], e["dimension"], e["value"]) for e in found["icc"]] == [
-        ("ICC(2,1)", "functionality", 0.55), ("ICC(2,k)", "functionality", 0.7), ("ICC(2,1)", "overall", 0.6), ("ICC(2,k)", "overall", 0.75)
+        ("ICC(2,1)", "functionality", 0.55),
+        ("ICC(2,k)", "functionality", 0.7),
+        ("ICC(2,1)", "overall", 0.6),
+        ("ICC(2,k)", "overall", 0.75),
     ]
     assert found["graders"] == 4
     assert read_reliability(write(tmp_path, {"alpha": {"overall": {"value": None}}, "icc": None}))["alpha"] == []
@@ -103,12 +126,27 @@ def test_header_with_images_adds_the_vision_task_and_a_custom_licence(tmp_path):
 @pytest.mark.parametrize("fmt, pairs, images", [("standard", "all", False), ("conversational", "best-vs-rest", True)])
 def test_every_template_branch_renders(tmp_path, fmt, pairs, images):
     summary, paths = _summary(tmp_path, pairs=3, kto_true=1, sft=1, eligible=3, rows=4, ungraded=1)
-    summary.models = {"m/a": ModelStats(items=2, score_sum=7.0, chosen=2, best=1), "m/b": ModelStats(items=1, score_sum=1.0, rejected=2)}
+    summary.models = {
+        "m/a": ModelStats(items=2, score_sum=7.0, chosen=2, best=1),
+        "m/b": ModelStats(items=1, score_sum=1.0, rejected=2),
+    }
     summary.challenges = {f"c{i:02d}": (3, 3) for i in range(60)}
     summary.graders = {2: 3}
     summary.margins = {"[1, 2)": 2, "[0.5, 1)": 1}
-    reliability = {"status": "ok", "alpha": [{"dimension": "overall", "label": "Krippendorff's alpha (ordinal)", "value": 0.5, "ci_low": None, "ci_high": None}],
-                   "icc": [{"dimension": "overall", "label": "ICC(2,1)", "value": 0.25, "ci_low": None, "ci_high": None}], "graders": None}
+    reliability = {
+        "status": "ok",
+        "alpha": [
+            {
+                "dimension": "overall",
+                "label": "Krippendorff's alpha (ordinal)",
+                "value": 0.5,
+                "ci_low": None,
+                "ci_high": None,
+            }
+        ],
+        "icc": [{"dimension": "overall", "label": "ICC(2,1)", "value": 0.25, "ci_low": None, "ci_high": None}],
+        "graders": None,
+    }
     params = replace(ExportParams(), format=fmt, pairs=pairs, images=images)
     card = render_card(summary, params, paths, reliability)
     header = yaml.safe_load(card.split("---\n")[1])
@@ -118,7 +156,7 @@ def test_every_template_branch_renders(tmp_path, fmt, pairs, images):
     assert "| `m/a` | 2 | 3.50 | 2 | 0 | 1 |" in card
     assert "... and 10 more" in card
     assert card.index("| [0.5, 1) | 1 |") < card.index("| [1, 2) | 2 |")
-    assert ("cast_column(\"images\", Sequence(Image()))" in card) == images
+    assert ('cast_column("images", Sequence(Image()))' in card) == images
     assert ("the best output and each other output" in card) == (pairs == "best-vs-rest")
     assert ("`prompt` is the list of chat messages" in card) == (fmt == "conversational")
     assert card.endswith("\n") and "\n\n\n" not in card

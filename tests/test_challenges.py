@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import write_challenge
-from vizhub_pipeline.core.challenges import discover_challenges, load_challenge, scaffold_challenge, validate_challenge
 from vizhub_pipeline.cli import cli
+from vizhub_pipeline.core.challenges import discover_challenges, load_challenge, scaffold_challenge, validate_challenge
 from vizhub_pipeline.core.errors import ChallengeError
 
 
@@ -37,14 +37,35 @@ def test_a_valid_challenge_loads_with_its_files_reference_and_checks(tmp_path):
         ("description: x\n", "challenge.yaml: title: required: a non-empty title"),
         ("title: T\ncolour: red\n", "challenge.yaml: colour: unknown field"),
         ("title: T\ntype: game\n", "challenge.yaml: type: must be one of visualization, code"),
-        ("title: T\nviewport: {width: 20}\n", "challenge.yaml: viewport.width: must be a whole number of pixels from 100 to 4000"),
+        (
+            "title: T\nviewport: {width: 20}\n",
+            "challenge.yaml: viewport.width: must be a whole number of pixels from 100 to 4000",
+        ),
         ("title: T\nentry: ../index.html\n", "challenge.yaml: entry: must be a relative file path inside files/"),
-        ("title: T\nchecks:\n  - type: count\n    selector: rect\n", "challenge.yaml: checks[0]: a count check needs min, max or equals"),
-        ("title: T\nchecks:\n  - type: glow\n", "challenge.yaml: checks[0].type: type must be one of count, text, attribute"),
-        ("title: T\nchecks:\n  - type: text\n    txt: hi\n", "challenge.yaml: checks[0].txt: unknown field for a text check"),
-        ("title: T\nchecks:\n  - type: attribute\n    selector: rect\n    attribute: fill\n    matches: '('\n", "challenge.yaml: checks[0].matches: not a valid regular expression"),
-        ("title: T\ninteractions:\n  - name: hover\n    action: hover\n", "challenge.yaml: interactions[0].selector: a hover step needs a selector"),
-        ("title: T\ninteractions:\n  - name: brush\n    action: drag\n    selector: svg\n    from: [0.1]\n    to: [0.5, 0.5]\n", "challenge.yaml: interactions[0].from: must be [x, y]"),
+        (
+            "title: T\nchecks:\n  - type: count\n    selector: rect\n",
+            "challenge.yaml: checks[0]: a count check needs min, max or equals",
+        ),
+        (
+            "title: T\nchecks:\n  - type: glow\n",
+            "challenge.yaml: checks[0].type: type must be one of count, text, attribute",
+        ),
+        (
+            "title: T\nchecks:\n  - type: text\n    txt: hi\n",
+            "challenge.yaml: checks[0].txt: unknown field for a text check",
+        ),
+        (
+            "title: T\nchecks:\n  - type: attribute\n    selector: rect\n    attribute: fill\n    matches: '('\n",
+            "challenge.yaml: checks[0].matches: not a valid regular expression",
+        ),
+        (
+            "title: T\ninteractions:\n  - name: hover\n    action: hover\n",
+            "challenge.yaml: interactions[0].selector: a hover step needs a selector",
+        ),
+        (
+            "title: T\ninteractions:\n  - name: brush\n    action: drag\n    selector: svg\n    from: [0.1]\n    to: [0.5, 0.5]\n",
+            "challenge.yaml: interactions[0].from: must be [x, y]",
+        ),
         ("title: [unclosed\n", "challenge.yaml: not valid YAML"),
     ],
 )
@@ -52,7 +73,10 @@ def test_each_problem_names_the_file_and_field(tmp_path, yaml_text, expected):
     folder = write_challenge(tmp_path, "bars")
     set_yaml(folder, yaml_text)
     found = messages(folder)
-    assert any(message.startswith(str(folder / expected.split(":")[0]) + ":") and expected.split(":", 1)[1].strip() in message for message in found), found
+    assert any(
+        message.startswith(str(folder / expected.split(":")[0]) + ":") and expected.split(":", 1)[1].strip() in message
+        for message in found
+    ), found
 
 
 def test_missing_files_are_named(tmp_path):
@@ -61,7 +85,10 @@ def test_missing_files_are_named(tmp_path):
     (folder / "files" / "index.html").unlink()
     found = messages(folder)
     assert f"{folder / 'prompt.md'}: missing (the instruction given to the model)" in found
-    assert f"{folder / 'files' / 'index.html'}: missing: the entry file named by challenge.yaml field entry (index.html)" in found
+    assert (
+        f"{folder / 'files' / 'index.html'}: missing: the entry file named by challenge.yaml field entry (index.html)"
+        in found
+    )
 
 
 def test_binary_starter_files_are_refused(tmp_path):
@@ -108,5 +135,8 @@ def test_cli_new_and_check(tmp_path):
     set_yaml(tmp_path / "challenges" / "demo", "title: T\ndifficulty: extreme\n")
     result = runner.invoke(cli, ["challenge", "check", "--project", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 1
-    assert f"error {tmp_path / 'challenges' / 'demo' / 'challenge.yaml'}: difficulty: must be one of easy, medium, hard" in result.output
+    assert (
+        f"error {tmp_path / 'challenges' / 'demo' / 'challenge.yaml'}: difficulty: must be one of easy, medium, hard"
+        in result.output
+    )
     assert "Error: 1 problem(s) in challenge folders" in result.output

@@ -12,7 +12,9 @@ from vizhub_pipeline.core.challenges import load_challenge, validate_challenge
 from vizhub_pipeline.core.params import ScreenshotParams
 
 CHALLENGES = Path(__file__).resolve().parents[1] / "challenges"
-FOLDERS = sorted(p for p in CHALLENGES.iterdir() if p.is_dir() and not p.name.startswith(".")) if CHALLENGES.is_dir() else []
+FOLDERS = (
+    sorted(p for p in CHALLENGES.iterdir() if p.is_dir() and not p.name.startswith(".")) if CHALLENGES.is_dir() else []
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,9 @@ def render(browser: BrowserThread, tmp_path: Path, folder: Path, model: str, fil
     challenge = load_challenge(folder)
     viz = write_visualization(tmp_path, challenge.id, model, files)
     generation = read_generation(viz / "meta.json")
-    item = RenderItem(viz, generation, challenge, challenge.viewport.width, challenge.viewport.height, page_files(viz, generation))
+    item = RenderItem(
+        viz, generation, challenge, challenge.viewport.width, challenge.viewport.height, page_files(viz, generation)
+    )
     out = tmp_path / "out" / model.replace("/", "_")
     out.mkdir(parents=True)
     mirror = Mirror(find_node_modules(Path(__file__).resolve().parents[1]))

@@ -31,7 +31,9 @@ def page(tmp_path_factory):
     folder = tmp_path_factory.mktemp("checks")
     (folder / "index.html").write_text(HTML, encoding="utf-8")
     browser = BrowserThread()
-    opened = browser.run(browser.session.open_page(Site({"index.html": folder / "index.html"}), width=800, height=600, seed=1))
+    opened = browser.run(
+        browser.session.open_page(Site({"index.html": folder / "index.html"}), width=800, height=600, seed=1)
+    )
     browser.run(opened.load(10))
     yield browser, opened
     browser.run(opened.close())
@@ -49,7 +51,10 @@ def check(page, type_: str, **spec):
     [
         ({"selector": "rect.bar", "equals": 3}, (True, "3 element(s) match rect.bar (expected exactly 3)")),
         ({"selector": "rect.bar", "min": 4}, (False, "3 element(s) match rect.bar (expected at least 4)")),
-        ({"selector": "rect.bar", "min": 1, "max": 2}, (False, "3 element(s) match rect.bar (expected at least 1 and at most 2)")),
+        (
+            {"selector": "rect.bar", "min": 1, "max": 2},
+            (False, "3 element(s) match rect.bar (expected at least 1 and at most 2)"),
+        ),
         ({"selector": "rect..bar", "min": 1}, (False, 'invalid selector "rect..bar"')),
     ],
 )
@@ -59,7 +64,10 @@ def test_count(page, spec, expected):
 
 def test_text(page):
     assert check(page, "text", text="Monthly Temperature") == (True, 'found "Monthly Temperature" in body')
-    assert check(page, "text", text="monthly temperature") == (False, '"monthly temperature" not found in the text of body')
+    assert check(page, "text", text="monthly temperature") == (
+        False,
+        '"monthly temperature" not found in the text of body',
+    )
     assert check(page, "text", text="monthly temperature", ignore_case=True)[0] is True
     assert check(page, "text", text="°C", selector="text.label") == (True, 'found "°C" in text.label')  # SVG text
     assert check(page, "text", text="Oslo", selector="h1") == (False, '"Oslo" not found in the text of h1')
@@ -88,7 +96,10 @@ def test_attribute(page):
 
 def test_in_viewport(page):
     assert check(page, "in_viewport") == (True, "all 1 svg, canvas inside the 800x600 viewport")
-    assert check(page, "in_viewport", selector="#wide") == (False, "#wide #1 spans (700, 10, 900, 30), outside the 800x600 viewport")
+    assert check(page, "in_viewport", selector="#wide") == (
+        False,
+        "#wide #1 spans (700, 10, 900, 30), outside the 800x600 viewport",
+    )
     assert check(page, "in_viewport", selector="canvas") == (False, "no element matches canvas")
 
 
@@ -110,7 +121,11 @@ def test_checks_keep_their_order_and_step(page):
         Check("text", "title", {"text": "Hello"}),
     ]
     results = browser.run(run_checks(opened, checks, console_errors=["oops"], step="hover"))
-    assert [(r.name, r.passed, r.step) for r in results] == [("bars", True, "hover"), ("quiet", False, "hover"), ("title", True, "hover")]
+    assert [(r.name, r.passed, r.step) for r in results] == [
+        ("bars", True, "hover"),
+        ("quiet", False, "hover"),
+        ("title", True, "hover"),
+    ]
 
 
 def test_no_console_errors():

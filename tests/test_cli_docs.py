@@ -49,5 +49,7 @@ def test_help_does_not_import_heavy_libraries():
 
 
 def test_python_dash_m_works():
-    result = subprocess.run([sys.executable, "-m", "vizhub_pipeline", "--version"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "vizhub_pipeline", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0 and "vizhub, version" in result.stdout

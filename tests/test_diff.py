@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from tests.grade_repo import git, isolated_git, make_grade, make_project  # noqa: F401
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.grading.grades import diff_grades, submit_grades
 from vizhub_pipeline.core.records import format_grade_rows
+from vizhub_pipeline.grading.grades import diff_grades, submit_grades
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 
@@ -25,7 +25,10 @@ def history(tmp_path):
     submit_grades(layout, [make_grade(functionality=4, notes="better on a second look", at="2026-11-28T11:00:00Z")])
     submit_grades(layout, [make_grade("barsOne", "baseline/reference", grader="bob", functionality=5, aesthetics=5)])
     path = layout.grades / "alice-2026-11-28.csv"
-    kept = [make_grade(functionality=2), make_grade(functionality=4, notes="better on a second look", at="2026-11-28T11:00:00Z")]
+    kept = [
+        make_grade(functionality=2),
+        make_grade(functionality=4, notes="better on a second look", at="2026-11-28T11:00:00Z"),
+    ]
     path.write_text(format_grade_rows(kept, header=True), encoding="utf-8", newline="")
     git(layout.root, "commit", "-q", "-am", "drop a grade")
     return layout
@@ -63,7 +66,13 @@ def test_json(history):
             "challenge": "barsOne",
             "model": "baseline/starter",
             "sample": 0,
-            "old": {"functionality": 2, "aesthetics": 4, "notes": "", "artifact_hash": "1111aaaa1111aaaa", "graded_at": "2026-11-28T10:00:00Z"},
+            "old": {
+                "functionality": 2,
+                "aesthetics": 4,
+                "notes": "",
+                "artifact_hash": "1111aaaa1111aaaa",
+                "graded_at": "2026-11-28T10:00:00Z",
+            },
             "new": {
                 "functionality": 4,
                 "aesthetics": 4,
@@ -78,12 +87,18 @@ def test_json(history):
 
 
 def test_branches_and_the_working_tree(history):
-    submit_grades(history, [make_grade("barsTwo", "baseline/starter", grader="carol")], branch="grades/carol-2026-11-28")
+    submit_grades(
+        history, [make_grade("barsTwo", "baseline/starter", grader="carol")], branch="grades/carol-2026-11-28"
+    )
     diff = diff_grades(history, "main", "grades/carol-2026-11-28")
     assert [(c.grader, c.kind, c.key) for c in diff.changes] == [("carol", "added", ("barsTwo", "baseline/starter", 0))]
     submit_grades(history, [make_grade("barsTwo", "baseline/starter", functionality=0)], commit=False)
     result = _diff(history, "HEAD")
-    assert result.output.splitlines()[:3] == ["Grades from HEAD to the working tree:", "", "alice: 1 added, 0 changed, 0 removed"]
+    assert result.output.splitlines()[:3] == [
+        "Grades from HEAD to the working tree:",
+        "",
+        "alice: 1 added, 0 changed, 0 removed",
+    ]
     assert _diff(history, "HEAD", "HEAD").output == "No grade changes from HEAD to HEAD.\n"
 
 

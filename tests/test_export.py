@@ -28,14 +28,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from vizhub_pipeline.core.challenges import load_challenge
 from vizhub_pipeline.cli import cli
+from vizhub_pipeline.core.challenges import load_challenge
 from vizhub_pipeline.core.errors import InputError
-from vizhub_pipeline.export.stage import candidate_pairs, kto_label, rank_items, run_export, Item
 from vizhub_pipeline.core.layout import Layout, hash_files
 from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.core.prompting import build_messages
 from vizhub_pipeline.core.records import ConsensusRow, Generation, ScoreSummary, write_consensus, write_generation
+from vizhub_pipeline.export.stage import Item, candidate_pairs, kto_label, rank_items, run_export
 
 PAIR_COLUMNS_TRL = {"prompt", "chosen", "rejected"}
 EXPORT_FILES = ("preferences.jsonl", "kto.jsonl", "sft.jsonl", "README.md", "meta.json")
@@ -96,7 +96,15 @@ def add_output(
         (folder / "response.md").write_text(reply, encoding="utf-8")
         write_generation(
             folder / "meta.json",
-            Generation(challenge=challenge, model=model, sample=sample, status=status, input_hash="in", artifact_hash=artifact, files=("index.html",)),
+            Generation(
+                challenge=challenge,
+                model=model,
+                sample=sample,
+                status=status,
+                input_hash="in",
+                artifact_hash=artifact,
+                files=("index.html",),
+            ),
         )
     if screenshot:
         from PIL import Image
@@ -145,11 +153,21 @@ def graded(project):
 
 
 def test_pairs_keep_the_margin_and_best_vs_rest_pairs_only_the_best():
-    rows = [add_output(Path("/nonexistent"), "c", f"m{i}", score, write=False) for i, score in enumerate((1.0, 4.5, 3.0, 4.0))]
+    rows = [
+        add_output(Path("/nonexistent"), "c", f"m{i}", score, write=False)
+        for i, score in enumerate((1.0, 4.5, 3.0, 4.0))
+    ]
     ranked = rank_items(Item(row=row, reply="r") for row in rows)
     assert [item.row.model for item in ranked] == ["m1", "m3", "m2", "m0"]
     every = [(a.row.model, b.row.model, m) for a, b, m in candidate_pairs(ranked, "all")]
-    assert every == [("m1", "m3", 0.5), ("m1", "m2", 1.5), ("m1", "m0", 3.5), ("m3", "m2", 1.0), ("m3", "m0", 3.0), ("m2", "m0", 2.0)]
+    assert every == [
+        ("m1", "m3", 0.5),
+        ("m1", "m2", 1.5),
+        ("m1", "m0", 3.5),
+        ("m3", "m2", 1.0),
+        ("m3", "m0", 3.0),
+        ("m2", "m0", 2.0),
+    ]
     best = [(a.row.model, b.row.model) for a, b, _ in candidate_pairs(ranked, "best-vs-rest")]
     assert best == [("m1", "m3"), ("m1", "m2"), ("m1", "m0")]
     assert [kto_label(s, 3.5, 2.0) for s in (5.0, 3.5, 3.4999, 2.5, 2.0, 0.0)] == [True, True, None, None, False, False]
@@ -176,7 +194,13 @@ def test_standard_pairs_load_with_datasets_and_carry_trl_columns(graded, tmp_pat
         ("openai/gpt-4o", "baseline/starter", 3.5),
         ("anthropic/claude-3-5-haiku", "baseline/starter", 2.0),
     ]
-    assert first["scores_chosen"]["functionality"] == {"mean": 4.5, "median": 4.5, "std": 0.5, "ci_low": 4.0, "ci_high": 5.0}
+    assert first["scores_chosen"]["functionality"] == {
+        "mean": 4.5,
+        "median": 4.5,
+        "std": 0.5,
+        "ci_low": 4.0,
+        "ci_high": 5.0,
+    }
     assert first["n_graders_chosen"] == 2 and first["challenge"] == "barsOne" and first["dataset_version"] == "0.1.0"
     assert first["artifact_hash_chosen"] == hash_files({"index.html": "<p>barsOne by openai/gpt-4o</p>\n"})
     assert all(row["chosen"].strip() and row["rejected"].strip() for row in pairs)
@@ -191,7 +215,10 @@ def test_standard_pairs_load_with_datasets_and_carry_trl_columns(graded, tmp_pat
     ]
     sft = load_json(exports / "sft.jsonl", tmp_path)
     assert {"prompt", "completion"} <= set(sft.column_names)
-    assert [(row["challenge"], row["model"], row["score"]) for row in sft] == [("barsOne", "openai/gpt-4o", 4.5), ("barsTwo", "openai/gpt-4o", 4.0)]
+    assert [(row["challenge"], row["model"], row["score"]) for row in sft] == [
+        ("barsOne", "openai/gpt-4o", 4.5),
+        ("barsTwo", "openai/gpt-4o", 4.0),
+    ]
     assert sft[1]["prompt"] == standard_prompt(graded, "barsTwo")
 
 
@@ -254,10 +281,16 @@ def test_a_statistic_null_in_the_first_rows_still_loads_through_the_card(project
 
 
 def test_best_vs_rest_pairs_the_best_output_against_each_other(project, tmp_path):
-    write_rows(project, [add_output(project, "barsOne", f"m{i}", score) for i, score in enumerate((2.0, 5.0, 4.25, 0.5))])
+    write_rows(
+        project, [add_output(project, "barsOne", f"m{i}", score) for i, score in enumerate((2.0, 5.0, 4.25, 0.5))]
+    )
     summary = export(project, pairs="best-vs-rest")
     pairs = load_json(project / "exports" / "preferences.jsonl", tmp_path)
-    assert [(row["model_chosen"], row["model_rejected"], row["margin"]) for row in pairs] == [("m1", "m2", 0.75), ("m1", "m0", 3.0), ("m1", "m3", 4.5)]
+    assert [(row["model_chosen"], row["model_rejected"], row["margin"]) for row in pairs] == [
+        ("m1", "m2", 0.75),
+        ("m1", "m0", 3.0),
+        ("m1", "m3", 4.5),
+    ]
     assert summary.candidates == 3
 
 
@@ -280,8 +313,14 @@ def test_min_votes_and_min_margin_filter_pairs(project, tmp_path):
 def test_margin_boundary_is_inclusive_and_ties_never_pair(project):
     rows = [add_output(project, "barsOne", m, s) for m, s in (("a", 3.5), ("b", 3.0), ("c", 3.0))]
     write_rows(project, rows)
-    assert [(p["model_chosen"], p["model_rejected"]) for p in _pairs_after(project, min_margin=0.5)] == [("a", "b"), ("a", "c")]
-    assert [(p["model_chosen"], p["model_rejected"]) for p in _pairs_after(project, min_margin=0.0)] == [("a", "b"), ("a", "c")]
+    assert [(p["model_chosen"], p["model_rejected"]) for p in _pairs_after(project, min_margin=0.5)] == [
+        ("a", "b"),
+        ("a", "c"),
+    ]
+    assert [(p["model_chosen"], p["model_rejected"]) for p in _pairs_after(project, min_margin=0.0)] == [
+        ("a", "b"),
+        ("a", "c"),
+    ]
 
 
 def _pairs_after(project, **overrides):
@@ -329,7 +368,10 @@ def test_missing_consensus_is_a_clear_error(project):
     with pytest.raises(InputError) as failure:
         export(project)
     consensus = project.resolve() / "results" / "consensus" / "consensus.csv"
-    assert str(failure.value) == f"{consensus}: missing: run `vizhub aggregate` first (it writes the consensus even without grades)"
+    assert (
+        str(failure.value)
+        == f"{consensus}: missing: run `vizhub aggregate` first (it writes the consensus even without grades)"
+    )
 
 
 # --------------------------------------------------------------------------- bad input
@@ -435,7 +477,10 @@ def test_the_card_has_the_header_rubric_counts_and_reliability(graded):
     assert "| Krippendorff's alpha (ordinal) | functionality | 0.710 | 0.600 to 0.800 |" in card
     assert "| Krippendorff's alpha (ordinal) | overall | 0.660 | 0.550 to 0.750 |" in card
     assert "3 graders took part." in card
-    assert "| 5 | Flawless, with thoughtful extras beyond the prompt |" in card and "| 0 | Unusable: broken layout, unreadable |" in card
+    assert (
+        "| 5 | Flawless, with thoughtful extras beyond the prompt |" in card
+        and "| 0 | Unusable: broken layout, unreadable |" in card
+    )
     assert "| `openai/gpt-4o` | 2 | 4.25 | 2 | 0 | 2 |" in card
     assert "| `barsOne` | 3 | 3 |" in card and "| `barsTwo` | 2 | 0 |" in card
     assert 'load_dataset("json", data_files="preferences.jsonl", split="train")' in card
@@ -465,7 +510,10 @@ def test_images_add_screenshot_paths_that_datasets_decodes(project, tmp_path, mo
 
     monkeypatch.chdir(project)  # paths are relative to the project root
     pairs = load_json(project / "exports" / "preferences.jsonl", tmp_path)
-    assert pairs[0]["images"] == ["results/renders/barsOne/a/screenshot.png", "results/renders/barsOne/bb/screenshot.png"]
+    assert pairs[0]["images"] == [
+        "results/renders/barsOne/a/screenshot.png",
+        "results/renders/barsOne/bb/screenshot.png",
+    ]
     decoded = pairs.cast_column("images", Sequence(Image()))
     assert [image.size for image in decoded[0]["images"]] == [(8, 6), (8, 6)]
     kto = load_json(project / "exports" / "kto.jsonl", tmp_path)
@@ -480,16 +528,32 @@ def test_images_add_screenshot_paths_that_datasets_decodes(project, tmp_path, mo
 
 def test_cli_exports_with_options_and_reports_left_out_rows(graded, monkeypatch):
     monkeypatch.chdir(graded)
-    write_rows(graded, [
-        add_output(graded, "barsOne", "openai/gpt-4o", 4.5),
-        add_output(graded, "barsOne", "baseline/starter", 1.0),
-        add_output(graded, "barsOne", "gone", 3.0, write=False),
-    ])
+    write_rows(
+        graded,
+        [
+            add_output(graded, "barsOne", "openai/gpt-4o", 4.5),
+            add_output(graded, "barsOne", "baseline/starter", 1.0),
+            add_output(graded, "barsOne", "gone", 3.0, write=False),
+        ],
+    )
     runner = CliRunner()
     result = runner.invoke(
         cli,
-        ["export", "huggingface", "--project", str(graded), "--output", "out/prefs.jsonl", "--min-margin", "1",
-         "--format", "conversational", "--pairs", "best-vs-rest", "--verbose"],
+        [
+            "export",
+            "huggingface",
+            "--project",
+            str(graded),
+            "--output",
+            "out/prefs.jsonl",
+            "--min-margin",
+            "1",
+            "--format",
+            "conversational",
+            "--pairs",
+            "best-vs-rest",
+            "--verbose",
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
@@ -498,7 +562,10 @@ def test_cli_exports_with_options_and_reports_left_out_rows(graded, monkeypatch)
     assert len(read_lines(out / "prefs.jsonl")) == 1
     assert "exported 1 preference pairs" in result.output
     assert "1 SFT rows to out\n" in result.output  # relative to the current folder
-    assert "left out: results/consensus/consensus.csv:3: barsOne / gone sample 0: no visualization at visualizations/barsOne/gone (meta.json missing)" in result.output
+    assert (
+        "left out: results/consensus/consensus.csv:3: barsOne / gone sample 0: no visualization at visualizations/barsOne/gone (meta.json missing)"
+        in result.output
+    )
     assert "barsOne: 2 eligible outputs, 1 pairs" in result.output
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["params"]["format"] == "conversational" and meta["params"]["pairs"] == "best-vs-rest"
@@ -517,9 +584,9 @@ def test_cli_says_why_when_nothing_is_exported(project):
 def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project, tmp_path):
     """Real baseline generations (through litellm, offline); the export checks each output was
     generated from the prompt it writes, by the prompt_hash generate recorded in meta.json."""
-    from vizhub_pipeline.generate.stage import run_generate
     from vizhub_pipeline.core.params import GenerateParams
     from vizhub_pipeline.core.records import read_generation
+    from vizhub_pipeline.generate.stage import run_generate
 
     run_generate(Layout.at(project), GenerateParams(), challenges=("barsOne",), progress=False)
     rows = []
@@ -532,7 +599,9 @@ def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project
     assert summary.problems == [] and summary.pairs == 1
     pair = load_json(project / "exports" / "preferences.jsonl", tmp_path)[0]
     assert pair["prompt"] == standard_prompt(project, "barsOne")
-    assert pair["chosen"] == (project / "visualizations" / "barsOne" / "baseline__reference" / "response.md").read_text(encoding="utf-8")
+    assert pair["chosen"] == (project / "visualizations" / "barsOne" / "baseline__reference" / "response.md").read_text(
+        encoding="utf-8"
+    )
 
     (project / "challenges" / "barsOne" / "prompt.md").write_text("Draw one bar per row, in red.\n", encoding="utf-8")
     summary = export(project)
@@ -540,16 +609,19 @@ def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project
     assert summary.problems == [
         f"results/consensus/consensus.csv:{line}: barsOne / {model} sample 0: the prompt of barsOne changed since "
         f"visualizations/barsOne/{folder} was generated (run `vizhub generate`)"
-        for line, model, folder in ((2, "baseline/reference", "baseline__reference"), (3, "baseline/starter", "baseline__starter"))
+        for line, model, folder in (
+            (2, "baseline/reference", "baseline__reference"),
+            (3, "baseline/starter", "baseline__starter"),
+        )
     ]
 
 
 def test_grades_through_the_real_aggregate_stage_to_the_card(project):
     """Real generate (baselines) -> grade files -> aggregate -> export: the file contract end to end."""
     from vizhub_pipeline.analysis.aggregate import run_aggregate
-    from vizhub_pipeline.generate.stage import run_generate
     from vizhub_pipeline.core.params import AggregateParams, GenerateParams
     from vizhub_pipeline.core.records import Grade, format_grade_rows, read_generation
+    from vizhub_pipeline.generate.stage import run_generate
 
     layout = Layout.at(project)
     run_generate(layout, GenerateParams(), progress=False)
@@ -562,7 +634,9 @@ def test_grades_through_the_real_aggregate_stage_to_the_card(project):
             for model, (f, a) in (("baseline/reference", (rf, ra)), ("baseline/starter", (sf, sa))):
                 artifact = read_generation(layout.visualization_dir(challenge, model) / "meta.json").artifact_hash
                 grades.append(Grade(challenge, model, 0, artifact, f, a, "", grader, "2026-11-28T12:00:00Z"))
-        (folder / f"{grader}-2026-11-28.csv").write_text(format_grade_rows(grades, header=True), encoding="utf-8", newline="")
+        (folder / f"{grader}-2026-11-28.csv").write_text(
+            format_grade_rows(grades, header=True), encoding="utf-8", newline=""
+        )
     run_aggregate(layout, AggregateParams(bootstrap=50))
     summary = export(project, min_votes=3)
     assert (summary.pairs, summary.problems) == (2, [])
@@ -571,6 +645,8 @@ def test_grades_through_the_real_aggregate_stage_to_the_card(project):
         ("barsOne", "baseline/reference", "baseline/starter", 3),
         ("barsTwo", "baseline/reference", "baseline/starter", 3),
     ]
-    assert pairs[0]["score_chosen"] == round((4.5 + 4.0 + 5.0) / 3, 4) and pairs[0]["margin"] == round((4.5 + 4.0 + 5.0 - 0.5 - 0.5 - 1.0) / 3, 4)
+    assert pairs[0]["score_chosen"] == round((4.5 + 4.0 + 5.0) / 3, 4) and pairs[0]["margin"] == round(
+        (4.5 + 4.0 + 5.0 - 0.5 - 0.5 - 1.0) / 3, 4
+    )
     card = (project / "exports" / "README.md").read_text(encoding="utf-8")
     assert "3 graders took part." in card and "| Krippendorff's alpha (ordinal) | overall |" in card

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from tests.conftest import BAR_HTML, BAR_REFERENCE, REPO_ROOT
 from tests.loopback_server import Behaviour, LoopbackServer
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.generate.stage import run_generate
 from vizhub_pipeline.core.layout import Layout, hash_files
 from vizhub_pipeline.core.params import GenerateParams
 from vizhub_pipeline.core.records import read_generation
+from vizhub_pipeline.generate.stage import run_generate
 
 FAST = GenerateParams(retries=1, backoff=0.01, timeout=5)
 GOOD_REPLY = "Here you go.\n\n**index.html**\n```html\n<p>model output</p>\n```\n"
@@ -46,7 +46,9 @@ def test_baselines_write_starter_and_reference_outputs(project):
     assert generation.status == "ok"
     assert generation.model == "baseline/reference" and generation.challenge == "barsOne"
     assert generation.files == ("data.csv", "index.html")
-    assert generation.artifact_hash == hash_files({"index.html": BAR_REFERENCE, "data.csv": "name,value\na,3\nb,5\nc,9\n"})
+    assert generation.artifact_hash == hash_files(
+        {"index.html": BAR_REFERENCE, "data.csv": "name,value\na,3\nb,5\nc,9\n"}
+    )
     assert generation.params == {"temperature": 0.0, "max_tokens": 8192, "seed": 42}
     assert generation.tokens_in > 0 and generation.cost == 0.0
     assert (reference / "response.md").read_text() == "**index.html**\n```html\n" + BAR_REFERENCE + "```\n"
@@ -105,7 +107,9 @@ def test_files_the_reply_does_not_name_keep_the_starter(project, loopback):
 
 def test_a_reply_without_file_blocks_is_unparseable_and_kept(project, loopback):
     loopback.default = Behaviour(reply="I would rather not.")
-    summary = run_generate(Layout.at(project), replace(FAST, models=("openai/m1",)), challenges=("barsOne",), progress=False)
+    summary = run_generate(
+        Layout.at(project), replace(FAST, models=("openai/m1",)), challenges=("barsOne",), progress=False
+    )
     assert summary.unparseable == 1 and summary.failed == 0
     folder = project / "visualizations" / "barsOne" / "openai__m1"
     assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "response.md"]
@@ -143,7 +147,9 @@ def test_a_missing_key_fails_only_that_models_items(project, loopback, monkeypat
 
 
 def test_an_unknown_model_fails_its_items_only(project):
-    summary = run_generate(Layout.at(project), replace(FAST, models=("no-such-model-xyz", "baseline/starter")), progress=False)
+    summary = run_generate(
+        Layout.at(project), replace(FAST, models=("no-such-model-xyz", "baseline/starter")), progress=False
+    )
     assert summary.done == 2 and summary.failed == 2
     assert "unknown model 'no-such-model-xyz'" in summary.setup_errors["no-such-model-xyz"]
 
@@ -172,7 +178,9 @@ def test_a_broken_challenge_is_reported_and_the_others_still_run(project):
 
 def test_samples_get_their_own_folders_and_seeds(project, loopback):
     loopback.default = Behaviour(reply=GOOD_REPLY)
-    run_generate(Layout.at(project), replace(FAST, models=("openai/m1",), samples=2), challenges=("barsOne",), progress=False)
+    run_generate(
+        Layout.at(project), replace(FAST, models=("openai/m1",), samples=2), challenges=("barsOne",), progress=False
+    )
     assert meta(project, "barsOne", "openai__m1").params["seed"] == 42
     assert meta(project, "barsOne", "openai__m1@1").params["seed"] == 43
     assert sorted(r["seed"] for r in loopback.requests) == [42, 43]
@@ -192,10 +200,17 @@ def test_concurrency_is_bounded_per_provider(project, loopback):
 
 def test_prune_removes_outputs_of_models_no_longer_listed(project):
     run_generate(Layout.at(project), GenerateParams(), progress=False)
-    summary = run_generate(Layout.at(project), GenerateParams(models=("baseline/reference",)), prune=True, progress=False)
-    assert sorted(summary.pruned) == ["visualizations/barsOne/baseline__starter", "visualizations/barsTwo/baseline__starter"]
+    summary = run_generate(
+        Layout.at(project), GenerateParams(models=("baseline/reference",)), prune=True, progress=False
+    )
+    assert sorted(summary.pruned) == [
+        "visualizations/barsOne/baseline__starter",
+        "visualizations/barsTwo/baseline__starter",
+    ]
     assert sorted(outputs(project)) == sorted(
-        f"{c}/baseline__reference/{f}" for c in ("barsOne", "barsTwo") for f in ("data.csv", "index.html", "meta.json", "response.md")
+        f"{c}/baseline__reference/{f}"
+        for c in ("barsOne", "barsTwo")
+        for f in ("data.csv", "index.html", "meta.json", "response.md")
     )
 
 
@@ -204,7 +219,9 @@ def test_cli_generate_prints_a_summary_and_exits_1_on_failure(project):
     result = runner.invoke(cli, ["generate", "--project", str(project)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "generate: 4 done, 0 skipped (unchanged), 0 unparseable, 0 failed" in result.output
-    result = runner.invoke(cli, ["generate", "--project", str(project), "--models", "nope-xyz,baseline/starter"], catch_exceptions=False)
+    result = runner.invoke(
+        cli, ["generate", "--project", str(project), "--models", "nope-xyz,baseline/starter"], catch_exceptions=False
+    )
     assert result.exit_code == 1, result.output
     assert "generate: 0 done, 2 skipped (unchanged), 0 unparseable, 2 failed" in result.output
 
@@ -216,8 +233,19 @@ def test_ctrl_c_leaves_no_half_written_item_and_the_next_run_resumes(project):
         write_challenge(project, f"extra{index}")
     server = LoopbackServer(Behaviour(reply=GOOD_REPLY, delay=0.4)).start()
     try:
-        env = dict(os.environ, OPENAI_API_KEY="sk-loopback", OPENAI_API_BASE=server.url, LITELLM_LOCAL_MODEL_COST_MAP="True")
-        command = [sys.executable, "-m", "vizhub_pipeline", "generate", "--project", str(project), "--models", "openai/m1"]
+        env = dict(
+            os.environ, OPENAI_API_KEY="sk-loopback", OPENAI_API_BASE=server.url, LITELLM_LOCAL_MODEL_COST_MAP="True"
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "vizhub_pipeline",
+            "generate",
+            "--project",
+            str(project),
+            "--models",
+            "openai/m1",
+        ]
         params_file = project / "params.yaml"
         params_file.write_text("generate:\n  concurrency: 2\n  retries: 0\n")
         process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -26,7 +26,12 @@ def _write(root: Path, rel: str, text: str) -> bytes:
 
 def _commit_worktree(repo: gitrepo.GitRepo, rel: str, **kwargs):
     return gitrepo.commit_files(
-        repo, lambda _read: {rel: (repo.workdir / rel).read_bytes()}, message="grade: test\n", name="Alice", email="a@x.org", **kwargs
+        repo,
+        lambda _read: {rel: (repo.workdir / rel).read_bytes()},
+        message="grade: test\n",
+        name="Alice",
+        email="a@x.org",
+        **kwargs,
     )
 
 
@@ -118,9 +123,16 @@ def test_branch_commit_leaves_head_index_and_working_tree_alone(tmp_path):
     repo = gitrepo.open_repo(root)
 
     commit_id, ref = gitrepo.commit_files(
-        repo, lambda read: {REL: (read(REL) or b"") + b"row\n"}, message="m\n", name="A", email="a@x", ref="refs/heads/grades/alice"
+        repo,
+        lambda read: {REL: (read(REL) or b"") + b"row\n"},
+        message="m\n",
+        name="A",
+        email="a@x",
+        ref="refs/heads/grades/alice",
     )
-    gitrepo.commit_files(repo, lambda read: {REL: (read(REL) or b"") + b"row2\n"}, message="m2\n", name="A", email="a@x", ref=ref)
+    gitrepo.commit_files(
+        repo, lambda read: {REL: (read(REL) or b"") + b"row2\n"}, message="m2\n", name="A", email="a@x", ref=ref
+    )
 
     assert git(root, "rev-parse", "HEAD").strip() == head
     assert git(root, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
@@ -161,7 +173,10 @@ def test_read_folder_at_and_unknown_revisions(tmp_path):
     root = tmp_path / "p"
     make_project(root)
     repo = gitrepo.open_repo(root)
-    assert set(gitrepo.read_folder_at(repo, "HEAD", "visualizations/barsOne/baseline__starter")) == {"index.html", "meta.json"}
+    assert set(gitrepo.read_folder_at(repo, "HEAD", "visualizations/barsOne/baseline__starter")) == {
+        "index.html",
+        "meta.json",
+    }
     assert gitrepo.read_folder_at(repo, "HEAD", "results/grades") == {}
     with pytest.raises(gitrepo.RepoError, match="unknown revision 'nope'"):
         gitrepo.read_folder_at(repo, "nope", "results")

@@ -97,7 +97,9 @@ def make_grading_project(root: Path, models=MODELS) -> Layout:
             screenshots=("screenshot.png", "screenshot-hover-first-bar.png"),
             checks=(
                 CheckResult(name="count rect.bar", type="count", passed=True, message="3 found"),
-                CheckResult(name="tooltip shown", type="text", passed=False, message="no text 'a: 3'", step="hover-first-bar"),
+                CheckResult(
+                    name="tooltip shown", type="text", passed=False, message="no text 'a: 3'", step="hover-first-bar"
+                ),
             ),
             console_errors=("Uncaught TypeError: boom is not a function",),
         ),
@@ -182,7 +184,10 @@ def test_items_are_blind_and_in_a_stable_order_per_grader(layout):
     # a challenge's outputs stay together
     challenges = [i["challenge"] for i in listing["items"]]
     assert challenges == sorted(challenges, key=challenges.index)
-    orders = {tuple(i["id"] for i in items_of(make_clients(layout, name)[1])["items"]) for name in ("bob", "carol", "dave", "erin")}
+    orders = {
+        tuple(i["id"] for i in items_of(make_clients(layout, name)[1])["items"])
+        for name in ("bob", "carol", "dave", "erin")
+    }
     orders.add(tuple(i["id"] for i in listing["items"]))
     assert len(orders) > 1, "every grader got the same order"
 
@@ -298,7 +303,9 @@ def test_submit_writes_the_row_commits_and_moves_on(clients, layout):
 
     apps, app, _ = clients
     first = items_of(app)["items"][0]
-    response = post_grade(app, apps, {"item": first["id"], "functionality": 4, "aesthetics": 2, "notes": "=SUM(A1) fine"})
+    response = post_grade(
+        app, apps, {"item": first["id"], "functionality": 4, "aesthetics": 2, "notes": "=SUM(A1) fine"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model"] in MODELS and body["challenge"] == first["challenge"]
@@ -326,7 +333,10 @@ def test_revising_a_grade_supersedes_it(clients, layout):
     apps, app, _ = clients
     item = item_id_of(apps, "barsTwo", "openai/gpt-4o")
     assert post_grade(app, apps, {"item": item, "functionality": 1, "aesthetics": 1}).status_code == 200
-    assert post_grade(app, apps, {"item": item, "functionality": 5, "aesthetics": 4, "notes": "second look"}).status_code == 200
+    assert (
+        post_grade(app, apps, {"item": item, "functionality": 5, "aesthetics": 4, "notes": "second look"}).status_code
+        == 200
+    )
     data = app.get(f"/api/items/{item}").json()
     assert data["my_grade"]["functionality"] == 5 and data["my_grade"]["notes"] == "second look"
     assert items_of(app)["progress"]["mine"] == 1
@@ -340,7 +350,12 @@ def test_changed_output_needs_a_new_grade(clients, layout):
     assert post_grade(app, apps, {"item": item, "functionality": 3, "aesthetics": 3}).status_code == 200
     assert items_of(app)["progress"]["mine"] == 1
     challenge = load_challenge(layout.challenge_dir("barsOne"))
-    write_output(layout, "barsOne", "openai/gpt-4o", {**challenge.files, "index.html": BAR_REFERENCE.replace("steelblue", "gold")})
+    write_output(
+        layout,
+        "barsOne",
+        "openai/gpt-4o",
+        {**challenge.files, "index.html": BAR_REFERENCE.replace("steelblue", "gold")},
+    )
     listing = items_of(app)
     assert listing["progress"]["mine"] == 0
     assert next(i for i in listing["items"] if i["id"] == item)["status"] == "stale"
@@ -348,7 +363,12 @@ def test_changed_output_needs_a_new_grade(clients, layout):
     assert "needs a new grade" in text and "grade it again" in text
     # a page loaded before the change cannot grade the new version by mistake
     old_hash = app.get(f"/api/items/{item}").json()["artifact_hash"]
-    write_output(layout, "barsOne", "openai/gpt-4o", {**challenge.files, "index.html": BAR_REFERENCE.replace("steelblue", "navy")})
+    write_output(
+        layout,
+        "barsOne",
+        "openai/gpt-4o",
+        {**challenge.files, "index.html": BAR_REFERENCE.replace("steelblue", "navy")},
+    )
     response = post_grade(app, apps, {"item": item, "functionality": 3, "aesthetics": 3, "artifact_hash": old_hash})
     assert response.status_code == 409 and "changed since the page was loaded" in response.json()["error"]
 
@@ -414,7 +434,12 @@ def test_malformed_bodies(clients, layout):
 )
 def test_cross_site_submissions_are_refused(clients, layout, headers, message):
     apps, app, _ = clients
-    response = post_grade(app, apps, {"item": item_id_of(apps, "barsOne", "openai/gpt-4o"), "functionality": 3, "aesthetics": 3}, **headers)
+    response = post_grade(
+        app,
+        apps,
+        {"item": item_id_of(apps, "barsOne", "openai/gpt-4o"), "functionality": 3, "aesthetics": 3},
+        **headers,
+    )
     assert response.status_code == 403
     assert response.json()["error"] == message
     assert grade_rows(layout) == []
@@ -509,7 +534,10 @@ def test_rewrite_cdn_urls():
     from vizhub_pipeline.grading.web.sandbox import rewrite_cdn_urls
 
     text = '<script src="https://d3js.org/d3.v7.min.js"></script><script src="//unpkg.com/vega@5"></script>'
-    assert rewrite_cdn_urls(text) == '<script src="/lib/d3js.org/d3.v7.min.js"></script><script src="/lib/unpkg.com/vega@5"></script>'
+    assert (
+        rewrite_cdn_urls(text)
+        == '<script src="/lib/d3js.org/d3.v7.min.js"></script><script src="/lib/unpkg.com/vega@5"></script>'
+    )
     assert rewrite_cdn_urls("https://evil.example/cdn.jsdelivr.net/x") == "https://evil.example/cdn.jsdelivr.net/x"
 
 
@@ -564,8 +592,21 @@ def test_vizhub_grade_serves_until_interrupted(layout):
 
     import httpx
 
-    command = [sys.executable, "-m", "vizhub_pipeline", "grade", "--no-open", "--port", "0", "--grader", "Bob Smith",
-               "--challenge", "barsTwo", "--project", str(layout.root)]
+    command = [
+        sys.executable,
+        "-m",
+        "vizhub_pipeline",
+        "grade",
+        "--no-open",
+        "--port",
+        "0",
+        "--grader",
+        "Bob Smith",
+        "--challenge",
+        "barsTwo",
+        "--project",
+        str(layout.root),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = process.stdout.readline()
@@ -587,7 +628,8 @@ def test_vizhub_grade_refuses_an_unknown_challenge(layout):
     from vizhub_pipeline.cli import cli
 
     result = CliRunner().invoke(
-        cli, ["grade", "--no-open", "--port", "0", "--grader", "bob", "--challenge", "nope", "--project", str(layout.root)],
+        cli,
+        ["grade", "--no-open", "--port", "0", "--grader", "bob", "--challenge", "nope", "--project", str(layout.root)],
         catch_exceptions=False,
     )
     assert result.exit_code == 1, result.output

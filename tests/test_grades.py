@@ -9,6 +9,8 @@ from datetime import date
 import pytest
 
 from tests.grade_repo import git, head_files, isolated_git, make_grade, make_project, status  # noqa: F401
+from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.core.records import GRADE_COLUMNS, read_grade_file
 from vizhub_pipeline.grading import gitrepo
 from vizhub_pipeline.grading.grades import (
     GradeCommitError,
@@ -22,8 +24,6 @@ from vizhub_pipeline.grading.grades import (
     slugify_grader,
     submit_grades,
 )
-from vizhub_pipeline.core.layout import Layout
-from vizhub_pipeline.core.records import GRADE_COLUMNS, read_grade_file
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 HEADER = ",".join(GRADE_COLUMNS)
@@ -40,7 +40,13 @@ def layout(tmp_path) -> Layout:
 
 @pytest.mark.parametrize(
     "name, slug",
-    [("alice", "alice"), ("Alice Smith", "alice-smith"), ("  José  Núñez ", "jose-nunez"), ("bob_2", "bob_2"), ("O'Brien, Pat", "o-brien-pat")],
+    [
+        ("alice", "alice"),
+        ("Alice Smith", "alice-smith"),
+        ("  José  Núñez ", "jose-nunez"),
+        ("bob_2", "bob_2"),
+        ("O'Brien, Pat", "o-brien-pat"),
+    ],
 )
 def test_grader_names_become_slugs(name, slug):
     assert slugify_grader(name) == slug
@@ -49,11 +55,26 @@ def test_grader_names_become_slugs(name, slug):
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("alice/bob", "grader name 'alice/bob' contains '/': use letters, digits, '-' and '_' only (for example alice or alice-smith)"),
-        ("../etc", "grader name '../etc' contains '/': use letters, digits, '-' and '_' only (for example alice or alice-smith)"),
-        ("a..b", "grader name 'a..b' contains '..': use letters, digits, '-' and '_' only (for example alice or alice-smith)"),
-        ("a\\b", "grader name 'a\\\\b' contains '\\\\': use letters, digits, '-' and '_' only (for example alice or alice-smith)"),
-        ("!!!", "grader name '!!!' has no letters or digits to make a name from: pass --grader with letters, digits, '-' or '_'"),
+        (
+            "alice/bob",
+            "grader name 'alice/bob' contains '/': use letters, digits, '-' and '_' only (for example alice or alice-smith)",
+        ),
+        (
+            "../etc",
+            "grader name '../etc' contains '/': use letters, digits, '-' and '_' only (for example alice or alice-smith)",
+        ),
+        (
+            "a..b",
+            "grader name 'a..b' contains '..': use letters, digits, '-' and '_' only (for example alice or alice-smith)",
+        ),
+        (
+            "a\\b",
+            "grader name 'a\\\\b' contains '\\\\': use letters, digits, '-' and '_' only (for example alice or alice-smith)",
+        ),
+        (
+            "!!!",
+            "grader name '!!!' has no letters or digits to make a name from: pass --grader with letters, digits, '-' or '_'",
+        ),
     ],
 )
 def test_unusable_grader_names_are_refused(name, message):
@@ -91,7 +112,9 @@ def test_submit_appends_and_commits_only_the_grade_file(layout):
     before = status(root)
 
     first = submit_grades(layout, [make_grade(notes="solid")])
-    second = submit_grades(layout, [make_grade("barsTwo", "baseline/starter"), make_grade("barsOne", "baseline/reference")])
+    second = submit_grades(
+        layout, [make_grade("barsTwo", "baseline/starter"), make_grade("barsOne", "baseline/reference")]
+    )
 
     assert first.path == root / FILE and first.branch == "main"
     assert first.message == f"Saved 1 grade to {FILE} and committed {first.commit_id[:7]} on main"
@@ -143,12 +166,15 @@ def test_a_later_grade_supersedes_the_earlier_one_when_read(layout):
     assert len(load_grades(layout)) == 3
     mine = graded_items(layout, "alice")
     assert list(mine) == [("barsOne", "baseline/starter", 0)]
-    assert (mine[("barsOne", "baseline/starter", 0)].functionality, mine[("barsOne", "baseline/starter", 0)].notes) == (5, "on reflection")
+    assert (mine[("barsOne", "baseline/starter", 0)].functionality, mine[("barsOne", "baseline/starter", 0)].notes) == (
+        5,
+        "on reflection",
+    )
     assert sorted(latest_by_grader(load_grades(layout))) == ["alice", "bob"]
 
 
 def test_notes_survive_commas_quotes_newlines_and_formula_prefixes(layout):
-    notes = ['a, b', 'says "hi"', "two\nlines", "=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tTAB"]
+    notes = ["a, b", 'says "hi"', "two\nlines", '=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tTAB"]
     grades = [make_grade(notes=note, at=f"2026-11-28T10:00:0{i}Z") for i, note in enumerate(notes)]
     submit_grades(layout, grades)
     raw = (layout.root / FILE).read_text(encoding="utf-8")
@@ -159,12 +185,27 @@ def test_notes_survive_commas_quotes_newlines_and_formula_prefixes(layout):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"functionality": 6}, "grade 1 (barsOne/baseline/starter): functionality must be an integer from 0 to 5, got 6"),
+        (
+            {"functionality": 6},
+            "grade 1 (barsOne/baseline/starter): functionality must be an integer from 0 to 5, got 6",
+        ),
         ({"aesthetics": -1}, "grade 1 (barsOne/baseline/starter): aesthetics must be an integer from 0 to 5, got -1"),
-        ({"functionality": 2.5}, "grade 1 (barsOne/baseline/starter): functionality must be an integer from 0 to 5, got 2.5"),
-        ({"functionality": "3"}, "grade 1 (barsOne/baseline/starter): functionality must be an integer from 0 to 5, got '3'"),
-        ({"aesthetics": True}, "grade 1 (barsOne/baseline/starter): aesthetics must be an integer from 0 to 5, got True"),
-        ({"challenge": "nope"}, "grade 1 (nope/baseline/starter): unknown challenge 'nope': no outputs in {root}/visualizations/nope"),
+        (
+            {"functionality": 2.5},
+            "grade 1 (barsOne/baseline/starter): functionality must be an integer from 0 to 5, got 2.5",
+        ),
+        (
+            {"functionality": "3"},
+            "grade 1 (barsOne/baseline/starter): functionality must be an integer from 0 to 5, got '3'",
+        ),
+        (
+            {"aesthetics": True},
+            "grade 1 (barsOne/baseline/starter): aesthetics must be an integer from 0 to 5, got True",
+        ),
+        (
+            {"challenge": "nope"},
+            "grade 1 (nope/baseline/starter): unknown challenge 'nope': no outputs in {root}/visualizations/nope",
+        ),
         ({"challenge": "../x"}, "grade 1 (../x/baseline/starter): unknown challenge '../x': not a challenge id"),
         (
             {"model": "gpt-9"},
@@ -176,8 +217,14 @@ def test_notes_survive_commas_quotes_newlines_and_formula_prefixes(layout):
             "barsOne/baseline/starter is now '1111aaaa1111aaaa'; look at the current output and grade again",
         ),
         ({"notes": "a\0b"}, "grade 1 (barsOne/baseline/starter): notes must not contain NUL characters"),
-        ({"at": "2026-11-28 10:00"}, "grade 1 (barsOne/baseline/starter): graded_at must be in UTC (end in Z), found '2026-11-28 10:00'"),
-        ({"at": "yesterday"}, "grade 1 (barsOne/baseline/starter): graded_at must be an ISO 8601 UTC time such as 2026-11-28T12:00:00Z, found 'yesterday'"),
+        (
+            {"at": "2026-11-28 10:00"},
+            "grade 1 (barsOne/baseline/starter): graded_at must be in UTC (end in Z), found '2026-11-28 10:00'",
+        ),
+        (
+            {"at": "yesterday"},
+            "grade 1 (barsOne/baseline/starter): graded_at must be an ISO 8601 UTC time such as 2026-11-28T12:00:00Z, found 'yesterday'",
+        ),
     ],
 )
 def test_bad_grades_are_refused_and_nothing_is_written(layout, changes, message):
@@ -217,7 +264,9 @@ def test_appending_keeps_a_bom_crlf_or_lf_file_valid(layout):
     assert [g.notes for g in read_grade_file(path)] == ["old", "new"]
 
     lf = layout.root / "results/grades/alice-2026-11-29.csv"
-    lf.write_text(HEADER + "\n" + row.replace("09:00:00Z", "2026-11-29T09:00:00Z"[11:]).replace("2026-11-28", "2026-11-29"))  # no final newline
+    lf.write_text(
+        HEADER + "\n" + row.replace("09:00:00Z", "2026-11-29T09:00:00Z"[11:]).replace("2026-11-28", "2026-11-29")
+    )  # no final newline
     submit_grades(layout, [make_grade(notes="lf", at="2026-11-29T10:00:00Z")])
     assert b"\r" not in lf.read_bytes()
     assert [g.notes for g in read_grade_file(lf)] == ["old", "lf"]
@@ -278,7 +327,9 @@ def test_detached_head_is_refused_before_writing(layout):
     assert not (layout.root / FILE).exists()
     result = submit_grades(layout, [make_grade()], branch="grades/alice-2026-11-28")
     assert git(layout.root, "show", "--format=%s", "--name-only", "grades/alice-2026-11-28").split("\n")[:3] == [
-        "grade: alice graded 1 output of barsOne", "", FILE
+        "grade: alice graded 1 output of barsOne",
+        "",
+        FILE,
     ]
     assert result.push_command == "git push origin grades/alice-2026-11-28"
 
@@ -310,7 +361,9 @@ def test_branch_submission_leaves_head_index_and_working_tree_untouched(layout):
     before = status(root)
 
     first = submit_grades(layout, [make_grade()], branch="grades/alice-2026-11-28")
-    second = submit_grades(layout, [make_grade("barsTwo", "openai/gpt-4o", functionality=0)], branch="grades/alice-2026-11-28")
+    second = submit_grades(
+        layout, [make_grade("barsTwo", "openai/gpt-4o", functionality=0)], branch="grades/alice-2026-11-28"
+    )
 
     assert git(root, "rev-parse", "HEAD") == head
     assert (root / ".git" / "index").read_bytes() == index
@@ -358,7 +411,9 @@ def test_two_processes_grading_at_once_lose_no_row(layout, graders):
     root = layout.root
     count = 12
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(root), f"p{n}", str(count), grader], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(root), f"p{n}", str(count), grader], stderr=subprocess.PIPE, text=True
+        )
         for n, grader in enumerate(graders)
     ]
     for proc in procs:
@@ -372,4 +427,6 @@ def test_two_processes_grading_at_once_lose_no_row(layout, graders):
     assert status(root) == []
     git(root, "fsck", "--strict", "--no-progress")
     for path in layout.grades.glob("*.csv"):
-        assert git(root, "show", f"HEAD:{path.relative_to(root).as_posix()}").replace("\r", "") == path.read_text().replace("\r", "")
+        assert git(root, "show", f"HEAD:{path.relative_to(root).as_posix()}").replace(
+            "\r", ""
+        ) == path.read_text().replace("\r", "")

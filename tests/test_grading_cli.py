@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.grade_repo import OUTPUTS, git, isolated_git, make_grade, make_project, status  # noqa: F401
-from vizhub_pipeline.grading.grades import GradeError, graded_items, submit_grades
-from vizhub_pipeline.grading.terminal import run_grading_session
 from vizhub_pipeline.core.params import GradeParams, Params
 from vizhub_pipeline.core.records import CheckResult, Render, read_grade_file, write_render
+from vizhub_pipeline.grading.grades import GradeError, graded_items, submit_grades
+from vizhub_pipeline.grading.terminal import run_grading_session
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 FILE = "results/grades/alice-"
@@ -57,7 +57,9 @@ def _session(layout, text, *, params=None, **kwargs):
 
 
 def test_grades_one_output_shows_render_and_checks_and_commits(layout):
-    summary, out = _session(layout, '3\n4\nbars missing, "axis" fine\nq\n', challenges=("barsOne",), models=("baseline/starter",))
+    summary, out = _session(
+        layout, '3\n4\nbars missing, "axis" fine\nq\n', challenges=("barsOne",), models=("baseline/starter",)
+    )
     assert summary.graded == 1 and len(summary.commits) == 1
     lines = out.splitlines()
     assert lines[:8] == [
@@ -137,8 +139,13 @@ def test_blind_screenshots_are_neutral_copies(layout):
 
     out = Peek()
     run_grading_session(
-        layout, grader="alice", challenges=("barsOne",), models=("baseline/starter",), params=Params(),
-        input=io.StringIO("q\n"), output=out,
+        layout,
+        grader="alice",
+        challenges=("barsOne",),
+        models=("baseline/starter",),
+        params=Params(),
+        input=io.StringIO("q\n"),
+        output=out,
     )
     assert len(seen) == 1 and seen[0][0].endswith("/output-1.png") and seen[0][1] == b"\x89PNG"
     assert "baseline" not in out.getvalue()
@@ -146,11 +153,15 @@ def test_blind_screenshots_are_neutral_copies(layout):
 
 
 def test_branch_session_and_nothing_left(layout):
-    summary, out = _session(layout, "2\n2\n\n", challenges=("barsOne",), models=("baseline/reference",), branch="grades/alice-s")
+    summary, out = _session(
+        layout, "2\n2\n\n", challenges=("barsOne",), models=("baseline/reference",), branch="grades/alice-s"
+    )
     assert summary.graded == 1
     assert out.splitlines()[-1] == "Share them for review: git push origin grades/alice-s"
     assert status(layout.root) == []
-    _summary, again = _session(layout, "", challenges=("barsOne",), models=("baseline/reference",), branch="grades/alice-s")
+    _summary, again = _session(
+        layout, "", challenges=("barsOne",), models=("baseline/reference",), branch="grades/alice-s"
+    )
     assert again == "Nothing to grade: alice has graded every selected output.\n"
 
 
@@ -167,7 +178,18 @@ def test_vizhub_grade_cli_command(layout):
 
     result = CliRunner().invoke(
         cli,
-        ["grade", "--cli", "--project", str(layout.root), "--grader", "Alice", "--challenge", "barsOne", "--models", "baseline/starter"],
+        [
+            "grade",
+            "--cli",
+            "--project",
+            str(layout.root),
+            "--grader",
+            "Alice",
+            "--challenge",
+            "barsOne",
+            "--models",
+            "baseline/starter",
+        ],
         input="4\n5\nnice\n",
         catch_exceptions=False,
     )

@@ -88,7 +88,9 @@ def test_an_unknown_model_is_refused_before_any_call():
         llm.check_model("no-such-model-xyz")
     with pytest.raises(llm.ModelSetupError) as failure:
         llm.check_model("baseline/nothing")
-    assert str(failure.value) == "unknown model 'baseline/nothing': baseline/ serves baseline/starter, baseline/reference"
+    assert (
+        str(failure.value) == "unknown model 'baseline/nothing': baseline/ serves baseline/starter, baseline/reference"
+    )
 
 
 def test_baselines_answer_through_litellm_with_the_files_they_are_given():
@@ -99,4 +101,8 @@ def test_baselines_answer_through_litellm_with_the_files_they_are_given():
     assert completion.text == "**index.html**\n```html\n<p>starter</p>\n```\n"
     assert completion.tokens_in > 0 and completion.tokens_out > 0
     with pytest.raises(llm.ModelCallError, match="no reference solution"):
-        asyncio.run(llm.complete("baseline/reference", MESSAGES, metadata={"vizhub_starter": files, "vizhub_reference": {}}, retries=0))
+        asyncio.run(
+            llm.complete(
+                "baseline/reference", MESSAGES, metadata={"vizhub_starter": files, "vizhub_reference": {}}, retries=0
+            )
+        )

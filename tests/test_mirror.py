@@ -48,7 +48,10 @@ def served(mirror: Mirror, url: str) -> str | None:
         ("https://cdn.jsdelivr.net/npm/chart.js@4.4.1/dist/chart.umd.min.js", "chart.js/dist/chart.umd.js"),
         ("https://cdnjs.cloudflare.com/ajax/libs/d3/7.8.5/d3.min.js", "d3/dist/d3.min.js"),
         ("https://cdnjs.cloudflare.com/ajax/libs/Chart.js/4.4.1/chart.umd.min.js", "chart.js/dist/chart.umd.js"),
-        ("https://cdnjs.cloudflare.com/ajax/libs/topojson/3.0.2/topojson.min.js", "topojson-client/dist/topojson-client.min.js"),
+        (
+            "https://cdnjs.cloudflare.com/ajax/libs/topojson/3.0.2/topojson.min.js",
+            "topojson-client/dist/topojson-client.min.js",
+        ),
         ("https://cdnjs.cloudflare.com/ajax/libs/vega/5.25.0/vega.min.js", "vega/build/vega.min.js"),
         ("https://cdnjs.cloudflare.com/ajax/libs/plotly.js/2.35.2/plotly.min.js", "plotly.js-dist-min/plotly.min.js"),
         ("https://cdn.plot.ly/plotly-2.35.2.min.js", "plotly.js-dist-min/plotly.min.js"),
@@ -65,9 +68,15 @@ def test_cdn_forms_map_to_local_files(mirror, url, path):
     [
         ("https://d3js.org/d3.v5.min.js", "no local copy of d3@5 (the mirror has d3@7.9.0)"),
         ("https://unpkg.com/d3@6.7.0/dist/d3.min.js", "no local copy of d3@6.7.0 (the mirror has d3@7.9.0)"),
-        ("https://unpkg.com/world-atlas@2/countries-110m.json", f"no local copy of world-atlas: not installed in {NODE_MODULES}"),
+        (
+            "https://unpkg.com/world-atlas@2/countries-110m.json",
+            f"no local copy of world-atlas: not installed in {NODE_MODULES}",
+        ),
         ("https://cdn.jsdelivr.net/npm/d3@7/dist/nothing.js", "no local copy of d3/dist/nothing.js"),
-        ("https://cdn.jsdelivr.net/gh/user/repo/file.js", "no local copy of https://cdn.jsdelivr.net/gh/user/repo/file.js"),
+        (
+            "https://cdn.jsdelivr.net/gh/user/repo/file.js",
+            "no local copy of https://cdn.jsdelivr.net/gh/user/repo/file.js",
+        ),
         ("https://cdn.jsdelivr.net/npm/vega@5/+esm", "no local ES module for https://cdn.jsdelivr.net/npm/vega@5/+esm"),
     ],
 )
@@ -92,7 +101,13 @@ def test_esm_wrapper_reexports_the_module_names(mirror):
 
 def test_fingerprint_names_the_library_versions(mirror):
     versions = mirror.fingerprint()
-    assert versions["d3"] == "7.9.0" and set(versions) >= {"vega", "vega-lite", "vega-embed", "chart.js", "topojson-client"}
+    assert versions["d3"] == "7.9.0" and set(versions) >= {
+        "vega",
+        "vega-lite",
+        "vega-embed",
+        "chart.js",
+        "topojson-client",
+    }
 
 
 def test_missing_node_modules_says_to_run_make_setup(tmp_path, monkeypatch):

@@ -1,8 +1,8 @@
 import pytest
 
+from tests.conftest import REPO_ROOT
 from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.params import Params, load_params
-from tests.conftest import REPO_ROOT
 
 
 def test_the_shipped_params_file_loads():

@@ -73,10 +73,10 @@ def test_editing_one_challenge_regenerates_only_that_challenge(dvc_project):
 
 def test_grades_committed_by_two_graders_flow_into_consensus_and_a_preference_dataset(dvc_project):
     """The product's loop: repro, two experts grade (committed with pygit2), repro again."""
-    from vizhub_pipeline.export.card import read_reliability
-    from vizhub_pipeline.grading.grades import submit_grades
     from vizhub_pipeline.core.layout import Layout
     from vizhub_pipeline.core.records import Grade, read_generation
+    from vizhub_pipeline.export.card import read_reliability
+    from vizhub_pipeline.grading.grades import submit_grades
 
     run(["dvc", "repro"], dvc_project)
     run(["git", "add", "-A"], dvc_project)
@@ -92,11 +92,16 @@ def test_grades_committed_by_two_graders_flow_into_consensus_and_a_preference_da
             for model, (functionality, aesthetics) in by_model.items():
                 folder = dvc_project / "visualizations" / challenge / model.replace("/", "__")
                 artifact = read_generation(folder / "meta.json").artifact_hash
-                grades.append(Grade(challenge, model, 0, artifact, functionality, aesthetics, "", grader, "2026-11-28T12:00:00Z"))
+                grades.append(
+                    Grade(challenge, model, 0, artifact, functionality, aesthetics, "", grader, "2026-11-28T12:00:00Z")
+                )
         assert submit_grades(layout, grades).commit_id
 
     log = run(["git", "log", "--format=%an|%s"], dvc_project).stdout.splitlines()
-    assert log[:2] == ["bob|grade: bob graded 4 outputs of barsOne, barsTwo", "alice|grade: alice graded 4 outputs of barsOne, barsTwo"]
+    assert log[:2] == [
+        "bob|grade: bob graded 4 outputs of barsOne, barsTwo",
+        "alice|grade: alice graded 4 outputs of barsOne, barsTwo",
+    ]
     result = run(["dvc", "repro"], dvc_project)
     assert "Running stage 'aggregate'" in result.stdout and "Running stage 'export'" in result.stdout
     assert "Running stage 'generate'" not in result.stdout and "Running stage 'screenshot'" not in result.stdout

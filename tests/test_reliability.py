@@ -75,7 +75,9 @@ def test_missing_ratings_and_lone_ratings_do_not_count():
     assert rel.krippendorff_alpha(counts_of(with_lone, 5, 1), DOMAIN_1_5) == pytest.approx(
         rel.krippendorff_alpha(counts_of(KRIPPENDORFF_2011, 5, 1), DOMAIN_1_5)
     )
-    result = rel.alpha_with_interval(counts_of(with_lone, 5, 1), DOMAIN_1_5, n_boot=100, confidence=0.9, rng=np.random.default_rng(1))
+    result = rel.alpha_with_interval(
+        counts_of(with_lone, 5, 1), DOMAIN_1_5, n_boot=100, confidence=0.9, rng=np.random.default_rng(1)
+    )
     assert result.units == 11  # unit 12 has one rating only; the added unit too
     assert result.values == 40
 

@@ -78,7 +78,9 @@ def test_a_bare_html_document_without_fences_is_the_entry():
     assert parsed.files == {"index.html": "<!DOCTYPE html><html><body>x</body></html>\n"}
 
 
-@pytest.mark.parametrize("name", ["../x.html", "/etc/passwd", "a\\b.html", "C:/x.html", "a/../../b", ".git/config", "./../y"])
+@pytest.mark.parametrize(
+    "name", ["../x.html", "/etc/passwd", "a\\b.html", "C:/x.html", "a/../../b", ".git/config", "./../y"]
+)
 def test_paths_outside_the_folder_are_refused_and_recorded(name):
     parsed = parse_reply(f"**{name}**\n```html\nbad\n```\n**index.html**\n```html\ngood\n```", KNOWN)
     assert parsed.files == {"index.html": "good\n"}

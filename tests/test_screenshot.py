@@ -43,9 +43,14 @@ HOSTILE = {
     "t/06-navigate-away": page(DRAW + '\nsetTimeout(() => { window.location = "https://evil.example/steal"; }, 100);'),
     "t/07-fetch-outside": page('fetch("https://api.example.com/data.json").catch(() => {});\n' + DRAW),
     "t/08-throws-first": page('throw new Error("boom before drawing");\n' + DRAW),
-    "t/09-huge-dom": page("const f = document.createDocumentFragment();\nfor (let i = 0; i < 20000; i++) { const d = document.createElement('div'); d.textContent = i; f.appendChild(d); }\ndocument.body.appendChild(f);"),
+    "t/09-huge-dom": page(
+        "const f = document.createDocumentFragment();\nfor (let i = 0; i < 20000; i++) { const d = document.createElement('div'); d.textContent = i; f.appendChild(d); }\ndocument.body.appendChild(f);"
+    ),
     "t/10-blank": page("/* draws nothing */"),
-    "t/11-popup-and-socket": page("window.open('https://evil.example/'); try { new WebSocket('wss://evil.example/socket'); } catch (e) {}\n" + DRAW),
+    "t/11-popup-and-socket": page(
+        "window.open('https://evil.example/'); try { new WebSocket('wss://evil.example/socket'); } catch (e) {}\n"
+        + DRAW
+    ),
 }
 
 
@@ -57,7 +62,9 @@ def hostile_run(tmp_path_factory):
     for model, html in HOSTILE.items():
         files = {"data.csv": DATA} if html is None else {"index.html": html, "data.csv": DATA}
         write_visualization(root, "barsOne", model, files)
-    write_visualization(root, "barsOne", "t/12-unparseable", {}, status="unparseable", error="the reply has no file blocks")
+    write_visualization(
+        root, "barsOne", "t/12-unparseable", {}, status="unparseable", error="the reply has no file blocks"
+    )
     broken = write_visualization(root, "barsOne", "t/13-broken-meta", {"index.html": page(DRAW)})
     (broken / "meta.json").write_text("{not json", encoding="utf-8")
     layout = Layout.at(root)
@@ -85,7 +92,9 @@ def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
         "t/11-popup-and-socket": "rendered",
         "t/12-unparseable": "error",
     }, details
-    assert summary.failures == [f"{layout.visualizations}/barsOne/t__13-broken-meta/meta.json:1: not valid JSON: Expecting property name enclosed in double quotes"]
+    assert summary.failures == [
+        f"{layout.visualizations}/barsOne/t__13-broken-meta/meta.json:1: not valid JSON: Expecting property name enclosed in double quotes"
+    ]
     assert not summary.ok and summary.lines()[-1].startswith("failed: ")
     assert summary.counts == {"rendered": 6, "blank": 1, "error": 3, "timeout": 2}
     # the two endless loops time out beside another page, then again alone: that is recorded
@@ -98,7 +107,9 @@ def test_failures_say_why(hostile_run):
     assert missing.error.startswith("entry file index.html is missing from ")
     assert missing.screenshots == ()
     assert [c.passed for c in missing.checks] == [False, False]
-    assert renders["t/12-unparseable"].error == "generation unparseable: nothing to render: the reply has no file blocks"
+    assert (
+        renders["t/12-unparseable"].error == "generation unparseable: nothing to render: the reply has no file blocks"
+    )
     # timeouts name the page's limit (the same on every run), not the seconds that were left
     assert renders["t/02-endless-loop"].error == "the page did not load within 10 s"
     callback = renders["t/04-loop-in-callback"]
@@ -186,10 +197,15 @@ def test_same_page_same_png_bytes_and_unchanged_pages_are_skipped(small_project)
     (layout.visualizations / "barsTwo" / "baseline__reference" / "data.csv").write_text("name,value\na,1\nb,2\nc,3\n")
     edited = run_screenshot(layout, FAST, progress=False)
     assert (edited.counts["rendered"], edited.skipped) == (1, 2)
-    assert shots(layout)["barsTwo/baseline__reference/screenshot.png"] != before["barsTwo/baseline__reference/screenshot.png"]
+    assert (
+        shots(layout)["barsTwo/baseline__reference/screenshot.png"]
+        != before["barsTwo/baseline__reference/screenshot.png"]
+    )
 
     # other parameters: everything renders again
-    changed = run_screenshot(layout, ScreenshotParams(timeout=10.0, settle_ms=2000, step_ms=500, seed=7), progress=False)
+    changed = run_screenshot(
+        layout, ScreenshotParams(timeout=10.0, settle_ms=2000, step_ms=500, seed=7), progress=False
+    )
     assert changed.counts["rendered"] == 3
     assert shots(layout)["barsOne/random__dots/screenshot.png"] != before["barsOne/random__dots/screenshot.png"]
 
@@ -330,8 +346,20 @@ def test_interaction_steps_each_shot_and_checked(project):
     assert render.viewport == {"width": 640, "height": 400}
     failed = [(c.step, c.name, c.message) for c in render.checks if not c.passed]
     assert failed == [("missing", "missing performed", "no element matches circle.none")]
-    assert {c.step for c in render.checks} == {None, "hover-bar", "click-bar", "brush", "escape", "zoom", "later", "missing"}
-    names = ["screenshot.png"] + [f"step-{n}-{s}.png" for n, s in enumerate(["hover-bar", "click-bar", "brush", "escape", "zoom", "later", "missing"], 1)]
+    assert {c.step for c in render.checks} == {
+        None,
+        "hover-bar",
+        "click-bar",
+        "brush",
+        "escape",
+        "zoom",
+        "later",
+        "missing",
+    }
+    names = ["screenshot.png"] + [
+        f"step-{n}-{s}.png"
+        for n, s in enumerate(["hover-bar", "click-bar", "brush", "escape", "zoom", "later", "missing"], 1)
+    ]
     assert list(render.screenshots) == names
     pngs = [(layout.renders / "steps" / "baseline__reference" / name).read_bytes() for name in names]
     assert pngs[0] != pngs[1]  # the tooltip shows in the hover shot
@@ -351,22 +379,31 @@ def test_status_precedence():
 def test_cli_screenshot(small_project):
     runner = CliRunner()
     result = runner.invoke(
-        cli, ["screenshot", "--project", str(small_project), "--challenge", "barsTwo", "--no-progress"], catch_exceptions=False
+        cli,
+        ["screenshot", "--project", str(small_project), "--challenge", "barsTwo", "--no-progress"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
         "screenshot: 1 rendered, 0 blank, 0 error, 0 timeout, 0 skipped (unchanged); checks passed 2/2 (in the pages rendered now)"
     )
-    result = runner.invoke(cli, ["screenshot", "--project", str(small_project), "--challenge", "nope"], catch_exceptions=False)
+    result = runner.invoke(
+        cli, ["screenshot", "--project", str(small_project), "--challenge", "nope"], catch_exceptions=False
+    )
     assert result.exit_code == 1
-    assert "challenge skipped: " in result.output and "nope: no such challenge (known: barsOne, barsTwo)" in result.output
+    assert (
+        "challenge skipped: " in result.output and "nope: no such challenge (known: barsOne, barsTwo)" in result.output
+    )
 
 
 def test_cli_without_chromium_says_how_to_fix(small_project, monkeypatch):
     monkeypatch.setenv("VIZHUB_CHROMIUM", str(small_project / "no-such-chromium"))
     result = CliRunner().invoke(cli, ["screenshot", "--project", str(small_project)], catch_exceptions=False)
     assert result.exit_code == 1
-    assert result.output == f"Error: VIZHUB_CHROMIUM={small_project / 'no-such-chromium'} is not an executable file: fix it or unset it\n"
+    assert (
+        result.output
+        == f"Error: VIZHUB_CHROMIUM={small_project / 'no-such-chromium'} is not an executable file: fix it or unset it\n"
+    )
     assert not (small_project / "results" / "renders" / "barsOne").exists()
 
 
@@ -390,10 +427,15 @@ def test_vizhub_benchmark_generates_then_renders_only_the_selection(project, loo
     assert "generate: 1 done" in result.output
     assert "screenshot: 1 rendered" in result.output
     assert len(loopback.requests) == 1
-    render = json.loads((project / "results" / "renders" / "barsOne" / "openai__loop-model" / "render.json").read_text())
+    render = json.loads(
+        (project / "results" / "renders" / "barsOne" / "openai__loop-model" / "render.json").read_text()
+    )
     assert render["status"] == "rendered"
     assert [check["passed"] for check in render["checks"]] == [True, True]
-    rendered = sorted(p.relative_to(project / "results" / "renders").parent.as_posix() for p in (project / "results" / "renders").rglob("render.json"))
+    rendered = sorted(
+        p.relative_to(project / "results" / "renders").parent.as_posix()
+        for p in (project / "results" / "renders").rglob("render.json")
+    )
     assert rendered == ["barsOne/openai__loop-model"]
 
 
@@ -443,7 +485,9 @@ def _without_timings(path) -> dict:
 
 def test_concurrency_one_and_three_give_the_same_bytes(small_project):
     for number in range(3):
-        write_visualization(small_project, "barsTwo", f"random/dots-{number}", {"index.html": page(RANDOM_DOTS), "data.csv": DATA})
+        write_visualization(
+            small_project, "barsTwo", f"random/dots-{number}", {"index.html": page(RANDOM_DOTS), "data.csv": DATA}
+        )
     layout = Layout.at(small_project)
     # a roomy limit: on a busy machine three pages on two cores must not reach it
     params = ScreenshotParams(timeout=30.0, settle_ms=2000, step_ms=500, concurrency=1)
@@ -454,9 +498,17 @@ def test_concurrency_one_and_three_give_the_same_bytes(small_project):
     three = run_screenshot(layout, replace(params, concurrency=3), progress=False)
     assert three.skipped == 6  # concurrency is not part of the render hash
     three = run_screenshot(layout, replace(params, concurrency=3), force=True, progress=False)
-    assert three.counts["rendered"] == 6, (three.lines(), {p.parent.name: (_without_timings(p)["status"], _without_timings(p)["error"]) for p in layout.renders.glob("*/*/render.json")})
+    assert three.counts["rendered"] == 6, (
+        three.lines(),
+        {
+            p.parent.name: (_without_timings(p)["status"], _without_timings(p)["error"])
+            for p in layout.renders.glob("*/*/render.json")
+        },
+    )
     assert shots(layout) == before
-    assert {str(p.relative_to(layout.renders)): _without_timings(p) for p in layout.renders.glob("*/*/render.json")} == records
+    assert {
+        str(p.relative_to(layout.renders)): _without_timings(p) for p in layout.renders.glob("*/*/render.json")
+    } == records
 
 
 def test_pages_on_a_browser_another_page_took_down_render_again(project, monkeypatch):

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from tests.grade_repo import isolated_git, make_grade, make_project  # noqa: F401
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.grading.grades import submit_grades, validate_grade_files
 from vizhub_pipeline.core.records import GRADE_COLUMNS
+from vizhub_pipeline.grading.grades import submit_grades, validate_grade_files
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 HEADER = ",".join(GRADE_COLUMNS)
@@ -51,7 +51,7 @@ def test_every_problem_is_listed_with_its_line(layout):
         ROW.replace("baseline/starter", "gpt-9"),  # 6: unknown model
         ROW.replace("1111aaaa1111aaaa", "ffffffffffffffff"),  # 7: stale
         ROW,  # 8: duplicate of 2
-        ROW.replace("fine", "=HYPERLINK(\"http://x\")").replace("T10:", "T11:"),  # 9: raw formula
+        ROW.replace("fine", '=HYPERLINK("http://x")').replace("T10:", "T11:"),  # 9: raw formula
         ROW.replace(",alice,", ",bob,").replace("T10:", "T12:"),  # 10: another grader
         ROW.replace("2026-11-28T10", "2026-11-29T10"),  # 11: another day
         ROW + ",extra",  # 12: extra field
@@ -82,10 +82,15 @@ def test_every_problem_is_listed_with_its_line(layout):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("challenge,model,sample\n", "1: missing column(s) artifact_hash, functionality, aesthetics, notes, grader, graded_at (expected " + HEADER + ")"),
+        (
+            "challenge,model,sample\n",
+            "1: missing column(s) artifact_hash, functionality, aesthetics, notes, grader, graded_at (expected "
+            + HEADER
+            + ")",
+        ),
         (HEADER + ",score\n", "1: unknown column(s) score (expected " + HEADER + ")"),
         ("", "1: empty file: expected the header " + HEADER),
-        (HEADER + '\n"unclosed,quote\n', '2: malformed CSV: unexpected end of data'),
+        (HEADER + '\n"unclosed,quote\n', "2: malformed CSV: unexpected end of data"),
     ],
 )
 def test_schema_problems(layout, text, message):

@@ -21,11 +21,18 @@ import csv
 import io
 import shutil
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from vizhub_pipeline.core.atomic import dumps_json, replace_dir_atomic, staging_dir, write_json_atomic, write_text_atomic
+from vizhub_pipeline.core.atomic import (
+    dumps_json,
+    replace_dir_atomic,
+    staging_dir,
+    write_json_atomic,
+    write_text_atomic,
+)
 from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.params import AggregateParams
@@ -121,7 +128,9 @@ class AggregateSummary:
             out.append("no human grade exists yet: consensus has empty scores (grade with `vizhub grade`)")
         for key, count in sorted(self.unknown.items()):
             challenge, model, sample = key
-            out.append(f"left out {count} grade(s) of an unknown item: {challenge} / {model} sample {sample} (listed in excluded.csv)")
+            out.append(
+                f"left out {count} grade(s) of an unknown item: {challenge} / {model} sample {sample} (listed in excluded.csv)"
+            )
         if self.alpha and any(value is not None for value in self.alpha.values()):
             parts = ", ".join(f"{dim} {format_float(value, 3) or 'n/a'}" for dim, value in self.alpha.items())
             out.append(f"Krippendorff's alpha (ordinal): {parts}")
@@ -169,7 +178,9 @@ def count_grades(table, items: Items) -> Counted:
     item = _item_index(columns, items)
     grader_codes, graders = pd.factorize(columns["grader"], sort=True)
     graders = [str(name) for name in graders]
-    current = np.asarray([h if h is not None else "\x00none" for h in items.artifact_hash] + ["\x00unknown"], dtype=object)
+    current = np.asarray(
+        [h if h is not None else "\x00none" for h in items.artifact_hash] + ["\x00unknown"], dtype=object
+    )
     known = item >= 0
     fresh = known & (columns["artifact_hash"] == current[item])
     at_codes, _ = pd.factorize(columns["graded_at"], sort=True)
@@ -185,7 +196,9 @@ def count_grades(table, items: Items) -> Counted:
     stale_rows = np.flatnonzero(known & ~fresh)
     stale_candidates = np.unique(slot[stale_rows])
     stale_slots = stale_candidates[~np.isin(stale_candidates, fresh_slots, assume_unique=True)]
-    n_stale = np.bincount(stale_slots // n_graders, minlength=n_items)[:n_items] if n_items else np.zeros(0, dtype=np.int64)
+    n_stale = (
+        np.bincount(stale_slots // n_graders, minlength=n_items)[:n_items] if n_items else np.zeros(0, dtype=np.int64)
+    )
     counted = Counted(
         item=item[chosen],
         grader=grader_codes[chosen],
@@ -202,7 +215,11 @@ def count_grades(table, items: Items) -> Counted:
     reasons = ["stale_regraded" if r else "stale" for r in regraded] + ["unknown_item"] * int((~known).sum())
     for index, reason in zip(excluded_index, reasons):
         counted.excluded.append(
-            [reason] + [str(columns[name][index]) for name in ("challenge", "model", "sample", "artifact_hash", "grader", "graded_at")]
+            [reason]
+            + [
+                str(columns[name][index])
+                for name in ("challenge", "model", "sample", "artifact_hash", "grader", "graded_at")
+            ]
             + [table.files[int(columns["file"][index])]]
         )
         if reason == "unknown_item":
@@ -278,7 +295,15 @@ def summarize_items(counted: Counted, n_items: int, confidence: float) -> dict[s
             half = t * std[several] / np.sqrt(n[several])
             ci_low[several] = np.clip(mean[several] - half, 0, 5)
             ci_high[several] = np.clip(mean[several] + half, 0, 5)
-        out[dim] = {"n": n, "mean": mean, "median": median, "std": std, "range": high - low, "ci_low": ci_low, "ci_high": ci_high}
+        out[dim] = {
+            "n": n,
+            "mean": mean,
+            "median": median,
+            "std": std,
+            "range": high - low,
+            "ci_low": ci_low,
+            "ci_high": ci_high,
+        }
     return out
 
 
@@ -294,7 +319,9 @@ def build_consensus(items: Items, counted: Counted, summary: dict, params: Aggre
         for dim in DIMENSIONS:
             if graders:
                 stat = summary[dim]
-                scores[dim] = ScoreSummary(*(float(stat[name][index]) for name in ("mean", "median", "std", "ci_low", "ci_high")))
+                scores[dim] = ScoreSummary(
+                    *(float(stat[name][index]) for name in ("mean", "median", "std", "ci_low", "ci_high"))
+                )
             else:
                 scores[dim] = None
         flags = set()
@@ -341,10 +368,12 @@ def rng_for(seed: int, *labels: str):
     return np.random.default_rng([seed] + [zlib.crc32(label.encode("utf-8")) for label in labels])
 
 
-def run_aggregate(layout: Layout, params: AggregateParams, *, echo: Callable[[str], None] | None = None) -> AggregateSummary:
+def run_aggregate(
+    layout: Layout, params: AggregateParams, *, echo: Callable[[str], None] | None = None
+) -> AggregateSummary:
     """Read grades, generations and renders; write ``results/consensus/`` and ``results/metrics.json``."""
-    from vizhub_pipeline.core.grade_table import read_grade_table
     from vizhub_pipeline.analysis.leaderboard import build_leaderboard
+    from vizhub_pipeline.core.grade_table import read_grade_table
 
     if echo:
         echo("aggregate: reading generations, renders and grades")
@@ -425,7 +454,11 @@ def _reliability(items: Items, counted: Counted, params: AggregateParams) -> dic
     counts = {dim: rel.value_counts(counted.item, counted.codes(dim), n_items, len(DOMAINS[dim])) for dim in DIMENSIONS}
     for dim in DIMENSIONS:
         result["alpha"][dim] = rel.alpha_with_interval(
-            counts[dim], DOMAINS[dim], n_boot=params.bootstrap, confidence=params.confidence, rng=rng_for(params.seed, "alpha", dim)
+            counts[dim],
+            DOMAINS[dim],
+            n_boot=params.bootstrap,
+            confidence=params.confidence,
+            rng=rng_for(params.seed, "alpha", dim),
         ).to_json()
     challenges = [key[0] for key in items.keys]
     bounds: dict[str, list[int]] = {}
@@ -458,7 +491,8 @@ def _reliability(items: Items, counted: Counted, params: AggregateParams) -> dic
         for x, y, c, k in zip(a.tolist(), b.tolist(), common.tolist(), kappa.tolist()):
             pairs.setdefault((x, y), {"common": c})[dim] = None if np.isnan(k) else k
     result["pairwise"] = [
-        {"grader_a": counted.graders[x], "grader_b": counted.graders[y], **values} for (x, y), values in sorted(pairs.items())
+        {"grader_a": counted.graders[x], "grader_b": counted.graders[y], **values}
+        for (x, y), values in sorted(pairs.items())
     ]
     result["graders"] = rel.grader_stats(counted.item, counted.grader, counted.scores("overall"), counted.graders)
     return result
@@ -466,11 +500,29 @@ def _reliability(items: Items, counted: Counted, params: AggregateParams) -> dic
 
 # --------------------------------------------------------------------------- outputs
 
-GRADER_COLUMNS = ("grader", "grades", "stale", "compared", "leniency", "mean_abs_diff", "spearman", "mean_kappa_overall")
+GRADER_COLUMNS = (
+    "grader",
+    "grades",
+    "stale",
+    "compared",
+    "leniency",
+    "mean_abs_diff",
+    "spearman",
+    "mean_kappa_overall",
+)
 PAIR_COLUMNS = ("grader_a", "grader_b", "common_items", "kappa_functionality", "kappa_aesthetics", "kappa_overall")
 DISAGREEMENT_COLUMNS = (
-    "challenge", "model", "sample", "n_graders", "n_stale", "overall_mean", "overall_std", "overall_range",
-    "functionality_std", "aesthetics_std", "flags",
+    "challenge",
+    "model",
+    "sample",
+    "n_graders",
+    "n_stale",
+    "overall_mean",
+    "overall_std",
+    "overall_range",
+    "functionality_std",
+    "aesthetics_std",
+    "flags",
 )
 EXCLUDED_COLUMNS = ("reason", "challenge", "model", "sample", "artifact_hash", "grader", "graded_at", "file")
 PLOT_LEADERBOARD_COLUMNS = ("model", "rank", "mean", "ci_low", "ci_high")
@@ -509,8 +561,16 @@ def _round(value: Any) -> Any:
     return value
 
 
-def write_outputs(folder: Path, items: Items, counted: Counted, summary: dict, rows: list[ConsensusRow],
-                  board: dict[str, Any], reliability: dict[str, Any], params: AggregateParams) -> dict[str, Any]:
+def write_outputs(
+    folder: Path,
+    items: Items,
+    counted: Counted,
+    summary: dict,
+    rows: list[ConsensusRow],
+    board: dict[str, Any],
+    reliability: dict[str, Any],
+    params: AggregateParams,
+) -> dict[str, Any]:
     """Write every file of ``results/consensus/`` but consensus.csv into ``folder``; return the metrics."""
     import math
 
@@ -521,7 +581,10 @@ def write_outputs(folder: Path, items: Items, counted: Counted, summary: dict, r
     def put(name: str, text: str) -> None:
         write_text_atomic(folder / name, text, durable=False)
 
-    put("leaderboard.csv", _csv_text(LEADERBOARD_COLUMNS, ([row[c] for c in LEADERBOARD_COLUMNS] for row in board["rows"])))
+    put(
+        "leaderboard.csv",
+        _csv_text(LEADERBOARD_COLUMNS, ([row[c] for c in LEADERBOARD_COLUMNS] for row in board["rows"])),
+    )
 
     kappas: dict[str, list[float]] = {}
     for pair in reliability["pairwise"]:
@@ -529,33 +592,81 @@ def write_outputs(folder: Path, items: Items, counted: Counted, summary: dict, r
             kappas.setdefault(pair["grader_a"], []).append(pair["overall"])
             kappas.setdefault(pair["grader_b"], []).append(pair["overall"])
     n_graders = max(len(counted.graders), 1)
-    stale_by_grader = np.bincount(counted.stale_slots % n_graders, minlength=n_graders) if len(counted.stale_slots) else np.zeros(n_graders, dtype=np.int64)
+    stale_by_grader = (
+        np.bincount(counted.stale_slots % n_graders, minlength=n_graders)
+        if len(counted.stale_slots)
+        else np.zeros(n_graders, dtype=np.int64)
+    )
     grader_rows = [
-        [s.grader, s.grades, int(stale_by_grader[i]), s.compared, s.leniency, s.mean_abs_diff, s.spearman,
-         float(np.mean(kappas[s.grader])) if kappas.get(s.grader) else None]
+        [
+            s.grader,
+            s.grades,
+            int(stale_by_grader[i]),
+            s.compared,
+            s.leniency,
+            s.mean_abs_diff,
+            s.spearman,
+            float(np.mean(kappas[s.grader])) if kappas.get(s.grader) else None,
+        ]
         for i, s in enumerate(reliability["graders"])
     ]
     put("graders.csv", _csv_text(GRADER_COLUMNS, grader_rows))
-    put("pairwise.csv", _csv_text(PAIR_COLUMNS, (
-        [p["grader_a"], p["grader_b"], p["common"], p.get("functionality"), p.get("aesthetics"), p.get("overall")]
-        for p in reliability["pairwise"]
-    )))
+    put(
+        "pairwise.csv",
+        _csv_text(
+            PAIR_COLUMNS,
+            (
+                [
+                    p["grader_a"],
+                    p["grader_b"],
+                    p["common"],
+                    p.get("functionality"),
+                    p.get("aesthetics"),
+                    p.get("overall"),
+                ]
+                for p in reliability["pairwise"]
+            ),
+        ),
+    )
 
     review = [i for i, row in enumerate(rows) if "needs_review" in row.flags]
     overall = summary["overall"]
     review.sort(key=lambda i: (-overall["std"][i] if not math.isnan(overall["std"][i]) else math.inf, rows[i].key))
-    put("disagreements.csv", _csv_text(DISAGREEMENT_COLUMNS, (
-        [rows[i].challenge, rows[i].model, rows[i].sample, rows[i].n_graders, rows[i].n_stale,
-         float(overall["mean"][i]), float(overall["std"][i]), float(overall["range"][i]),
-         float(summary["functionality"]["std"][i]), float(summary["aesthetics"]["std"][i]), ";".join(rows[i].flags)]
-        for i in review
-    )))
+    put(
+        "disagreements.csv",
+        _csv_text(
+            DISAGREEMENT_COLUMNS,
+            (
+                [
+                    rows[i].challenge,
+                    rows[i].model,
+                    rows[i].sample,
+                    rows[i].n_graders,
+                    rows[i].n_stale,
+                    float(overall["mean"][i]),
+                    float(overall["std"][i]),
+                    float(overall["range"][i]),
+                    float(summary["functionality"]["std"][i]),
+                    float(summary["aesthetics"]["std"][i]),
+                    ";".join(rows[i].flags),
+                ]
+                for i in review
+            ),
+        ),
+    )
     put("excluded.csv", _csv_text(EXCLUDED_COLUMNS, counted.excluded))
 
-    put("plots/leaderboard.csv", _csv_text(PLOT_LEADERBOARD_COLUMNS, (
-        [row["model"], row["rank"], row["overall_mean"], row["overall_ci_low"], row["overall_ci_high"]]
-        for row in board["rows"] if row["overall_mean"] is not None
-    )))
+    put(
+        "plots/leaderboard.csv",
+        _csv_text(
+            PLOT_LEADERBOARD_COLUMNS,
+            (
+                [row["model"], row["rank"], row["overall_mean"], row["overall_ci_low"], row["overall_ci_high"]]
+                for row in board["rows"]
+                if row["overall_mean"] is not None
+            ),
+        ),
+    )
     models = sorted({key[1] for key in items.keys})
     model_index = {model: i for i, model in enumerate(models)}
     item_model = np.asarray([model_index[key[1]] for key in items.keys], dtype=np.int64)
@@ -563,7 +674,13 @@ def write_outputs(folder: Path, items: Items, counted: Counted, summary: dict, r
     for dim in DIMENSIONS:
         n_codes = len(DOMAINS[dim])
         graded_model = item_model[counted.item] if len(counted.item) else np.zeros(0, dtype=np.int64)
-        histogram = np.bincount(graded_model * n_codes + counted.codes(dim), minlength=len(models) * n_codes).reshape(len(models), n_codes) if models else np.zeros((0, n_codes), dtype=np.int64)
+        histogram = (
+            np.bincount(graded_model * n_codes + counted.codes(dim), minlength=len(models) * n_codes).reshape(
+                len(models), n_codes
+            )
+            if models
+            else np.zeros((0, n_codes), dtype=np.int64)
+        )
         for m, model in enumerate(models):
             for code, score in enumerate(DOMAINS[dim]):
                 score_rows.append([model, dim, format_float(score, 1), int(histogram[m, code])])
@@ -581,9 +698,14 @@ def write_outputs(folder: Path, items: Items, counted: Counted, summary: dict, r
             "pairwise": _reliability_methods()["pairwise"],
             "graders": _reliability_methods()["graders"],
         },
-        "grades": {"read": counted.rows_read, "counted": len(counted.item), "stale_rows": counted.stale_rows,
-                   "stale": int(counted.n_stale.sum()) if len(counted.n_stale) else 0,
-                   "unknown_item_rows": sum(counted.unknown.values()), "graders": counted.active_graders},
+        "grades": {
+            "read": counted.rows_read,
+            "counted": len(counted.item),
+            "stale_rows": counted.stale_rows,
+            "stale": int(counted.n_stale.sum()) if len(counted.n_stale) else 0,
+            "unknown_item_rows": sum(counted.unknown.values()),
+            "graders": counted.active_graders,
+        },
         "alpha": reliability["alpha"],
         "alpha_by_challenge": reliability["alpha_by_challenge"],
         "icc": reliability["icc"],
@@ -600,11 +722,22 @@ def write_outputs(folder: Path, items: Items, counted: Counted, summary: dict, r
 def _reliability_methods() -> dict[str, str]:
     from vizhub_pipeline.analysis import reliability as rel
 
-    return {"alpha": rel.ALPHA_METHOD, "icc": rel.ICC_METHOD, "pairwise": rel.KAPPA_METHOD, "graders": rel.GRADER_METHOD}
+    return {
+        "alpha": rel.ALPHA_METHOD,
+        "icc": rel.ICC_METHOD,
+        "pairwise": rel.KAPPA_METHOD,
+        "graders": rel.GRADER_METHOD,
+    }
 
 
-def _metrics(items: Items, counted: Counted, rows: list[ConsensusRow], board: dict[str, Any],
-             reliability: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+def _metrics(
+    items: Items,
+    counted: Counted,
+    rows: list[ConsensusRow],
+    board: dict[str, Any],
+    reliability: dict[str, Any],
+    document: dict[str, Any],
+) -> dict[str, Any]:
     renders = [status for status in items.render_status if status is not None]
     passed = sum(p for p, t in zip(items.checks_passed, items.checks_total) if t)
     total = sum(t for t in items.checks_total if t)

@@ -58,7 +58,9 @@ def build_leaderboard(items, summary: dict, counted, params: AggregateParams, rn
     for dim in DIMENSIONS:
         means = summary[dim]["mean"]
         if unit == "challenges":
-            matrix = _cluster_means(item_challenge[graded], item_model[graded], means[graded], len(challenges), len(models))
+            matrix = _cluster_means(
+                item_challenge[graded], item_model[graded], means[graded], len(challenges), len(models)
+            )
         else:
             matrix = np.full((len(graded), len(models)), np.nan)
             matrix[np.arange(len(graded)), item_model[graded]] = means[graded]
@@ -235,17 +237,19 @@ def format_report(report: dict[str, Any]) -> str:
     header = ["rank", "model", "overall", "functionality", "aesthetics", "graded", "checks", "renders", "cost/item"]
     table = [header]
     for row in report["leaderboard"]:
-        table.append([
-            "-" if row["rank"] is None else str(row["rank"]),
-            str(row["model"]),
-            interval(row, "overall"),
-            interval(row, "functionality"),
-            interval(row, "aesthetics"),
-            f"{row['graded_items']}/{row['items']}",
-            "-" if row["check_pass_rate"] is None else f"{row['check_pass_rate'] * 100:.0f}%",
-            "-" if row["render_rate"] is None else f"{row['render_rate'] * 100:.0f}%",
-            "-" if row["cost_per_item"] is None else f"${row['cost_per_item']:.4f}",
-        ])
+        table.append(
+            [
+                "-" if row["rank"] is None else str(row["rank"]),
+                str(row["model"]),
+                interval(row, "overall"),
+                interval(row, "functionality"),
+                interval(row, "aesthetics"),
+                f"{row['graded_items']}/{row['items']}",
+                "-" if row["check_pass_rate"] is None else f"{row['check_pass_rate'] * 100:.0f}%",
+                "-" if row["render_rate"] is None else f"{row['render_rate'] * 100:.0f}%",
+                "-" if row["cost_per_item"] is None else f"${row['cost_per_item']:.4f}",
+            ]
+        )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["Leaderboard (mean human score, 0-5, with intervals; tied ranks overlap)"]
     for line in table:
@@ -264,7 +268,11 @@ def format_report(report: dict[str, Any]) -> str:
     icc = report.get("icc") or {}
     for dim in DIMENSIONS:
         alpha = (report.get("alpha") or {}).get(dim) or {}
-        ci = f" [{num(alpha.get('ci_low'), 3)}, {num(alpha.get('ci_high'), 3)}]" if alpha.get("ci_low") is not None else ""
+        ci = (
+            f" [{num(alpha.get('ci_low'), 3)}, {num(alpha.get('ci_high'), 3)}]"
+            if alpha.get("ci_low") is not None
+            else ""
+        )
         dim_icc = (icc.get(dim) or {}).get("icc2_1") if icc else None
         kappa = (report.get("pairwise_mean_kappa") or {}).get(dim)
         lines.append(

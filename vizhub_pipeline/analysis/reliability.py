@@ -49,14 +49,22 @@ class Alpha:
     values: int  # pairable grades
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high, "units": self.units, "values": self.values}
+        return {
+            "value": self.value,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "units": self.units,
+            "values": self.values,
+        }
 
 
 def value_counts(items, codes, n_items: int, n_values: int):
     """``(n_items, n_values)`` matrix: how many graders gave item i the code v."""
     import numpy as np
 
-    flat = np.bincount(np.asarray(items, dtype=np.int64) * n_values + np.asarray(codes, dtype=np.int64), minlength=n_items * n_values)
+    flat = np.bincount(
+        np.asarray(items, dtype=np.int64) * n_values + np.asarray(codes, dtype=np.int64), minlength=n_items * n_values
+    )
     return flat.reshape(n_items, n_values)
 
 

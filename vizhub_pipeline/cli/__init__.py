@@ -36,7 +36,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from vizhub_pipeline.cli import aggregate, challenge, export, generate, grades, grader, screenshot
+    from vizhub_pipeline.cli import aggregate, challenge, export, generate, grader, grades, screenshot
 
     for module in (challenge, generate, screenshot, grader, grades, aggregate, export):
         for command in module.COMMANDS:

@@ -41,9 +41,9 @@ def report(as_json, project) -> None:
         vizhub report
         vizhub report --json | jq '.leaderboard[0]'
     """
+    from vizhub_pipeline.analysis.leaderboard import format_report, read_report
     from vizhub_pipeline.core.atomic import dumps_json
     from vizhub_pipeline.core.layout import Layout
-    from vizhub_pipeline.analysis.leaderboard import format_report, read_report
 
     layout = Layout.at(project)
     data = read_report(layout.consensus, layout.metrics)

@@ -8,8 +8,8 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
 
 
 def _generate(project, challenges, models, cache, prune=False):
-    from vizhub_pipeline.generate.stage import run_generate
     from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.generate.stage import run_generate
 
     params = load_project_params(project)
     summary = run_generate(
@@ -37,7 +37,11 @@ cache_option = click.option(
 @click.command()
 @selection_options
 @cache_option
-@click.option("--prune", is_flag=True, help="Remove output folders of models or challenges no longer in the benchmark (full runs only).")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Remove output folders of models or challenges no longer in the benchmark (full runs only).",
+)
 @project_option
 def generate(challenges, models, cache, prune, project) -> None:
     """Have each model edit each challenge; write visualizations/<challenge>/<model>/.

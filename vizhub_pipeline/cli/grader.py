@@ -10,14 +10,24 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
 @click.command()
 @selection_options
 @click.option("--grader", "grader", metavar="NAME", help="Your grader name (default: from git config user.name).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; keep 127.0.0.1 unless you know why.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port of the grader page (0: any free port).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on; keep 127.0.0.1 unless you know why."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port of the grader page (0: any free port).",
+)
 @click.option(
     "--blind/--no-blind",
     default=None,
     help="Hide model names until you grade, in an order drawn for you (default: grade.blind in params.yaml, true).",
 )
-@click.option("--open/--no-open", "open_browser", default=True, show_default=True, help="Open the page in your browser.")
+@click.option(
+    "--open/--no-open", "open_browser", default=True, show_default=True, help="Open the page in your browser."
+)
 @click.option(
     "--branch",
     is_flag=False,
@@ -44,8 +54,8 @@ def grade(challenges, models, grader, host, port, blind, open_browser, branch, u
     import dataclasses
     import datetime
 
-    from vizhub_pipeline.grading.grades import check_can_commit, resolve_grader
     from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.grading.grades import check_can_commit, resolve_grader
 
     layout = Layout.at(project)
     params = load_project_params(project)
@@ -53,11 +63,13 @@ def grade(challenges, models, grader, host, port, blind, open_browser, branch, u
         params = dataclasses.replace(params, grade=dataclasses.replace(params.grade, blind=blind))
     name = resolve_grader(grader, layout.root)
     if branch == "":
-        branch = f"grades/{name}-{datetime.datetime.now(datetime.timezone.utc).date().isoformat()}"
+        branch = f"grades/{name}-{datetime.datetime.now(datetime.UTC).date().isoformat()}"
     if use_cli:
         from vizhub_pipeline.grading.terminal import run_grading_session
 
-        run_grading_session(layout, grader=name, challenges=challenges, models=models or (), params=params, branch=branch)
+        run_grading_session(
+            layout, grader=name, challenges=challenges, models=models or (), params=params, branch=branch
+        )
         return
     from vizhub_pipeline.grading.web.server import build_server
 
@@ -81,7 +93,9 @@ def grade(challenges, models, grader, host, port, blind, open_browser, branch, u
         click.echo(f"warning: listening on {host}: anyone who can reach this address can grade as {name}", err=True)
     click.echo(f"Grading as {name}: {server.url}/  (Ctrl+C to stop)")
     if branch:
-        click.echo(f"Grades are committed on branch {branch}; when done: git push origin {branch}, then open a pull request.")
+        click.echo(
+            f"Grades are committed on branch {branch}; when done: git push origin {branch}, then open a pull request."
+        )
     if open_browser:
         import webbrowser
 

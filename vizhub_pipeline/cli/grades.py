@@ -27,9 +27,9 @@ def validate(files, allow_stale, project) -> None:
     Example:
         vizhub validate results/grades/alice-2026-11-28.csv
     """
-    from vizhub_pipeline.grading.grades import validate_grade_files
     from vizhub_pipeline.core.layout import Layout, shorter_path
     from vizhub_pipeline.core.records import grade_files
+    from vizhub_pipeline.grading.grades import validate_grade_files
 
     layout = Layout.at(project)
     chosen = list(files) if files else [shorter_path(path) for path in grade_files(layout.grades)]
@@ -61,8 +61,8 @@ def diff(rev1, rev2, as_json, project) -> None:
         vizhub diff HEAD~3..HEAD --json
     """
     from vizhub_pipeline.core.atomic import dumps_json
-    from vizhub_pipeline.grading.grades import diff_grades
     from vizhub_pipeline.core.layout import Layout
+    from vizhub_pipeline.grading.grades import diff_grades
 
     result = diff_grades(Layout.at(project), rev1, rev2)
     click.echo(dumps_json(result.to_json()) if as_json else result.to_table(), nl=False)

@@ -6,9 +6,10 @@ A challenge is ``challenges/<id>/`` with ``challenge.yaml``, ``prompt.md``, ``fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -117,7 +118,9 @@ def validate_challenge(folder: Path) -> list[ChallengeError]:
     return problems
 
 
-def discover_challenges(root: Path, only: tuple[str, ...] | list[str] = ()) -> tuple[list[Challenge], list[ChallengeError]]:
+def discover_challenges(
+    root: Path, only: tuple[str, ...] | list[str] = ()
+) -> tuple[list[Challenge], list[ChallengeError]]:
     """The valid challenges under ``root`` (sorted by id) and the problems of the others.
 
     With ``only``, just those ids; an id that has no folder is a problem too.
@@ -360,7 +363,11 @@ def _steps(value: Any, path: Path, fail) -> tuple[Step, ...]:
         for key in ("at", "from", "to"):
             if key in raw:
                 point = raw[key]
-                if not (isinstance(point, list) and len(point) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)):
+                if not (
+                    isinstance(point, list)
+                    and len(point) == 2
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
+                ):
                     fail(path, "must be [x, y], fractions of the element's box", f"{at}.{key}")
                     continue
                 points[key] = (float(point[0]), float(point[1]))
@@ -488,7 +495,9 @@ def scaffold_challenge(root: Path, name: str, title: str | None = None) -> Path:
     title = title or name
     (folder / "files").mkdir(parents=True)
     (folder / "reference").mkdir()
-    (folder / "challenge.yaml").write_text(_TEMPLATE_YAML.format(title=yaml.safe_dump(title).splitlines()[0]), encoding="utf-8")
+    (folder / "challenge.yaml").write_text(
+        _TEMPLATE_YAML.format(title=yaml.safe_dump(title).splitlines()[0]), encoding="utf-8"
+    )
     (folder / "prompt.md").write_text(_TEMPLATE_PROMPT, encoding="utf-8")
     (folder / "files" / "index.html").write_text(_TEMPLATE_HTML.format(title=title), encoding="utf-8")
     return folder

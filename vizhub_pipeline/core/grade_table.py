@@ -91,7 +91,10 @@ def _columns_from_grades(grades) -> dict[str, Any]:
 
     if not grades:
         return _empty_columns()
-    return {name: np.asarray([getattr(grade, name) for grade in grades], dtype=_KINDS.get(name, object)) for name in TABLE_COLUMNS}
+    return {
+        name: np.asarray([getattr(grade, name) for grade in grades], dtype=_KINDS.get(name, object))
+        for name in TABLE_COLUMNS
+    }
 
 
 def _fast_columns(text: str):
@@ -112,7 +115,12 @@ def _read_columns(text: str) -> dict[str, Any] | None:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
                 frame = pd.read_csv(
-                    io.StringIO(text), dtype=object, keep_default_na=False, index_col=False, engine="c", skip_blank_lines=True
+                    io.StringIO(text),
+                    dtype=object,
+                    keep_default_na=False,
+                    index_col=False,
+                    engine="c",
+                    skip_blank_lines=True,
                 )
         except Exception:  # any parser complaint: let the exact reader name it
             return None
@@ -230,6 +238,8 @@ def _canonical_and_valid(values: list[str]):
     day = d[:, 8] * 10 + d[:, 9]
     hour, minute, second = d[:, 11] * 10 + d[:, 12], d[:, 14] * 10 + d[:, 15], d[:, 17] * 10 + d[:, 18]
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    lengths = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] + (leap & (month == 2))
+    lengths = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] + (
+        leap & (month == 2)
+    )
     valid = canonical & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= lengths)
     return valid & (hour <= 23) & (minute <= 59) & (second <= 59)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 _PLAIN = set(string.ascii_letters + string.digits + ".-")
@@ -115,7 +115,7 @@ class Layout:
     root: Path
 
     @classmethod
-    def at(cls, root: Path | str = ".") -> "Layout":
+    def at(cls, root: Path | str = ".") -> Layout:
         return cls(Path(root).resolve())
 
     @property

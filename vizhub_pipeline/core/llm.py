@@ -12,8 +12,9 @@ import asyncio
 import os
 import random
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from vizhub_pipeline.core.errors import VizhubError
 
@@ -215,4 +216,6 @@ def _to_completion(litellm, response, latency: float, attempts: int) -> Completi
             cost = float(litellm.completion_cost(completion_response=response))
         except Exception:
             cost = None  # litellm does not know this model's price
-    return Completion(text=text, tokens_in=tokens_in, tokens_out=tokens_out, cost=cost, latency_s=latency, attempts=attempts)
+    return Completion(
+        text=text, tokens_in=tokens_in, tokens_out=tokens_out, cost=cost, latency_s=latency, attempts=attempts
+    )

@@ -131,7 +131,7 @@ class Mirror:
             if host.endswith("jsdelivr.net"):
                 if not spec.startswith("npm/"):
                     return Resolved(None, f"no local copy of {url}")
-                spec = spec[len("npm/"):]
+                spec = spec[len("npm/") :]
             match = _PKG_RE.match(spec)
             if not match:
                 return Resolved(None, f"no local copy of {url}")
@@ -200,7 +200,11 @@ class Mirror:
         if not names:
             return Resolved(None, f"no local ES module for {url}")
         script = _default_file(bundle).relative_to(self.node_modules).as_posix()
-        lines = [f'import "https://cdn.jsdelivr.net/npm/{script}";', "const lib = globalThis.d3;", "export default lib;"]
+        lines = [
+            f'import "https://cdn.jsdelivr.net/npm/{script}";',
+            "const lib = globalThis.d3;",
+            "export default lib;",
+        ]
         lines += [f"export const {n} = lib.{n};" for n in names if n != "default"]
         return Resolved(None, body=("\n".join(lines) + "\n").encode("utf-8"))
 

@@ -90,7 +90,9 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputError(path, f"not valid YAML: {getattr(exc, 'problem', exc)}", line=None if line is None else line + 1) from None
+        raise InputError(
+            path, f"not valid YAML: {getattr(exc, 'problem', exc)}", line=None if line is None else line + 1
+        ) from None
     if not isinstance(data, dict):
         raise InputError(path, "expected a mapping of sections")
     sections = {}

@@ -7,8 +7,7 @@ the model is asked to answer in the same form; :mod:`vizhub_pipeline.generate.re
 from __future__ import annotations
 
 import json
-
-from typing import Mapping
+from collections.abc import Mapping
 
 from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.layout import hash_bytes
@@ -86,7 +85,10 @@ def format_file_block(name: str, content: str, *, truncated: bool = False) -> st
 def build_user_prompt(challenge: Challenge, files: Mapping[str, str] | None = None) -> str:
     files = challenge.files if files is None else files
     hidden = read_only_files(files)
-    blocks = [format_file_block(name, files[name], truncated=name in hidden) for name in sorted(files, key=_file_order(challenge))]
+    blocks = [
+        format_file_block(name, files[name], truncated=name in hidden)
+        for name in sorted(files, key=_file_order(challenge))
+    ]
     return "## Task\n\n" + challenge.prompt.strip() + "\n\n## Files\n\n" + "\n".join(blocks)
 
 

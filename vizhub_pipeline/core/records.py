@@ -10,10 +10,11 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from vizhub_pipeline.core.atomic import write_json_atomic, write_text_atomic
 from vizhub_pipeline.core.errors import GradeFileError, InputError
@@ -52,7 +53,7 @@ class Generation:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], path: Path | str = "meta.json") -> "Generation":
+    def from_json(cls, data: dict[str, Any], path: Path | str = "meta.json") -> Generation:
         known = {f.name for f in fields(cls)}
         missing = [name for name in ("challenge", "model", "sample", "status", "input_hash") if name not in data]
         if missing:
@@ -119,7 +120,7 @@ class Render:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], path: Path | str = "render.json") -> "Render":
+    def from_json(cls, data: dict[str, Any], path: Path | str = "render.json") -> Render:
         known = {f.name for f in fields(cls)}
         missing = [name for name in ("challenge", "model", "sample", "status", "render_hash") if name not in data]
         if missing:
@@ -181,7 +182,7 @@ class Grade:
 
 
 def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def neutralize_formula(text: str) -> str:
@@ -333,7 +334,7 @@ def _grade_from_row(values: dict[str, str]) -> tuple[Grade | None, str | None]:
 def canonical_utc(moment: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ``: the one form of ``graded_at`` once read, so that comparing the
     texts compares the times (``12:00:00.5Z`` or ``+00:00`` would sort wrongly as written)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_grade_file(path: Path | str) -> list[Grade]:

@@ -62,7 +62,10 @@ def _messages(name: str) -> dict:
 def _scores(name: str) -> dict:
     # fresh dicts for every dimension: shared ones would be dumped as YAML aliases
     stats = ("mean", "median", "std", "ci_low", "ci_high")
-    return {"name": name, "struct": [{"name": dim, "struct": [_dtype(stat, "float64") for stat in stats]} for dim in DIMENSIONS]}
+    return {
+        "name": name,
+        "struct": [{"name": dim, "struct": [_dtype(stat, "float64") for stat in stats]} for dim in DIMENSIONS],
+    }
 
 
 def features(kind: str, fmt: str, images: bool) -> list[dict]:
@@ -72,7 +75,10 @@ def features(kind: str, fmt: str, images: bool) -> list[dict]:
         columns = [text("prompt"), text("chosen"), text("rejected")]
         columns += [_dtype(name, "float64") for name in ("margin", "score_chosen", "score_rejected")]
         columns += [_string("challenge"), _string("model_chosen"), _string("model_rejected")]
-        columns += [_dtype(name, "int64") for name in ("sample_chosen", "sample_rejected", "n_graders_chosen", "n_graders_rejected")]
+        columns += [
+            _dtype(name, "int64")
+            for name in ("sample_chosen", "sample_rejected", "n_graders_chosen", "n_graders_rejected")
+        ]
         columns += [_scores("scores_chosen"), _scores("scores_rejected")]
         columns += [_string("artifact_hash_chosen"), _string("artifact_hash_rejected"), _string("dataset_version")]
     else:
@@ -110,8 +116,13 @@ def read_reliability(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         alpha = [
-            {"dimension": dim, "label": ALPHA_LABEL, "value": _number(node["value"]),
-             "ci_low": _number(node.get("ci_low")), "ci_high": _number(node.get("ci_high"))}
+            {
+                "dimension": dim,
+                "label": ALPHA_LABEL,
+                "value": _number(node["value"]),
+                "ci_low": _number(node.get("ci_low")),
+                "ci_high": _number(node.get("ci_high")),
+            }
             for dim in DIMENSIONS
             for node in [data["alpha"].get(dim) or {"value": None}]
             if _number(node["value"]) is not None
@@ -126,7 +137,10 @@ def read_reliability(path: Path) -> dict[str, Any]:
         ]
         graders = data.get("grades", {}).get("graders")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, AttributeError, TypeError) as exc:
-        result.update(status="unreadable", error=f"{path}: not the layout the aggregate stage writes ({type(exc).__name__}: {exc})")
+        result.update(
+            status="unreadable",
+            error=f"{path}: not the layout the aggregate stage writes ({type(exc).__name__}: {exc})",
+        )
         return result
     result.update(status="ok", alpha=alpha, icc=icc, graders=graders if isinstance(graders, int) else None)
     return result

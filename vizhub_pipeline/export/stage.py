@@ -26,10 +26,10 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from vizhub_pipeline.core.atomic import clean_stale_temporaries, write_json_atomic, write_text_atomic
 from vizhub_pipeline.core.challenges import Challenge
@@ -186,7 +186,9 @@ def no_pair_reason(summary: ExportSummary, params: ExportParams) -> str:
     if summary.eligible == 0:
         parts = []
         if summary.too_few_votes:
-            parts.append(f"{summary.too_few_votes} graded outputs, but none has the {params.min_votes} graders min_votes asks for")
+            parts.append(
+                f"{summary.too_few_votes} graded outputs, but none has the {params.min_votes} graders min_votes asks for"
+            )
         if summary.problems:
             parts.append(f"{len(summary.problems)} rows left out for problems (listed with --verbose)")
         return "; ".join(parts)
@@ -257,7 +259,9 @@ class _Encoded:
         self.image = _dumps(item.screenshot)
 
 
-def pair_line(prompt: str, challenge: str, version: str, chosen: _Encoded, rejected: _Encoded, margin: float, images: bool) -> str:
+def pair_line(
+    prompt: str, challenge: str, version: str, chosen: _Encoded, rejected: _Encoded, margin: float, images: bool
+) -> str:
     """One line of preferences.jsonl, columns in :data:`PAIR_COLUMNS` order (``images`` last)."""
     values = (
         prompt,
@@ -336,9 +340,17 @@ def output_paths(layout: Layout, output: str | Path) -> dict[str, Path]:
     if pairs.suffix != ".jsonl":
         raise InputError(pairs, "the output must be a .jsonl file", field="export.output")
     folder = pairs.parent
-    paths = {"pairs": pairs, "kto": folder / KTO_FILE, "sft": folder / SFT_FILE, "card": folder / CARD_FILE, "meta": folder / META_FILE}
+    paths = {
+        "pairs": pairs,
+        "kto": folder / KTO_FILE,
+        "sft": folder / SFT_FILE,
+        "card": folder / CARD_FILE,
+        "meta": folder / META_FILE,
+    }
     if pairs.name in (KTO_FILE, SFT_FILE):
-        raise InputError(pairs, f"{pairs.name} is the name of another export file: choose another output name", field="export.output")
+        raise InputError(
+            pairs, f"{pairs.name} is the name of another export file: choose another output name", field="export.output"
+        )
     return paths
 
 
@@ -410,7 +422,9 @@ def _load_item(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: bool,
         raise VizhubError(f"no visualization at {where} (meta.json missing)")
     generation = read_generation(meta)
     if (generation.challenge, generation.model, generation.sample) != row.key:
-        raise VizhubError(f"{where}/meta.json is for {generation.challenge} / {generation.model} sample {generation.sample}")
+        raise VizhubError(
+            f"{where}/meta.json is for {generation.challenge} / {generation.model} sample {generation.sample}"
+        )
     if generation.status != "ok":
         raise VizhubError(f"{where} has status {generation.status}, not ok")
     if generation.artifact_hash != row.artifact_hash:
@@ -429,12 +443,16 @@ def _load_item(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: bool,
         raise VizhubError(f"{where}/response.md cannot be read: {exc}") from None
     if not reply.strip():
         raise VizhubError(f"{where}/response.md is empty")
-    hashes.replies.update(f"{row.challenge}\0{row.model}\0{row.sample}\0".encode() + hashlib.sha256(reply.encode()).digest())
+    hashes.replies.update(
+        f"{row.challenge}\0{row.model}\0{row.sample}\0".encode() + hashlib.sha256(reply.encode()).digest()
+    )
     screenshot = None
     if images:
         png = layout.render_dir(row.challenge, row.model, row.sample) / "screenshot.png"
         if not png.is_file():
-            raise VizhubError(f"no screenshot at {png.relative_to(layout.root).as_posix()} (run `vizhub screenshot`; or export without --images)")
+            raise VizhubError(
+                f"no screenshot at {png.relative_to(layout.root).as_posix()} (run `vizhub screenshot`; or export without --images)"
+            )
         screenshot = png.relative_to(layout.root).as_posix()
         hashes.screenshots.update(screenshot.encode() + b"\0" + bytes.fromhex(_file_hash(png)))
     return Item(row=row, reply=reply, screenshot=screenshot)
@@ -467,13 +485,15 @@ def run_export(
     echo: Callable[[str], None] | None = None,
 ) -> ExportSummary:
     """Write the preference, KTO and SFT files, the dataset card and meta.json; see the module doc."""
-    from vizhub_pipeline.export.card import render_card, read_reliability
+    from vizhub_pipeline.export.card import read_reliability, render_card
 
     check_params(params, layout.params)
     paths = output_paths(layout, params.output)
     consensus = layout.consensus / "consensus.csv"
     if not consensus.is_file():
-        raise InputError(consensus, "missing: run `vizhub aggregate` first (it writes the consensus even without grades)")
+        raise InputError(
+            consensus, "missing: run `vizhub aggregate` first (it writes the consensus even without grades)"
+        )
     paths["pairs"].parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(paths["pairs"].parent)  # left by an interrupted run
     summary = ExportSummary(output=paths["pairs"])
@@ -532,7 +552,9 @@ def _collect_items(
         elif status == "too_few_votes":
             summary.too_few_votes += 1
         elif row.key in keys:
-            summary.problems.append(f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample} appears twice; the later row is left out")
+            summary.problems.append(
+                f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample} appears twice; the later row is left out"
+            )
         else:
             keys.add(row.key)
             wanted.append((line, row))
@@ -579,7 +601,17 @@ def _write_challenge(
                 summary.largest_below = margin
             continue
         pair = PreferencePair(challenge, better.row, worse.row)
-        sinks["pairs"].write(pair_line(prompt_json, challenge_json, version, encoded[id(better)], encoded[id(worse)], pair.margin, params.images))
+        sinks["pairs"].write(
+            pair_line(
+                prompt_json,
+                challenge_json,
+                version,
+                encoded[id(better)],
+                encoded[id(worse)],
+                pair.margin,
+                params.images,
+            )
+        )
         summary.pairs += 1
         summary.models[better.row.model].chosen += 1
         summary.models[worse.row.model].rejected += 1
@@ -610,7 +642,9 @@ def _write_challenge(
     summary.challenges[challenge] = (len(ranked), summary.pairs - pairs_before)
 
 
-def _meta(summary: ExportSummary, params: ExportParams, paths: dict[str, Path], hashes: _Hashes, layout: Layout) -> dict:
+def _meta(
+    summary: ExportSummary, params: ExportParams, paths: dict[str, Path], hashes: _Hashes, layout: Layout
+) -> dict:
     consensus = layout.consensus / "consensus.csv"
     inputs = {
         "consensus": _file_hash(consensus),

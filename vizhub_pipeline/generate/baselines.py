@@ -33,7 +33,9 @@ def make_handler() -> Any:
             elif model == "reference":
                 files = metadata.get("vizhub_reference")
                 if files == {}:
-                    raise CustomLLMError(status_code=400, message="this challenge has no reference solution (reference/)")
+                    raise CustomLLMError(
+                        status_code=400, message="this challenge has no reference solution (reference/)"
+                    )
             else:
                 raise CustomLLMError(status_code=404, message=f"unknown baseline {model!r}: use starter or reference")
             if not isinstance(files, dict):
@@ -46,15 +48,55 @@ def make_handler() -> Any:
             text = self._reply(model, messages, litellm_params)
             tokens_in = litellm.token_counter(model="gpt-4o", messages=messages)
             tokens_out = litellm.token_counter(model="gpt-4o", text=text)
-            model_response.choices = [Choices(index=0, finish_reason="stop", message=Message(role="assistant", content=text))]
-            model_response.usage = Usage(prompt_tokens=tokens_in, completion_tokens=tokens_out, total_tokens=tokens_in + tokens_out)
+            model_response.choices = [
+                Choices(index=0, finish_reason="stop", message=Message(role="assistant", content=text))
+            ]
+            model_response.usage = Usage(
+                prompt_tokens=tokens_in, completion_tokens=tokens_out, total_tokens=tokens_in + tokens_out
+            )
             model_response.model = f"baseline/{model}"
             return model_response
 
-        def completion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose, encoding, api_key, logging_obj, optional_params, acompletion=None, litellm_params=None, logger_fn=None, headers={}, timeout=None, client=None):  # noqa: E501
+        def completion(
+            self,
+            model,
+            messages,
+            api_base,
+            custom_prompt_dict,
+            model_response,
+            print_verbose,
+            encoding,
+            api_key,
+            logging_obj,
+            optional_params,
+            acompletion=None,
+            litellm_params=None,
+            logger_fn=None,
+            headers={},
+            timeout=None,
+            client=None,
+        ):  # noqa: E501
             return self._respond(model, messages, model_response, litellm_params)
 
-        async def acompletion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose, encoding, api_key, logging_obj, optional_params, acompletion=None, litellm_params=None, logger_fn=None, headers={}, timeout=None, client=None):  # noqa: E501
+        async def acompletion(
+            self,
+            model,
+            messages,
+            api_base,
+            custom_prompt_dict,
+            model_response,
+            print_verbose,
+            encoding,
+            api_key,
+            logging_obj,
+            optional_params,
+            acompletion=None,
+            litellm_params=None,
+            logger_fn=None,
+            headers={},
+            timeout=None,
+            client=None,
+        ):  # noqa: E501
             return self._respond(model, messages, model_response, litellm_params)
 
     return BaselineLLM()

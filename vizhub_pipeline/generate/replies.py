@@ -9,8 +9,8 @@ Paths that would leave the output folder are refused and recorded, never written
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from vizhub_pipeline.core.prompting import language_of
 

@@ -13,9 +13,9 @@ import asyncio
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from vizhub_pipeline.core.atomic import clean_stale_temporaries, replace_dir_atomic, staging_dir, write_text_atomic
 from vizhub_pipeline.core.challenges import Challenge, discover_challenges
@@ -23,8 +23,8 @@ from vizhub_pipeline.core.errors import ChallengeError, InputError, VizhubError
 from vizhub_pipeline.core.layout import Layout, hash_bytes, hash_files, parse_item_dirname
 from vizhub_pipeline.core.params import GenerateParams
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash, read_only_files
-from vizhub_pipeline.generate.baselines import BASELINE_PROVIDER
 from vizhub_pipeline.core.records import Generation, read_generation, utc_now_iso, write_generation
+from vizhub_pipeline.generate.baselines import BASELINE_PROVIDER
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,11 @@ def generation_params(params: GenerateParams, sample: int) -> dict:
 def baseline_files(item: Item) -> dict:
     """What a built-in baseline answers with (carried in the call's metadata)."""
     return {
-        "vizhub_starter": {name: text for name, text in item.challenge.files.items() if name not in read_only_files(item.challenge.files)},
+        "vizhub_starter": {
+            name: text
+            for name, text in item.challenge.files.items()
+            if name not in read_only_files(item.challenge.files)
+        },
         "vizhub_reference": dict(item.challenge.reference),
     }
 
@@ -225,7 +229,9 @@ def prune_outputs(layout: Layout, keep: set[tuple[str, str, int]]) -> list[str]:
     removed = []
     if not layout.visualizations.is_dir():
         return removed
-    for challenge_dir in sorted(p for p in layout.visualizations.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for challenge_dir in sorted(
+        p for p in layout.visualizations.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
         for folder in sorted(p for p in challenge_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
             try:
                 model, sample = parse_item_dirname(folder.name)
@@ -291,7 +297,11 @@ def run_generate(
 
 
 async def _run_items(
-    layout: Layout, todo: list[tuple[Item, list[dict], str]], params: GenerateParams, summary: GenerateSummary, progress: bool
+    layout: Layout,
+    todo: list[tuple[Item, list[dict], str]],
+    params: GenerateParams,
+    summary: GenerateSummary,
+    progress: bool,
 ) -> None:
     from tqdm import tqdm
 
@@ -300,7 +310,8 @@ async def _run_items(
     semaphores: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(params.concurrency))
     tasks = [
         asyncio.create_task(
-            _generate_item(layout, item, messages, hashed, params, semaphores[llm.provider_of(item.model)]), name=item.label
+            _generate_item(layout, item, messages, hashed, params, semaphores[llm.provider_of(item.model)]),
+            name=item.label,
         )
         for item, messages, hashed in todo
     ]

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from vizhub_pipeline.core.atomic import write_bytes_atomic
 from vizhub_pipeline.core.errors import InputError, VizhubError
@@ -71,12 +72,16 @@ def slugify_grader(name: str) -> str:
     raw = name.strip()
     if "/" in raw or "\\" in raw or ".." in raw:
         bad = "/" if "/" in raw else "\\" if "\\" in raw else ".."
-        raise GradeError(f"grader name {name!r} contains {bad!r}: use letters, digits, '-' and '_' only (for example alice or alice-smith)")
+        raise GradeError(
+            f"grader name {name!r} contains {bad!r}: use letters, digits, '-' and '_' only (for example alice or alice-smith)"
+        )
     text = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode("ascii").lower()
     text = re.sub(r"[^a-z0-9_-]+", "-", text)
     text = re.sub(r"-{2,}", "-", text).strip("-_")[:100]
     if not is_safe_slug(text):
-        raise GradeError(f"grader name {name!r} has no letters or digits to make a name from: pass --grader with letters, digits, '-' or '_'")
+        raise GradeError(
+            f"grader name {name!r} has no letters or digits to make a name from: pass --grader with letters, digits, '-' or '_'"
+        )
     return text
 
 
@@ -88,7 +93,7 @@ def resolve_grader(name: str | None, repo_root: Path) -> str:
         return slugify_grader(name)
     configured = config_value(repo_root, "user.name")
     if not configured:
-        raise GradeError("no grader name: pass --grader NAME, or set one with git config user.name \"Your Name\"")
+        raise GradeError('no grader name: pass --grader NAME, or set one with git config user.name "Your Name"')
     return slugify_grader(configured)
 
 
@@ -96,7 +101,7 @@ def grade_file_path(layout: Layout, grader: str, day: date | None = None) -> Pat
     """``results/grades/<grader>-<YYYY-MM-DD>.csv`` for ``day`` (default: today, UTC)."""
     if not is_safe_slug(grader):
         raise GradeError(f"grader {grader!r} is not a safe name (letters, digits, '-', '_'): use slugify_grader")
-    day = day or datetime.now(timezone.utc).date()
+    day = day or datetime.now(UTC).date()
     return layout.grades / f"{grader}-{day.isoformat()}.csv"
 
 
@@ -119,7 +124,9 @@ def _parse_utc(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
-        raise ValueError(f"graded_at must be an ISO 8601 UTC time such as 2026-11-28T12:00:00Z, found {text!r}") from None
+        raise ValueError(
+            f"graded_at must be an ISO 8601 UTC time such as 2026-11-28T12:00:00Z, found {text!r}"
+        ) from None
     if parsed.tzinfo is None or parsed.utcoffset().total_seconds() != 0:
         raise ValueError(f"graded_at must be in UTC (end in Z), found {text!r}")
     return parsed
@@ -252,7 +259,9 @@ def commit_grade_files(layout: Layout, grader: str, paths: Iterable[Path], grade
     git = gitrepo.open_repo(layout.root)
     shown = _shown(layout, paths)
     if git is None:
-        return SubmitResult(paths[0], None, None, f"{shown}: commits are off, {layout.root} is not in a git repository", paths=paths)
+        return SubmitResult(
+            paths[0], None, None, f"{shown}: commits are off, {layout.root} is not in a git repository", paths=paths
+        )
     with gitrepo.file_lock(git.git_dir):
         return _commit_working_files(layout, git, grader, grades, paths, f"Saved {len(grades)} grade(s) to {shown}")
 
@@ -310,7 +319,9 @@ def _append_rows(existing: bytes | None, rows: list[Grade], where: Path | str) -
     try:
         text = existing.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise GradeError(f"{where}: not UTF-8 text; fix the file (vizhub validate {where}) before grading more") from None
+        raise GradeError(
+            f"{where}: not UTF-8 text; fix the file (vizhub validate {where}) before grading more"
+        ) from None
     first = text.split("\n", 1)[0].rstrip("\r")
     if [cell.strip() for cell in first.split(",")] != list(GRADE_COLUMNS):
         raise GradeError(
@@ -332,7 +343,13 @@ def commit_message(grader: str, grades: list[Grade]) -> str:
     """``grade: alice graded 5 outputs of stockPriceChart`` plus Grader:, Challenges:, Count: trailers."""
     challenges = sorted({grade.challenge for grade in grades})
     count = len(grades)
-    what = challenges[0] if len(challenges) == 1 else ", ".join(challenges) if len(challenges) <= 3 else f"{len(challenges)} challenges"
+    what = (
+        challenges[0]
+        if len(challenges) == 1
+        else ", ".join(challenges)
+        if len(challenges) <= 3
+        else f"{len(challenges)} challenges"
+    )
     return (
         f"grade: {grader} graded {count} output{'s' if count != 1 else ''} of {what}\n\n"
         f"Grader: {grader}\nChallenges: {', '.join(challenges)}\nCount: {count}\n"
@@ -374,7 +391,7 @@ def _current_branch(git) -> str | None:
 
 
 def _short_ref(ref: str) -> str:
-    return ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else ref
+    return ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
 
 
 def _grades_dir(layout: Layout) -> Path:
@@ -400,8 +417,14 @@ def check_can_commit(layout: Layout, *, commit: bool = True, branch: str | None 
     git = gitrepo.open_repo(layout.root)
     if git is None:
         if branch:
-            raise GradeError(f"--branch needs a git repository, and {layout.root} is not in one; grade without --branch")
-        return f"commits are off: {layout.root} is not in a git repository (grades are still saved to {layout.grades})" if commit else None
+            raise GradeError(
+                f"--branch needs a git repository, and {layout.root} is not in one; grade without --branch"
+            )
+        return (
+            f"commits are off: {layout.root} is not in a git repository (grades are still saved to {layout.grades})"
+            if commit
+            else None
+        )
     if branch:
         _branch_ref(branch)
         return None
@@ -478,7 +501,9 @@ def _validate_file(path: Path, outputs, challenges, allow_stale) -> list[GradePr
     problems: list[GradeProblem] = []
     named = parse_grade_file_name(path.name)
     if named is None:
-        problems.append(GradeProblem(where, 0, "file name must be <grader>-<YYYY-MM-DD>.csv (grader: letters, digits, '-', '_')"))
+        problems.append(
+            GradeProblem(where, 0, "file name must be <grader>-<YYYY-MM-DD>.csv (grader: letters, digits, '-', '_')")
+        )
     lines, parse_problems = parse_grade_lines(path)
     problems.extend(parse_problems)
     first_seen: dict[Grade, int] = {}
@@ -489,7 +514,9 @@ def _validate_file(path: Path, outputs, challenges, allow_stale) -> list[GradePr
             problems.append(GradeProblem(where, line, message))
 
         if entry.raw_notes.startswith(FORMULA_PREFIXES):
-            report(f"notes start with {entry.raw_notes[:1]!r}, which a spreadsheet runs as a formula; prefix the note with ' (vizhub writes it so)")
+            report(
+                f"notes start with {entry.raw_notes[:1]!r}, which a spreadsheet runs as a formula; prefix the note with ' (vizhub writes it so)"
+            )
         if not is_safe_slug(grade.grader):
             report(f"grader {grade.grader!r} is not a safe name (letters, digits, '-', '_')")
         if named is not None:
@@ -500,7 +527,9 @@ def _validate_file(path: Path, outputs, challenges, allow_stale) -> list[GradePr
                 report(f"graded_at {grade.graded_at} is not on the file name's date {named[1].isoformat()}")
         slot = grade
         if slot in first_seen:
-            report(f"duplicate of line {first_seen[slot]}: the same grade of {grade.challenge}/{grade.model} sample {grade.sample} at {grade.graded_at}")
+            report(
+                f"duplicate of line {first_seen[slot]}: the same grade of {grade.challenge}/{grade.model} sample {grade.sample} at {grade.graded_at}"
+            )
         else:
             first_seen[slot] = line
         if grade.challenge not in challenges:
@@ -541,7 +570,13 @@ class GradeChange:
             }
 
         challenge, model, sample = self.key
-        return {"challenge": challenge, "model": model, "sample": sample, "old": scores(self.old), "new": scores(self.new)}
+        return {
+            "challenge": challenge,
+            "model": model,
+            "sample": sample,
+            "old": scores(self.old),
+            "new": scores(self.new),
+        }
 
 
 @dataclass
@@ -596,10 +631,7 @@ def _score_text(change: GradeChange) -> str:
         return f"functionality {new.functionality}, aesthetics {new.aesthetics}"
     if new is None:
         return f"functionality {old.functionality}, aesthetics {old.aesthetics}"
-    text = (
-        f"functionality {old.functionality} -> {new.functionality}, "
-        f"aesthetics {old.aesthetics} -> {new.aesthetics}"
-    )
+    text = f"functionality {old.functionality} -> {new.functionality}, aesthetics {old.aesthetics} -> {new.aesthetics}"
     if old.notes != new.notes:
         text += ", notes changed"
     if old.artifact_hash != new.artifact_hash:

@@ -17,6 +17,8 @@ from typing import TextIO
 
 from vizhub_pipeline.core import rubric
 from vizhub_pipeline.core.errors import InputError
+from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.core.records import Generation, Grade, Render, iter_generations, read_render, utc_now_iso
 from vizhub_pipeline.grading.grades import (
     GradeCommitError,
     GradeError,
@@ -25,8 +27,6 @@ from vizhub_pipeline.grading.grades import (
     graded_items,
     submit_grades,
 )
-from vizhub_pipeline.core.layout import Layout
-from vizhub_pipeline.core.records import Generation, Grade, Render, iter_generations, read_render, utc_now_iso
 
 QUIT = ("q", "quit", "exit")
 SKIP = ("s", "skip")
@@ -115,7 +115,17 @@ def _run(layout, grader, challenges, models, input, output, branch, blind, batch
         except _Quit:
             break
         gen = item.generation
-        grade = Grade(gen.challenge, gen.model, gen.sample, gen.artifact_hash or "", functionality, aesthetics, notes.strip(), grader, utc_now_iso())
+        grade = Grade(
+            gen.challenge,
+            gen.model,
+            gen.sample,
+            gen.artifact_hash or "",
+            functionality,
+            aesthetics,
+            notes.strip(),
+            grader,
+            utc_now_iso(),
+        )
         try:
             result = submit_grades(layout, [grade], commit=not batch, branch=branch)
         except GradeCommitError as exc:
@@ -162,7 +172,9 @@ def select_items(
         found.append(generation)
     missing = sorted(wanted_challenges - seen_challenges)
     if missing:
-        raise GradeError(f"no outputs for challenge(s) {', '.join(missing)} in {layout.visualizations}; run vizhub generate first")
+        raise GradeError(
+            f"no outputs for challenge(s) {', '.join(missing)} in {layout.visualizations}; run vizhub generate first"
+        )
     mine = graded_items(layout, grader, branch=branch)
     items = []
     for generation in found:
@@ -182,7 +194,9 @@ def _show_item(layout: Layout, item: _Item, number: int, total: int, shots: Path
     say("")
     say(f"[{number}/{total}] {gen.challenge} - {who}")
     if item.previous is not None:
-        say(f"  (you graded an earlier version: functionality {item.previous.functionality}, aesthetics {item.previous.aesthetics})")
+        say(
+            f"  (you graded an earlier version: functionality {item.previous.functionality}, aesthetics {item.previous.aesthetics})"
+        )
     if gen.status != "ok":
         say(f"  generation: {gen.status}" + (f" ({gen.error})" if gen.error else ""))
     folder = layout.render_dir(gen.challenge, gen.model, gen.sample)

@@ -22,9 +22,10 @@ import functools
 import glob
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from vizhub_pipeline.core.errors import PrerequisiteError, VizhubError
@@ -94,7 +95,9 @@ def find_chromium(env: Mapping[str, str] | None = None) -> str:
         if found:
             return found
     cache = env.get("PLAYWRIGHT_BROWSERS_PATH") or os.path.join(env.get("HOME", "~"), ".cache", "ms-playwright")
-    for candidate in sorted(glob.glob(os.path.join(os.path.expanduser(cache), "chromium-*", "chrome-linux*", "chrome")), reverse=True):
+    for candidate in sorted(
+        glob.glob(os.path.join(os.path.expanduser(cache), "chromium-*", "chrome-linux*", "chrome")), reverse=True
+    ):
         if os.access(candidate, os.X_OK):
             return candidate
     raise PrerequisiteError(NO_CHROMIUM)
@@ -144,7 +147,7 @@ class BrowserSession:
         self._launching = asyncio.Lock()
         self.launches = 0
 
-    async def __aenter__(self) -> "BrowserSession":
+    async def __aenter__(self) -> BrowserSession:
         await self.ensure()
         return self
 
@@ -206,7 +209,7 @@ class BrowserSession:
 
     async def open_page(
         self, site: Site, *, width: int, height: int, seed: int, entry: str = "index.html"
-    ) -> "SandboxedPage":
+    ) -> SandboxedPage:
         """A fresh context and page for ``site``; close it with :meth:`SandboxedPage.close`.
 
         If the browser goes away while the page is being opened (another page took it down),
@@ -220,7 +223,7 @@ class BrowserSession:
                     raise VizhubError("cannot open a page: the browser went away twice") from None
         raise AssertionError("unreachable")
 
-    async def _open_page(self, site: Site, width: int, height: int, seed: int, entry: str) -> "SandboxedPage":
+    async def _open_page(self, site: Site, width: int, height: int, seed: int, entry: str) -> SandboxedPage:
         from playwright.async_api import Error
 
         await self.ensure()
@@ -394,7 +397,8 @@ class SandboxedPage:
         Playwright's own wait for ``load`` loses track when the page tries to navigate away
         while loading (the refused navigation), so the page is asked directly.
         """
-        from playwright.async_api import Error, TimeoutError as PlaywrightTimeout
+        from playwright.async_api import Error
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -415,7 +419,7 @@ class SandboxedPage:
 
         try:
             return await asyncio.wait_for(self.page.evaluate(expression, arg), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise PageTimeout("the page did not answer", timeout) from None
         except Error as exc:
             self._check_alive()
@@ -449,8 +453,10 @@ class SandboxedPage:
             seen = self.requests_seen
             try:
                 await asyncio.wait_for(self.page.clock.run_for(step), max(0.1, deadline - loop.time()))
-            except asyncio.TimeoutError:
-                raise PageTimeout("the page did not settle", timeout, "timers that never end, or an endless loop") from None
+            except TimeoutError:
+                raise PageTimeout(
+                    "the page did not settle", timeout, "timers that never end, or an endless loop"
+                ) from None
             except Error as exc:
                 self._check_alive()
                 raise VizhubError(f"running timers failed: {str(exc).splitlines()[0]}") from None
@@ -463,10 +469,12 @@ class SandboxedPage:
 
         try:
             return await asyncio.wait_for(
-                self.page.screenshot(path=str(path), type="png", animations="disabled", caret="hide", timeout=timeout * 1000),
+                self.page.screenshot(
+                    path=str(path), type="png", animations="disabled", caret="hide", timeout=timeout * 1000
+                ),
                 timeout,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise PageTimeout("the screenshot did not finish", timeout) from None
         except Error as exc:
             self._check_alive()
@@ -507,7 +515,7 @@ class SandboxedPage:
 
         try:
             await asyncio.wait_for(coro, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise PageTimeout(f"{what} did not finish", timeout) from None
         except Error as exc:
             self._check_alive()

@@ -17,7 +17,8 @@ Semantics (the fields are validated by :mod:`vizhub_pipeline.core.challenges`):
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from vizhub_pipeline.core.challenges import Check
 from vizhub_pipeline.core.errors import VizhubError
@@ -30,15 +31,15 @@ class EvaluatingPage(Protocol):
     async def evaluate(self, expression: str, arg: Any = None, *, timeout: float = 10.0) -> Any: ...
 
 
-def check_console(check: Check, console_errors: Sequence[str], page_errors: Sequence[str], step: str | None) -> CheckResult:
+def check_console(
+    check: Check, console_errors: Sequence[str], page_errors: Sequence[str], step: str | None
+) -> CheckResult:
     """``no_console_errors`` from what the page logged so far."""
     problems = list(page_errors) + list(console_errors)
     if not problems:
         return CheckResult(check.name, check.type, True, "no console errors", step)
     first = problems[0] if len(problems[0]) <= 160 else problems[0][:157] + "..."
-    message = (
-        f"{len(page_errors)} uncaught error(s) and {len(console_errors)} console error(s); first: {first}"
-    )
+    message = f"{len(page_errors)} uncaught error(s) and {len(console_errors)} console error(s); first: {first}"
     return CheckResult(check.name, check.type, False, message, step)
 
 
@@ -55,7 +56,9 @@ async def run_checks(
     from vizhub_pipeline.screenshot.browser import read_js
 
     in_page = [
-        {"type": check.type, "name": check.name, "spec": dict(check.spec)} for check in checks if check.type != "no_console_errors"
+        {"type": check.type, "name": check.name, "spec": dict(check.spec)}
+        for check in checks
+        if check.type != "no_console_errors"
     ]
     answers: dict[str, dict] = {}
     if in_page:

@@ -21,17 +21,25 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from vizhub_pipeline.core.atomic import clean_stale_temporaries, replace_dir_atomic, staging_dir, write_text_atomic
 from vizhub_pipeline.core.challenges import Challenge, Step, discover_challenges
-from vizhub_pipeline.screenshot.checks import failed_checks, run_checks
 from vizhub_pipeline.core.errors import ChallengeError, InputError, VizhubError
 from vizhub_pipeline.core.layout import Layout, hash_bytes, hash_files
 from vizhub_pipeline.core.params import ScreenshotParams
-from vizhub_pipeline.core.records import CheckResult, Generation, Render, iter_renders, read_generation, read_render, write_render
+from vizhub_pipeline.core.records import (
+    CheckResult,
+    Generation,
+    Render,
+    iter_renders,
+    read_generation,
+    read_render,
+    write_render,
+)
+from vizhub_pipeline.screenshot.checks import failed_checks, run_checks
 
 RENDERER_VERSION = "2"  # 2: WebRTC removed from pages
 SUMMARY_NAME = "summary.csv"
@@ -75,7 +83,7 @@ class RenderItem:
 
 @dataclass
 class ScreenshotSummary:
-    counts: dict[str, int] = field(default_factory=lambda: {status: 0 for status in STATUS_ORDER})
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_ORDER, 0))
     skipped: int = 0
     checks_passed: int = 0
     checks_total: int = 0
@@ -101,7 +109,9 @@ class ScreenshotSummary:
             f"checks passed {self.checks_passed}/{self.checks_total} (in the pages rendered now)"
         ]
         if self.rendered_again:
-            out.append(f"{self.rendered_again} page(s) rendered again alone after a timeout or crash (the second result is recorded)")
+            out.append(
+                f"{self.rendered_again} page(s) rendered again alone after a timeout or crash (the second result is recorded)"
+            )
         if self.relaunches:
             out.append(f"browser relaunched {self.relaunches} time(s) after a hung or crashed page")
         out += [f"failed: {line}" for line in self.failures]
@@ -175,7 +185,12 @@ def render_hash(item: RenderItem, params: ScreenshotParams, mirror_versions: dic
         "viewport": [item.width, item.height],
         "checks": [_check_json(check) for check in item.challenge.checks],
         "interactions": [_step_json(step) for step in item.challenge.interactions],
-        "params": {"timeout": params.timeout, "settle_ms": params.settle_ms, "step_ms": params.step_ms, "seed": params.seed},
+        "params": {
+            "timeout": params.timeout,
+            "settle_ms": params.settle_ms,
+            "step_ms": params.step_ms,
+            "seed": params.seed,
+        },
         "mirror": mirror_versions,
     }
     return hash_bytes(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8"))
@@ -254,8 +269,15 @@ def plan_renders(
     """``(items, challenge problems, orphans)``: what to render, sorted by folder."""
     found, problems = discover_challenges(layout.challenges, tuple(challenges))
     by_id = {challenge.id: challenge for challenge in found}
-    invalid = {Path(problem.path).relative_to(layout.challenges).parts[0] for problem in problems if _under(problem.path, layout.challenges)}
-    viewports = {c.id: ((c.viewport.width, c.viewport.height) if challenge_sets_viewport(c) else (params.width, params.height)) for c in found}
+    invalid = {
+        Path(problem.path).relative_to(layout.challenges).parts[0]
+        for problem in problems
+        if _under(problem.path, layout.challenges)
+    }
+    viewports = {
+        c.id: ((c.viewport.width, c.viewport.height) if challenge_sets_viewport(c) else (params.width, params.height))
+        for c in found
+    }
     items, orphans = [], []
     for folder, generation in _generations(layout, orphans):
         challenge_id = folder.parent.name
@@ -342,7 +364,9 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
     """Render one page into the folder ``out`` (screenshots) and return its record."""
     reason = unrenderable_reason(item)
     if reason is not None:
-        checks = [result for step, check in item.all_checks for result in failed_checks([check], f"not run: {reason}", step)]
+        checks = [
+            result for step, check in item.all_checks for result in failed_checks([check], f"not run: {reason}", step)
+        ]
         return Render(status="error", error=reason, checks=tuple(checks), **_base(item, hashed))
 
     from vizhub_pipeline.screenshot.browser import PageCrashed, PageTimeout, Site
@@ -374,21 +398,34 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
         mark = loop.time()
         results.extend(
             await run_checks(
-                page, item.challenge.checks, console_errors=page.log.console_errors, page_errors=page.log.page_errors, timeout=left()
+                page,
+                item.challenge.checks,
+                console_errors=page.log.console_errors,
+                page_errors=page.log.page_errors,
+                timeout=left(),
             )
         )
         timings["checks_ms"] = round((loop.time() - mark) * 1000)
         mark = loop.time()
         for number, step in enumerate(item.challenge.interactions, start=1):
             problem = await perform_step(page, step, left)
-            results.append(CheckResult(f"{step.name} performed", "step", problem is None, problem or f"{step.action} done", step.name))
+            results.append(
+                CheckResult(
+                    f"{step.name} performed", "step", problem is None, problem or f"{step.action} done", step.name
+                )
+            )
             await page.run_clock(params.step_ms + step.wait_ms, left())
             name = f"step-{number}-{step.name}.png"
             await page.screenshot(out / name, left())
             shots.append(name)
             results.extend(
                 await run_checks(
-                    page, step.checks, console_errors=page.log.console_errors, page_errors=page.log.page_errors, step=step.name, timeout=left()
+                    page,
+                    step.checks,
+                    console_errors=page.log.console_errors,
+                    page_errors=page.log.page_errors,
+                    step=step.name,
+                    timeout=left(),
                 )
             )
         if item.challenge.interactions:
@@ -399,7 +436,7 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
     except PageTimeout as exc:
         timed_out = True
         error = exc.within(params.timeout)  # the page's limit, not the seconds that were left
-    except asyncio.TimeoutError:
+    except TimeoutError:
         timed_out = True
         error = f"the page did not finish within {params.timeout:g} s"
     except PageCrashed as exc:
@@ -520,7 +557,13 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
     from vizhub_pipeline.screenshot.browser import BrowserSession
 
     needs_browser = any(unrenderable_reason(item) is None for item, _, _ in todo)
-    bar = tqdm(total=len(todo), desc="screenshot", unit="page", disable=(None if progress is None else not progress), leave=False)
+    bar = tqdm(
+        total=len(todo),
+        desc="screenshot",
+        unit="page",
+        disable=(None if progress is None else not progress),
+        leave=False,
+    )
     session = BrowserSession(executable) if needs_browser else None
     failed: dict[int, str] = {}
     again: list[int] = []

@@ -11,7 +11,6 @@ Routes (all on the app's own origin):
 The generated page itself is served by :mod:`vizhub_pipeline.grading.web.sandbox`, on another port.
 """
 
-
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -20,10 +19,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from vizhub_pipeline.core import rubric
+from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.grading.web import detail
 from vizhub_pipeline.grading.web.guard import TOKEN_HEADER, CrossSiteGuard, HostGuard, SecurityHeaders, safe_join
 from vizhub_pipeline.grading.web.items import Catalog, Item
-from vizhub_pipeline.core.layout import Layout
 
 HERE = Path(__file__).resolve().parent
 MAX_NOTES = 10_000
@@ -58,7 +57,7 @@ class GraderConfig:
 
     def finish(self):
         """Commit what a batch-mode session saved; returns the library's result, or ``None``."""
-        from vizhub_pipeline.grading.grades import commit_grade_files, grade_file_path, grade_day
+        from vizhub_pipeline.grading.grades import commit_grade_files, grade_day, grade_file_path
 
         with self.submit_lock:
             if not self.uncommitted:
@@ -205,8 +204,8 @@ def page_context(config: GraderConfig, item: Item, challenge_filter: str | None)
 
 def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
     """Validate a submission, write it through the grades library and commit it."""
-    from vizhub_pipeline.grading.grades import GradeCommitError, GradeError, submit_grades
     from vizhub_pipeline.core.records import Grade, utc_now_iso
+    from vizhub_pipeline.grading.grades import GradeCommitError, GradeError, submit_grades
 
     if not isinstance(body, dict):
         raise GraderRequestError(400, "expected a JSON object with item, functionality, aesthetics and notes")
@@ -338,8 +337,13 @@ def create_app(config: GraderConfig):
         config.catalog.refresh()
         item = resume_item(config, challenge)
         if item is None:
-            return html("empty.html", config=config, challenge_filter=challenge, notes=config.catalog.notes,
-                        challenge_ids=sorted(config.catalog.challenges))
+            return html(
+                "empty.html",
+                config=config,
+                challenge_filter=challenge,
+                notes=config.catalog.notes,
+                challenge_ids=sorted(config.catalog.challenges),
+            )
         query = f"?{urlencode({'challenge': challenge})}" if challenge else ""
         return RedirectResponse(f"/item/{item.id}{query}", status_code=303)
 
@@ -415,7 +419,9 @@ def create_app(config: GraderConfig):
             raise GraderRequestError(404, f"not a screenshot of this item: {name!r}")
         if not path.is_file():
             raise GraderRequestError(404, f"no such screenshot: {name!r}")
-        return Response(path.read_bytes(), media_type=detail.IMAGE_SUFFIXES[suffix], headers={"Cache-Control": "no-cache"})
+        return Response(
+            path.read_bytes(), media_type=detail.IMAGE_SUFFIXES[suffix], headers={"Cache-Control": "no-cache"}
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz():
@@ -442,7 +448,13 @@ def _render_json(view: detail.RenderView, item: Item) -> dict[str, Any]:
         "outdated": view.outdated,
         "screenshots": [f"/shots/{item.id}/{quote(shot.name)}" for shot in view.shots],
         "checks": [
-            {"name": check.name, "type": check.type, "passed": check.passed, "message": check.message, "step": check.step}
+            {
+                "name": check.name,
+                "type": check.type,
+                "passed": check.passed,
+                "message": check.message,
+                "step": check.step,
+            }
             for check in render.checks
         ],
         "console_errors": list(render.console_errors),

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.errors import InputError
-from vizhub_pipeline.grading.web.items import Item
 from vizhub_pipeline.core.records import Render, read_render
+from vizhub_pipeline.grading.web.items import Item
 
 MAX_SHOWN_CHARS = 200_000  # a larger file (data) is shown in part
 IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
@@ -142,7 +142,9 @@ def _diff(pairs: tuple[tuple[str, str, str], ...]) -> DiffView:
                 added += 1
             elif line.startswith("-"):
                 removed += 1
-        chunks.append("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines))
+        chunks.append(
+            "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        )
     text = "".join(chunks)
     html = run(text, DiffLexer(), _formatter()) if text else ""
     return DiffView(html=html, added=added, removed=removed, changed_files=tuple(changed))
@@ -164,7 +166,9 @@ def render_view(render_dir: Path, item: Item, challenge: Challenge | None) -> Re
     """The render of an item; a missing or unreadable render.json is reported, not raised."""
     path = render_dir / "render.json"
     if not path.is_file():
-        return RenderView(problem="Not rendered yet: run `vizhub screenshot` (or `dvc repro`) to get screenshots and checks.")
+        return RenderView(
+            problem="Not rendered yet: run `vizhub screenshot` (or `dvc repro`) to get screenshots and checks."
+        )
     try:
         render = read_render(path)
     except (InputError, TypeError) as exc:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
 
 TOKEN_HEADER = "x-vizhub-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

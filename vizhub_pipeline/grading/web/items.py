@@ -13,9 +13,9 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.errors import InputError
@@ -44,7 +44,7 @@ class Item:
 
 def make_item_id(challenge: str, model: str, sample: int) -> str:
     """A short opaque id of an item (does not show the model name)."""
-    digest = hashlib.sha256(f"{challenge}\0{model}\0{sample}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{challenge}\0{model}\0{sample}".encode()).hexdigest()
     return digest[:16]
 
 
@@ -74,7 +74,9 @@ def order_items(items: Iterable[Item], grader: str, *, blind: bool) -> list[Item
     )
 
 
-def scan_items(layout: Layout, challenges: Iterable[str] = (), models: Iterable[str] = ()) -> tuple[list[Item], list[str]]:
+def scan_items(
+    layout: Layout, challenges: Iterable[str] = (), models: Iterable[str] = ()
+) -> tuple[list[Item], list[str]]:
     """Every gradable output (status ``ok``) of the selection, and notes on what was left out."""
     only_challenges = set(challenges)
     only_models = set(models)

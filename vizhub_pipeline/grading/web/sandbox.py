@@ -12,19 +12,38 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from vizhub_pipeline.grading.web.guard import HostGuard, safe_join
 from vizhub_pipeline.grading.web.items import Catalog
 
-CDN_HOSTS = ("d3js.org", "unpkg.com", "cdn.jsdelivr.net", "fastly.jsdelivr.net", "gcore.jsdelivr.net", "cdnjs.cloudflare.com", "cdn.plot.ly")
+CDN_HOSTS = (
+    "d3js.org",
+    "unpkg.com",
+    "cdn.jsdelivr.net",
+    "fastly.jsdelivr.net",
+    "gcore.jsdelivr.net",
+    "cdnjs.cloudflare.com",
+    "cdn.plot.ly",
+)
 _CDN_URL = re.compile(r"(?:https?:)?//(" + "|".join(re.escape(host) for host in CDN_HOSTS) + r")/", re.IGNORECASE)
 RESERVED_FILES = ("meta.json", "response.md")  # the pipeline's own files (they name the model)
 REWRITTEN_SUFFIXES = (".html", ".htm", ".js", ".mjs", ".css", ".svg")
-TEXT_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".csv": "text/csv", ".tsv": "text/tab-separated-values",
-              ".json": "application/json", ".geojson": "application/json", ".topojson": "application/json",
-              ".html": "text/html", ".htm": "text/html", ".css": "text/css", ".svg": "image/svg+xml", ".md": "text/plain"}
+TEXT_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".csv": "text/csv",
+    ".tsv": "text/tab-separated-values",
+    ".json": "application/json",
+    ".geojson": "application/json",
+    ".topojson": "application/json",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".md": "text/plain",
+}
 
 
 def content_security_policy(origin: str) -> str:
@@ -125,7 +144,9 @@ def create_sandbox_app(catalog: Catalog, origin: str, allowed_hosts: set[str], n
         found = mirror.resolve(url)
         if found.body is not None:
             body = rewrite_cdn_urls(found.body.decode("utf-8")).encode("utf-8")
-            return Response(body, media_type=found.content_type, headers={**headers, "Cache-Control": "public, max-age=3600"})
+            return Response(
+                body, media_type=found.content_type, headers={**headers, "Cache-Control": "public, max-age=3600"}
+            )
         if found.path is None:
             return refuse(404, found.reason or f"no local copy of {url}")
         resolved = found.path.resolve()

@@ -9,17 +9,17 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from vizhub_pipeline.core.challenges import discover_challenges
 from vizhub_pipeline.core.errors import PrerequisiteError, VizhubError
+from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.core.mirror import find_node_modules
 from vizhub_pipeline.grading.web.app import GraderConfig, create_app
 from vizhub_pipeline.grading.web.guard import allowed_hosts_for
 from vizhub_pipeline.grading.web.items import Catalog
 from vizhub_pipeline.grading.web.sandbox import create_sandbox_app
-from vizhub_pipeline.core.layout import Layout
-from vizhub_pipeline.core.mirror import find_node_modules
 
 
 class GraderServerError(VizhubError):
@@ -95,9 +95,11 @@ class GraderServer:
                 sock.close()
         return self.config.finish()
 
-    def start(self, timeout: float = 10.0) -> "GraderServer":
+    def start(self, timeout: float = 10.0) -> GraderServer:
         server = self._uvicorn()
-        self._thread = threading.Thread(target=server.run, kwargs={"sockets": self.sockets}, daemon=True, name="vizhub-grader")
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": self.sockets}, daemon=True, name="vizhub-grader"
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not server.started:
@@ -118,7 +120,9 @@ class GraderServer:
     def _uvicorn(self):
         import uvicorn
 
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        )
         self._server = uvicorn.Server(config)
         return self._server
 
@@ -157,7 +161,9 @@ def build_apps(
     except PrerequisiteError as exc:
         warnings.append(f"{exc}; pages that load libraries from a CDN will not work in the grader")
         node_modules = layout.root / "node_modules"
-    catalog = Catalog(layout, grader, blind=blind, challenges={c.id: c for c in found}, only_models=models, branch=branch)
+    catalog = Catalog(
+        layout, grader, blind=blind, challenges={c.id: c for c in found}, only_models=models, branch=branch
+    )
     shown = _url_host(host)
     sandbox_origin = f"http://{shown}:{sandbox_port}"
     named = host if host not in ("0.0.0.0", "::", "") else shown.strip("[]")
