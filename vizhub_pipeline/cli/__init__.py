@@ -36,9 +36,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from vizhub_pipeline.cli import aggregate, challenge, export, generate, grader, grades, screenshot
+    from vizhub_pipeline.cli import aggregate, challenge, export, generate, grader, grades, importing, screenshot
 
-    for module in (challenge, generate, screenshot, grader, grades, aggregate, export):
+    for module in (challenge, importing, generate, screenshot, grader, grades, aggregate, export):
         for command in module.COMMANDS:
             cli.add_command(command)
 

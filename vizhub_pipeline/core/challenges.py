@@ -2,6 +2,8 @@
 
 A challenge is ``challenges/<id>/`` with ``challenge.yaml``, ``prompt.md``, ``files/``
 (the starter the model edits) and an optional ``reference/`` overlaid on ``files/``.
+A ``visualization`` challenge is rendered and checked in the browser; a ``code`` challenge
+names a ``test`` command that is run, sandboxed, on each output (exit code 0 passes).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "text": (("text",), ("selector", "ignore_case")),
     "attribute": (("selector", "attribute"), ("equals", "matches", "distinct_min")),
     "no_console_errors": ((), ()),
-    "in_viewport": ((), ("selector",)),
+    "in_viewport": ((), ("selector", "margin")),
     "script": (("expr",), ()),
 }
 COMMON_CHECK_FIELDS = ("type", "name", "description")
+TEST_FIELDS = ("command", "protected", "timeout")
+TEST_RUNTIMES = ("node",)  # the programs a test command may start (what the sandbox provides)
 STEP_FIELDS = ("name", "action", "selector", "nth", "at", "from", "to", "key", "delta_y", "wait_ms", "checks")
 
 
@@ -75,6 +79,19 @@ class Step:
 
 
 @dataclass(frozen=True)
+class TestSpec:
+    """How a code challenge is tested: ``command`` runs in the output's folder, exit code 0 passes.
+
+    ``protected`` files are taken from the challenge's ``files/`` for every run of a generated
+    output, so a model that rewrites the test cannot make it pass.
+    """
+
+    command: tuple[str, ...]
+    protected: tuple[str, ...] = ()
+    timeout: float | None = None  # seconds; None: the screenshot stage's timeout
+
+
+@dataclass(frozen=True)
 class Challenge:
     id: str
     path: Path
@@ -90,6 +107,7 @@ class Challenge:
     entry: str = "index.html"
     checks: tuple[Check, ...] = ()
     interactions: tuple[Step, ...] = ()
+    test: TestSpec | None = None  # code challenges only
 
     @property
     def reference_files(self) -> dict[str, str]:
@@ -172,7 +190,18 @@ def _load(folder: Path, problems: list[ChallengeError] | None = None) -> Challen
     if not isinstance(meta, dict):
         raise ChallengeError(meta_path, "expected a mapping of fields (title, description, checks, ...)")
 
-    known = {"title", "type", "description", "tags", "difficulty", "viewport", "entry", "checks", "interactions"}
+    known = {
+        "title",
+        "type",
+        "description",
+        "tags",
+        "difficulty",
+        "viewport",
+        "entry",
+        "checks",
+        "interactions",
+        "test",
+    }
     for key in meta:
         if key not in known:
             fail(meta_path, f"unknown field (known: {', '.join(sorted(known))})", str(key))
@@ -203,6 +232,17 @@ def _load(folder: Path, problems: list[ChallengeError] | None = None) -> Challen
 
     checks = _checks(meta.get("checks", []), meta_path, "checks", fail)
     steps = _steps(meta.get("interactions", []), meta_path, fail)
+    test = None
+    if kind == "code":
+        if "test" not in meta:
+            fail(meta_path, "a code challenge needs a test, e.g. {command: [node, index.mjs]}", "test")
+        else:
+            test = _test(meta["test"], meta_path, fail)
+        for key in ("checks", "interactions", "viewport"):
+            if meta.get(key):
+                fail(meta_path, f"a code challenge is tested by its test command, not by {key}", key)
+    elif "test" in meta:
+        fail(meta_path, "only a code challenge has a test (type: code)", "test")
 
     prompt_path = folder / "prompt.md"
     prompt = ""
@@ -216,6 +256,10 @@ def _load(folder: Path, problems: list[ChallengeError] | None = None) -> Challen
     reference = _read_tree(folder / "reference", fail, required=False)
     if files and entry not in files:
         fail(folder / "files" / entry, f"missing: the entry file named by challenge.yaml field entry ({entry})")
+    if test is not None and files:
+        for name in test.protected:
+            if name not in files:
+                fail(meta_path, f"{name} is not a file of files/", "test.protected")
     for name in reference:
         if ".." in Path(name).parts:
             fail(folder / "reference" / name, "reference files must stay inside the folder")
@@ -234,7 +278,39 @@ def _load(folder: Path, problems: list[ChallengeError] | None = None) -> Challen
         entry=entry,
         checks=checks,
         interactions=steps,
+        test=test,
     )
+
+
+def _test(value: Any, path: Path, fail) -> TestSpec | None:
+    if not isinstance(value, dict):
+        fail(path, "must be a mapping with a command, e.g. {command: [node, index.mjs]}", "test")
+        return None
+    ok = True
+    for key in value:
+        if key not in TEST_FIELDS:
+            fail(path, f"unknown field (known: {', '.join(TEST_FIELDS)})", f"test.{key}")
+            ok = False
+    command = value.get("command")
+    if isinstance(command, str):
+        command = command.split()
+    if not (isinstance(command, list) and command and all(isinstance(part, str) and part for part in command)):
+        fail(path, "must be a list such as [node, index.mjs]", "test.command")
+        return None
+    if command[0] not in TEST_RUNTIMES:
+        fail(path, f"must start with one of {', '.join(TEST_RUNTIMES)} (what the sandbox provides)", "test.command")
+        ok = False
+    protected = value.get("protected", [])
+    if not (isinstance(protected, list) and all(isinstance(name, str) and _safe_relative(name) for name in protected)):
+        fail(path, "must be a list of file names of files/", "test.protected")
+        ok = False
+    timeout = value.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        fail(path, "must be a number of seconds above 0", "test.timeout")
+        ok = False
+    if not ok:
+        return None
+    return TestSpec(tuple(command), tuple(protected), None if timeout is None else float(timeout))
 
 
 def _viewport(value: Any, path: Path, fail) -> Viewport:
@@ -297,7 +373,7 @@ def _check_values(kind: str, raw: dict, path: Path, at: str, fail) -> bool:
         if key and key in raw and (not isinstance(raw[key], str) or not raw[key]):
             fail(path, "must be non-empty text", f"{at}.{key}")
             ok = False
-    int_keys = ("min", "max", "equals") if kind == "count" else ("distinct_min",)
+    int_keys = ("min", "max", "equals") if kind == "count" else ("distinct_min", "margin")
     for key in int_keys:
         if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int) or raw[key] < 0):
             fail(path, "must be a whole number, 0 or more", f"{at}.{key}")

@@ -27,13 +27,19 @@ GENERATION_STATUSES = ("ok", "unparseable", "error")
 
 @dataclass(frozen=True)
 class Generation:
-    """``visualizations/<challenge>/<model>/meta.json``: one model output."""
+    """``visualizations/<challenge>/<model>/meta.json``: one model output.
+
+    An output made here has an ``input_hash`` (what generate compares to skip unchanged
+    items). An output brought in by ``vizhub import`` has ``origin`` instead (the source
+    project, the original path and model id); it was not generated here, so it has no
+    input hash, and generate never regenerates, prunes or overwrites it.
+    """
 
     challenge: str
     model: str
     sample: int
     status: str
-    input_hash: str
+    input_hash: str | None
     artifact_hash: str | None = None
     files: tuple[str, ...] = ()
     error: str | None = None
@@ -44,23 +50,33 @@ class Generation:
     created_at: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     prompt_hash: str | None = None  # core.prompting.prompt_hash of the messages sent; absent in older files
+    origin: dict[str, Any] | None = None  # imported outputs only
+
+    @property
+    def imported(self) -> bool:
+        return self.origin is not None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["files"] = list(self.files)
-        if data["prompt_hash"] is None:
-            del data["prompt_hash"]  # older files did not have it: do not add a null to them
+        for optional in ("prompt_hash", "origin"):
+            if data[optional] is None:
+                del data[optional]  # not written when absent: older files stay byte for byte
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any], path: Path | str = "meta.json") -> Generation:
         known = {f.name for f in fields(cls)}
-        missing = [name for name in ("challenge", "model", "sample", "status", "input_hash") if name not in data]
+        required = ("challenge", "model", "sample", "status") + (() if data.get("origin") else ("input_hash",))
+        missing = [name for name in required if name not in data]
         if missing:
             raise InputError(path, f"missing {', '.join(missing)}", field=missing[0])
         if data["status"] not in GENERATION_STATUSES:
             raise InputError(path, f"status must be one of {', '.join(GENERATION_STATUSES)}", field="status")
+        if data.get("origin") is not None and not isinstance(data["origin"], dict):
+            raise InputError(path, "origin must be an object (source, path, model)", field="origin")
         values = {key: value for key, value in data.items() if key in known}
+        values.setdefault("input_hash", None)
         values["files"] = tuple(values.get("files") or ())
         return cls(**values)
 

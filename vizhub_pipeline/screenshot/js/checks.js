@@ -89,16 +89,19 @@ async (checks) => {
       const found = select(selector);
       if (found.error) return [false, found.error];
       if (!found.elements.length) return [false, `no element matches ${selector}`];
+      // margin: pixels an element may reach past each edge (the body's default 8 px margin, say)
+      const slack = TOLERANCE + (spec.margin || 0);
+      const where = `the ${viewport.width}x${viewport.height} viewport` + (spec.margin ? ` (${spec.margin} px margin allowed)` : "");
       for (const [index, element] of found.elements.entries()) {
         const r = element.getBoundingClientRect();
-        const inside = r.left >= -TOLERANCE && r.top >= -TOLERANCE &&
-          r.right <= viewport.width + TOLERANCE && r.bottom <= viewport.height + TOLERANCE;
+        const inside = r.left >= -slack && r.top >= -slack &&
+          r.right <= viewport.width + slack && r.bottom <= viewport.height + slack;
         if (!inside) {
           const box = [r.left, r.top, r.right, r.bottom].map((v) => Math.round(v));
-          return [false, `${selector} #${index + 1} spans (${box.join(", ")}), outside the ${viewport.width}x${viewport.height} viewport`];
+          return [false, `${selector} #${index + 1} spans (${box.join(", ")}), outside ${where}`];
         }
       }
-      return [true, `all ${found.elements.length} ${selector} inside the ${viewport.width}x${viewport.height} viewport`];
+      return [true, `all ${found.elements.length} ${selector} inside ${where}`];
     },
 
     async script(spec) {
