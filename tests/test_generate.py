@@ -203,7 +203,7 @@ def test_prune_removes_outputs_of_models_no_longer_listed(project):
     summary = run_generate(
         Layout.at(project), GenerateParams(models=("baseline/reference",)), prune=True, progress=False
     )
-    assert sorted(summary.pruned) == [
+    assert sorted(summary.pruned.removed) == [
         "visualizations/barsOne/baseline__starter",
         "visualizations/barsTwo/baseline__starter",
     ]

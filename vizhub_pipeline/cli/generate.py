@@ -7,7 +7,7 @@ import click
 from vizhub_pipeline.cli.common import load_project_params, project_option, selection_options
 
 
-def _generate(project, challenges, models, cache, prune=False):
+def _generate(project, challenges, models, cache, prune=False, allow_dropped=False):
     from vizhub_pipeline.core.layout import Layout
     from vizhub_pipeline.generate.stage import run_generate
 
@@ -19,6 +19,7 @@ def _generate(project, challenges, models, cache, prune=False):
         models=models,
         cache=cache,
         prune=prune,
+        allow_dropped=allow_dropped,
         echo=lambda line: click.echo(line, err=True),
     )
     for line in summary.lines():
@@ -40,21 +41,29 @@ cache_option = click.option(
 @click.option(
     "--prune",
     is_flag=True,
-    help="Remove output folders of models or challenges no longer in the benchmark (full runs only).",
+    help="Remove the outputs generate made for models or challenges no longer in the benchmark "
+    "(full runs only; imported or graded outputs are kept).",
+)
+@click.option(
+    "--allow-dropped",
+    is_flag=True,
+    help="Do not fail when grades name outputs that no longer exist.",
 )
 @project_option
-def generate(challenges, models, cache, prune, project) -> None:
+def generate(challenges, models, cache, prune, allow_dropped, project) -> None:
     """Have each model edit each challenge; write visualizations/<challenge>/<model>/.
 
     Models are litellm ids; keys come from the environment or .env
     (OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, ...).
-    Exits 1 when an item or model failed; the others are still written.
+    Imported outputs (vizhub import) are never asked for again, overwritten or pruned.
+    Exits 1 when an item or model failed, or when grades name outputs that no longer
+    exist (unless --allow-dropped); the others are still written.
 
     \b
     Example:
         vizhub generate --challenge stockPriceChart --models gpt-4o,anthropic/claude-3-5-haiku-latest
     """
-    summary, _ = _generate(project, challenges, models, cache, prune)
+    summary, _ = _generate(project, challenges, models, cache, prune, allow_dropped)
     if not summary.ok:
         raise SystemExit(1)
 

@@ -52,26 +52,44 @@ class GenerateSummary:
     setup_errors: dict[str, str] = field(default_factory=dict)  # model -> why none of its items ran
     challenge_errors: list[ChallengeError] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
+    imported: int = 0  # items whose output was imported: never generated here
+    pruned: Pruned = field(default_factory=lambda: Pruned())
+    dropped: list[tuple[str, str, int]] = field(default_factory=list)  # graded items without an output
+    allow_dropped: bool = False
 
     @property
     def ok(self) -> bool:
-        return not (self.failed or self.setup_errors or self.challenge_errors)
+        lost = self.dropped and not self.allow_dropped
+        return not (self.failed or self.setup_errors or self.challenge_errors or lost)
 
     def lines(self) -> list[str]:
         cost = f"${self.cost:.4f}"
         if self.cost_unknown:
             cost += f" (+ unknown for {', '.join(sorted(self.cost_unknown))})"
+        imported = f", {self.imported} imported (kept as they are)" if self.imported else ""
         out = [
-            f"generate: {self.done} done, {self.skipped} skipped (unchanged), "
+            f"generate: {self.done} done, {self.skipped} skipped (unchanged){imported}, "
             f"{self.unparseable} unparseable, {self.failed} failed",
             f"tokens: {self.tokens_in} in, {self.tokens_out} out; cost {cost}",
         ]
         out += [f"failed: {line}" for line in self.failures]
         out += [f"model not run: {message}" for message in self.setup_errors.values()]
         out += [f"challenge skipped: {error}" for error in self.challenge_errors]
-        if self.pruned:
-            out.append(f"removed {len(self.pruned)} output folder(s) no longer in the benchmark")
+        if self.pruned.removed:
+            out.append(f"removed {len(self.pruned.removed)} output folder(s) no longer in the benchmark")
+        if self.pruned.kept_graded:
+            shown = ", ".join(self.pruned.kept_graded[:5]) + (" ..." if len(self.pruned.kept_graded) > 5 else "")
+            out.append(
+                f"kept {len(self.pruned.kept_graded)} output folder(s) no longer in the benchmark because "
+                f"they have grades: {shown}"
+            )
+        if self.pruned.kept_imported:
+            out.append(f"kept {len(self.pruned.kept_imported)} imported output folder(s) (never pruned)")
+        if self.dropped:
+            shown = ", ".join(f"{c} / {m}" + (f" #{s}" if s else "") for c, m, s in self.dropped[:5])
+            more = f" and {len(self.dropped) - 5} more" if len(self.dropped) > 5 else ""
+            verdict = "allowed by --allow-dropped" if self.allow_dropped else "pass --allow-dropped to accept that"
+            out.append(f"{len(self.dropped)} graded output(s) no longer exist: {shown}{more} ({verdict})")
         return out
 
 
@@ -222,13 +240,17 @@ async def _generate_item(
     return generation
 
 
-def prune_outputs(layout: Layout, keep: set[tuple[str, str, int]]) -> list[str]:
-    """Remove output folders that no item of the benchmark makes any more; return their paths."""
+def prune_outputs(layout: Layout, keep: set[tuple[str, str, int]], graded: set[tuple[str, str, int]]) -> Pruned:
+    """Remove the output folders generate made for items the benchmark no longer has.
+
+    Never removed: an imported output (meta.json has an ``origin``: generate did not make it)
+    and an output that has grades (a grade must keep the output it judged); they are counted.
+    """
     import shutil
 
-    removed = []
+    pruned = Pruned()
     if not layout.visualizations.is_dir():
-        return removed
+        return pruned
     for challenge_dir in sorted(
         p for p in layout.visualizations.iterdir() if p.is_dir() and not p.name.startswith(".")
     ):
@@ -237,12 +259,57 @@ def prune_outputs(layout: Layout, keep: set[tuple[str, str, int]]) -> list[str]:
                 model, sample = parse_item_dirname(folder.name)
             except ValueError:
                 continue
-            if (challenge_dir.name, model, sample) not in keep:
+            key = (challenge_dir.name, model, sample)
+            if key in keep:
+                continue
+            relative = str(folder.relative_to(layout.root))
+            if _imported(folder):
+                pruned.kept_imported.append(relative)
+            elif key in graded:
+                pruned.kept_graded.append(relative)
+            else:
                 shutil.rmtree(folder)
-                removed.append(str(folder.relative_to(layout.root)))
+                pruned.removed.append(relative)
         if not any(challenge_dir.iterdir()):
             challenge_dir.rmdir()
-    return removed
+    return pruned
+
+
+@dataclass
+class Pruned:
+    removed: list[str] = field(default_factory=list)
+    kept_imported: list[str] = field(default_factory=list)  # not made by generate
+    kept_graded: list[str] = field(default_factory=list)  # made by generate, but graded
+
+
+def _imported(folder: Path) -> bool:
+    try:
+        return read_generation(folder / "meta.json").imported
+    except InputError:
+        return False
+
+
+def graded_keys(layout: Layout) -> set[tuple[str, str, int]]:
+    """Every (challenge, model, sample) some grade file names (unreadable rows are left to validate)."""
+    from vizhub_pipeline.core.records import grade_files, parse_grade_file
+
+    keys = set()
+    for path in grade_files(layout.grades):
+        grades, _problems = parse_grade_file(path)
+        keys.update(grade.key for grade in grades)
+    return keys
+
+
+def output_keys(layout: Layout) -> set[tuple[str, str, int]]:
+    keys = set()
+    if layout.visualizations.is_dir():
+        for meta in layout.visualizations.glob("*/*/meta.json"):
+            try:
+                model, sample = parse_item_dirname(meta.parent.name)
+            except ValueError:
+                continue
+            keys.add((meta.parent.parent.name, model, sample))
+    return keys
 
 
 def run_generate(
@@ -253,10 +320,16 @@ def run_generate(
     models: tuple[str, ...] | None = None,
     cache: bool = True,
     prune: bool = False,
+    allow_dropped: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] | None = None,
 ) -> GenerateSummary:
-    """Run the stage for the selection; one failing item or model never stops the others."""
+    """Run the stage for the selection; one failing item or model never stops the others.
+
+    An imported output is never asked for again nor overwritten, whatever the selection.
+    After the run, grades that name an output that does not exist (any more) make the
+    summary not ok, unless ``allow_dropped``: a grade is never silently orphaned.
+    """
     from vizhub_pipeline.core import llm
 
     echo = echo or (lambda line: print(line, file=sys.stderr))
@@ -282,7 +355,9 @@ def run_generate(
     messages = {challenge.id: build_messages(challenge) for challenge in found}
     for item in items:
         hashed = input_hash(item, messages[item.challenge.id], params)
-        if cache and _cached(layout, item, hashed) is not None:
+        if _imported(layout.visualization_dir(item.challenge.id, item.model, item.sample)):
+            summary.imported += 1
+        elif cache and _cached(layout, item, hashed) is not None:
             summary.skipped += 1
         else:
             todo.append((item, messages[item.challenge.id], hashed))
@@ -290,9 +365,12 @@ def run_generate(
     summary.failed += unrun
     if todo:
         asyncio.run(_run_items(layout, todo, params, summary, progress))
+    graded = graded_keys(layout)
     if prune and selected_all and not problems:
         keep = {(i.challenge.id, i.model, i.sample) for i in plan_items(found, models, params.samples)}
-        summary.pruned = prune_outputs(layout, keep)
+        summary.pruned = prune_outputs(layout, keep, graded)
+    summary.dropped = sorted(graded - output_keys(layout))
+    summary.allow_dropped = allow_dropped
     return summary
 
 
