@@ -121,7 +121,9 @@ class Render:
     page_errors: tuple[str, ...] = ()
     blocked_requests: tuple[str, ...] = ()
     error: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+    # how long the phases took: printed and logged, never written to render.json (they vary run
+    # to run, and a committed file changes only when its content does)
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
     viewport: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -133,6 +135,7 @@ class Render:
         for key in ("screenshots", "console_errors", "page_errors", "blocked_requests"):
             data[key] = list(data[key])
         data["checks"] = [asdict(check) for check in self.checks]
+        del data["timings"]
         return data
 
     @classmethod

@@ -92,6 +92,7 @@ class ScreenshotSummary:
     pruned: list[str] = field(default_factory=list)
     relaunches: int = 0
     rendered_again: int = 0  # suspect results of the first pass, rendered again alone
+    page_ms: list[float] = field(default_factory=list)  # time per page rendered now (printed, never committed)
 
     @property
     def ok(self) -> bool:
@@ -101,6 +102,8 @@ class ScreenshotSummary:
         self.counts[render.status] = self.counts.get(render.status, 0) + 1
         self.checks_passed += render.checks_passed
         self.checks_total += len(render.checks)
+        if "total_ms" in render.timings:
+            self.page_ms.append(render.timings["total_ms"])
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{self.counts.get(status, 0)} {status}" for status in STATUS_ORDER)
@@ -108,6 +111,9 @@ class ScreenshotSummary:
             f"screenshot: {counts}, {self.skipped} skipped (unchanged); "
             f"checks passed {self.checks_passed}/{self.checks_total} (in the pages rendered now)"
         ]
+        if self.page_ms:
+            times = sorted(self.page_ms)
+            out.append(f"time per page: median {times[len(times) // 2]:.0f} ms, slowest {times[-1]:.0f} ms")
         if self.rendered_again:
             out.append(
                 f"{self.rendered_again} page(s) rendered again alone after a timeout or crash (the second result is recorded)"
