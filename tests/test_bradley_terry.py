@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from scipy import stats
 
 from vizhub_pipeline.analysis import bradley_terry as bt
+from vizhub_pipeline.analysis import vote_table as vt
 
 # Agresti, A. (2002). Categorical Data Analysis, 2nd ed., Wiley, section 10.6 (pp. 436-438):
 # the 1987 season of the seven teams of the American League East, 13 games between every two
@@ -41,7 +43,7 @@ def votes_of_matrix(names, wins):
 
 
 def baseball_table():
-    return bt.count_votes(*votes_of_matrix(TEAMS, BASEBALL_WINS), models=TEAMS)
+    return vt.count_votes(*votes_of_matrix(TEAMS, BASEBALL_WINS), models=TEAMS)
 
 
 def test_agresti_baseball_worked_example():
@@ -65,7 +67,7 @@ def test_default_regularisation_stays_close_to_the_published_fit():
 def test_elo_scale_and_mean_anchor():
     # Two models, 40 wins against 10: P = 0.8, so log(w1 / w2) = log 4 and the score gap is
     # 400 * log10(4) = 240.82; with the mean anchored at 1000 they sit at 1000 +- 120.41.
-    table = bt.VoteTable(("x", "y"), [[0, 1]], [[40, 10, 0, 0]])
+    table = vt.VoteTable(("x", "y"), [[0, 1]], [[40, 10, 0, 0]])
     ranking = bt.rank_votes(table, rounds=0, regularisation=0.0)
     assert ranking.scores() == pytest.approx({"x": 1000 + 120.412, "y": 1000 - 120.412}, abs=1e-3)
 
@@ -86,7 +88,7 @@ def synthetic_votes(rng, true_scores, n_votes, tie_rate=0.0):
 def test_synthetic_votes_recover_the_order_of_ten_models():
     rng = np.random.default_rng(2024)
     truth = np.linspace(-300, 300, 10)
-    table = bt.count_votes(*synthetic_votes(rng, truth, 5000, tie_rate=0.1))
+    table = vt.count_votes(*synthetic_votes(rng, truth, 5000, tie_rate=0.1))
     assert table.total == 5000
     ranking = bt.rank_votes(table, rounds=0)
     scores = ranking.scores()
@@ -109,7 +111,7 @@ def test_intervals_cover_the_truth_at_about_the_nominal_rate():
     covered = total = 0
     for k in range(50):
         rng = np.random.default_rng([7, k])
-        ranking = bt.rank_votes(bt.count_votes(*synthetic_votes(rng, truth, 2000)), rounds=100, seed=k)
+        ranking = bt.rank_votes(vt.count_votes(*synthetic_votes(rng, truth, 2000)), rounds=100, seed=k)
         for row in ranking.rows:
             true_score = bt.BASE_SCORE + truth[int(row.model.split("-")[1])]
             covered += row.ci_low <= true_score <= row.ci_high
@@ -122,8 +124,8 @@ def test_ties_count_half_a_win_each_and_both_bad_is_a_tie_unless_ignored():
     # x: 3 wins, y: 1 win, 2 ties -> 4 : 2 (log 2); 2 both_bad the same; ignored -> 3 : 1 (log 3).
     a = ["x"] * 3 + ["y"] + ["x", "y"]
     b = ["y"] * 3 + ["x"] + ["y", "x"]
-    with_ties = bt.count_votes(a, b, ["a"] * 4 + ["tie"] * 2)
-    with_both_bad = bt.count_votes(a, b, ["a"] * 4 + ["both_bad"] * 2)
+    with_ties = vt.count_votes(a, b, ["a"] * 4 + ["tie"] * 2)
+    with_both_bad = vt.count_votes(a, b, ["a"] * 4 + ["both_bad"] * 2)
     assert with_ties.counts.tolist() == [[3, 1, 2, 0]]
     assert with_both_bad.counts.tolist() == [[3, 1, 0, 2]]
     gap = 400 * math.log10(2)
@@ -132,44 +134,48 @@ def test_ties_count_half_a_win_each_and_both_bad_is_a_tie_unless_ignored():
         assert scores["x"] - scores["y"] == pytest.approx(gap, abs=1e-3)
     scores = bt.rank_votes(with_both_bad, rounds=0, regularisation=0.0, both_bad="ignore").scores()
     assert scores["x"] - scores["y"] == pytest.approx(400 * math.log10(3), abs=1e-3)
-    only_ties = bt.count_votes(["x", "y"], ["y", "x"], ["tie", "both_bad"])
+    only_ties = vt.count_votes(["x", "y"], ["y", "x"], ["tie", "both_bad"])
     assert bt.rank_votes(only_ties, rounds=20).scores() == pytest.approx({"x": 1000.0, "y": 1000.0})
-    with pytest.raises(bt.BradleyTerryError, match="both_bad must be one of tie, ignore"):
+    with pytest.raises(vt.BradleyTerryError, match="both_bad must be one of tie, ignore"):
         bt.rank_votes(with_ties, rounds=0, both_bad="loss")
 
 
 def test_a_model_that_won_every_vote_gets_a_finite_score_only_with_regularisation():
-    table = bt.count_votes(["x", "x", "y", "z"], ["y", "z", "z", "y"], ["a", "a", "a", "b"])
+    table = vt.count_votes(["x", "x", "y", "z"], ["y", "z", "z", "y"], ["a", "a", "a", "b"])
     ranking = bt.rank_votes(table, rounds=50)
     assert all(math.isfinite(row.score) and math.isfinite(row.ci_high) for row in ranking.rows)
     assert ranking.rows[0].model == "x"
-    with pytest.raises(bt.BradleyTerryError, match="needs regularisation > 0"):
+    with pytest.raises(vt.BradleyTerryError, match="needs regularisation > 0"):
         bt.rank_votes(table, rounds=0, regularisation=0.0)
 
 
 def test_disconnected_graph_names_its_components():
-    table = bt.count_votes(
+    table = vt.count_votes(
         ["a1", "c1", "c2"], ["b1", "d1", "c1"], ["a", "tie", "b"], models=["a1", "b1", "c1", "c2", "d1", "e1"]
     )
-    assert bt.connected_components(table) == [["c1", "c2", "d1"], ["a1", "b1"], ["e1"]]
-    with pytest.raises(bt.ComparisonGraphError) as caught:
+    assert vt.connected_components(table) == [["c1", "c2", "d1"], ["a1", "b1"], ["e1"]]
+    with pytest.raises(vt.ComparisonGraphError) as caught:
         bt.rank_votes(table, rounds=10)
     assert caught.value.components == [["c1", "c2", "d1"], ["a1", "b1"], ["e1"]]
     assert str(caught.value) == (
         "the comparison graph is not connected: no vote links these 3 groups of models: {c1, c2, d1}; {a1, b1}; {e1}"
     )
-    linked = bt.count_votes(["x"], ["y"], ["a"])
-    with pytest.raises(bt.ComparisonGraphError, match=r"^challenge bars: .*\{a1, b1\}"):
+    linked = vt.count_votes(["x"], ["y"], ["a"])
+    with pytest.raises(vt.ComparisonGraphError, match=r"^challenge bars: .*\{a1, b1\}"):
         bt.rank_by_challenge({"fine": linked, "bars": table}, rounds=5)
-    with pytest.raises(bt.BradleyTerryError, match="two or more models"):
-        bt.rank_votes(bt.count_votes([], [], []), rounds=0)
+    with pytest.raises(vt.BradleyTerryError, match="two or more models"):
+        bt.rank_votes(vt.count_votes([], [], []), rounds=0)
+    only_both_bad = vt.count_votes(["x", "y"], ["y", "z"], ["a", "both_bad"])
+    assert len(bt.rank_votes(only_both_bad, rounds=0).rows) == 3
+    with pytest.raises(vt.ComparisonGraphError, match=r"\{x, y\}; \{z\}$"):
+        bt.rank_votes(only_both_bad, rounds=0, both_bad="ignore")
 
 
 def test_ranks_follow_the_intervals():
     # a far ahead of b and c, which are equally strong: ranks 1, 2, 2.
     rng = np.random.default_rng(5)
     a, b, outcome = synthetic_votes(rng, [400, 0, 0], 3000)
-    table = bt.count_votes(a, b, outcome)
+    table = vt.count_votes(a, b, outcome)
     ranking = bt.rank_votes(table, rounds=200, seed=1)
     by_model = {row.model: row for row in ranking.rows}
     assert by_model["model-0"].rank == 1
@@ -183,8 +189,8 @@ def test_ranks_follow_the_intervals():
 
 def test_bootstrap_is_reproducible_and_per_challenge_streams_are_independent():
     rng = np.random.default_rng(11)
-    one = bt.count_votes(*synthetic_votes(rng, [100, 0, -100], 500))
-    two = bt.count_votes(*synthetic_votes(rng, [0, 50, 100, 20], 500))
+    one = vt.count_votes(*synthetic_votes(rng, [100, 0, -100], 500))
+    two = vt.count_votes(*synthetic_votes(rng, [0, 50, 100, 20], 500))
     first = bt.rank_votes(one, rounds=100, seed=3)
     assert [r.to_json() for r in first.rows] == [r.to_json() for r in bt.rank_votes(one, rounds=100, seed=3).rows]
     assert [r.ci_low for r in first.rows] != [r.ci_low for r in bt.rank_votes(one, rounds=100, seed=4).rows]
@@ -196,12 +202,12 @@ def test_bootstrap_is_reproducible_and_per_challenge_streams_are_independent():
 
 def test_named_anchor_scores_1000_in_every_round():
     rng = np.random.default_rng(8)
-    table = bt.count_votes(*synthetic_votes(rng, [0, 100, 200], 900))
+    table = vt.count_votes(*synthetic_votes(rng, [0, 100, 200], 900))
     ranking = bt.rank_votes(table, rounds=50, anchor="model-0")
     anchor = next(row for row in ranking.rows if row.model == "model-0")
     assert (anchor.score, anchor.ci_low, anchor.ci_high) == (1000.0, 1000.0, 1000.0)
     assert ranking.to_json()["anchor"] == "model-0"
-    with pytest.raises(bt.BradleyTerryError, match="anchor model 'nobody' has no votes here"):
+    with pytest.raises(vt.BradleyTerryError, match="anchor model 'nobody' has no votes here"):
         bt.rank_votes(table, rounds=0, anchor="nobody")
 
 
@@ -210,40 +216,40 @@ def test_resampling_counts_matches_resampling_the_raw_votes():
     # both give the same spread of the scores (within the noise of 400 rounds each).
     rng = np.random.default_rng(21)
     a, b, outcome = synthetic_votes(rng, [150, 0, -150, 50], 1200, tie_rate=0.2)
-    table = bt.count_votes(a, b, outcome)
+    table = vt.count_votes(a, b, outcome)
     by_counts = bt.rank_votes(table, rounds=400, seed=2).samples
     draws = np.random.default_rng(9)
     raw = []
     for _ in range(400):
         pick = draws.integers(0, len(a), len(a))
-        resampled = bt.count_votes(a[pick], b[pick], outcome[pick], models=table.models)
-        theta = bt.fit_log_strengths(bt.win_matrix(4, resampled.pairs, resampled.counts))
+        resampled = vt.count_votes(a[pick], b[pick], outcome[pick], models=table.models)
+        theta = bt.fit_log_strengths(vt.win_matrix(4, resampled.pairs, resampled.counts))
         raw.append(bt.to_scores(theta, table.models))
     spread_counts, spread_raw = by_counts.std(axis=0), np.asarray(raw).std(axis=0)
     assert spread_counts == pytest.approx(spread_raw, rel=0.15)
 
 
 def test_count_votes_orients_pairs_and_names_bad_votes():
-    table = bt.count_votes(["b", "a", "b", "a"], ["a", "b", "a", "b"], ["a", "a", "b", "both_bad"])
+    table = vt.count_votes(["b", "a", "b", "a"], ["a", "b", "a", "b"], ["a", "a", "b", "both_bad"])
     assert table.models == ("a", "b")
     assert table.pairs.tolist() == [[0, 1]]
     assert table.counts.tolist() == [[2, 1, 0, 1]]  # "b beats a" counts for the second model
-    with pytest.raises(bt.BradleyTerryError, match=r"^vote 1: outcome 'draw' is not one of a, b, tie, both_bad$"):
-        bt.count_votes(["a", "a"], ["b", "b"], ["a", "draw"])
-    with pytest.raises(bt.BradleyTerryError, match=r"^vote 0: model 'a' is compared with itself$"):
-        bt.count_votes(["a"], ["a"], ["tie"])
-    with pytest.raises(bt.BradleyTerryError, match=r"^vote 0: model_b 'z' is not in the list of models$"):
-        bt.count_votes(["a"], ["z"], ["tie"], models=["a", "b"])
-    with pytest.raises(bt.BradleyTerryError, match="2 model_a, 1 model_b and 2 outcomes"):
-        bt.count_votes(["a", "b"], ["b"], ["a", "a"])
-    with pytest.raises(bt.BradleyTerryError, match="first < second"):
-        bt.VoteTable(("a", "b"), [[1, 0]], [[1, 0, 0, 0]])
+    with pytest.raises(vt.BradleyTerryError, match=r"^vote 1: outcome 'draw' is not one of a, b, tie, both_bad$"):
+        vt.count_votes(["a", "a"], ["b", "b"], ["a", "draw"])
+    with pytest.raises(vt.BradleyTerryError, match=r"^vote 0: model 'a' is compared with itself$"):
+        vt.count_votes(["a"], ["a"], ["tie"])
+    with pytest.raises(vt.BradleyTerryError, match=r"^vote 0: model_b 'z' is not in the list of models$"):
+        vt.count_votes(["a"], ["z"], ["tie"], models=["a", "b"])
+    with pytest.raises(vt.BradleyTerryError, match="2 model_a, 1 model_b and 2 outcomes"):
+        vt.count_votes(["a", "b"], ["b"], ["a", "a"])
+    with pytest.raises(vt.BradleyTerryError, match="first < second"):
+        vt.VoteTable(("a", "b"), [[1, 0]], [[1, 0, 0, 0]])
 
 
 def test_merge_tables_adds_counts_across_model_lists():
-    one = bt.count_votes(["x", "y"], ["y", "x"], ["a", "tie"])  # models (x, y)
-    two = bt.VoteTable(("y", "w", "x"), [[0, 2], [1, 2]], [[5, 0, 0, 1], [0, 2, 0, 0]])  # y-x, w-x
-    merged = bt.merge_tables([one, two])
+    one = vt.count_votes(["x", "y"], ["y", "x"], ["a", "tie"])  # models (x, y)
+    two = vt.VoteTable(("y", "w", "x"), [[0, 2], [1, 2]], [[5, 0, 0, 1], [0, 2, 0, 0]])  # y-x, w-x
+    merged = vt.merge_tables([one, two])
     assert merged.models == ("w", "x", "y")
     cells = {
         (merged.models[i], merged.models[j]): row
@@ -252,3 +258,19 @@ def test_merge_tables_adds_counts_across_model_lists():
     # y beat x 5 times in `two`, where y came first: here x comes first, so it is a win for the second.
     assert cells == {("w", "x"): [0, 2, 0, 0], ("x", "y"): [1, 5, 1, 1]}
     assert merged.total == one.total + two.total
+
+
+def test_without_rounds_ranks_follow_the_scores_and_json_has_no_nan():
+    table = vt.count_votes(["x", "y", "z", "z", "x"], ["y", "z", "y", "x", "z"], ["a", "a", "b", "b", "tie"])
+    ranking = bt.rank_votes(table, rounds=0)
+    assert [(row.model, row.rank, row.ci_low, row.ci_high) for row in ranking.rows] == [
+        ("x", 1, None, None),
+        ("y", 2, None, None),
+        ("z", 3, None, None),
+    ]
+    text = json.dumps(ranking.to_json(), allow_nan=False)
+    assert json.loads(text)["rounds"] == 0
+    with pytest.raises(vt.BradleyTerryError, match="bootstrap rounds must be 0 or more, not -1"):
+        bt.rank_votes(table, rounds=-1)
+    with pytest.raises(vt.BradleyTerryError, match="confidence must be between 0 and 1, not 95"):
+        bt.rank_votes(table, rounds=10, confidence=95)

@@ -8,6 +8,7 @@ from scipy import stats
 
 from vizhub_pipeline.analysis import bradley_terry as bt
 from vizhub_pipeline.analysis import grade_pairs as gp
+from vizhub_pipeline.analysis import vote_table as vt
 from vizhub_pipeline.analysis.agreement import kendall_agreement
 
 
@@ -43,14 +44,14 @@ def test_pairs_never_cross_challenges_or_graders_and_skip_one_model():
     # c1/g has only A, c2/g only B, c1/h only B, c1/k two outputs of A: nothing to compare.
     assert pairs.table.total == 0
     assert len(pairs.table.pairs) == 0
-    with pytest.raises(bt.ComparisonGraphError, match=r"groups of models: \{A\}; \{B\}$"):
+    with pytest.raises(vt.ComparisonGraphError, match=r"groups of models: \{A\}; \{B\}$"):
         gp.rank_grades(pairs, rounds=0)
 
 
 def test_bad_grades_are_named():
-    with pytest.raises(bt.BradleyTerryError, match=r"^grade 1: the score is not a number$"):
+    with pytest.raises(vt.BradleyTerryError, match=r"^grade 1: the score is not a number$"):
         gp.count_grade_pairs(["c", "c"], ["g", "g"], ["A", "B"], [1.0, float("nan")])
-    with pytest.raises(bt.BradleyTerryError, match="2 challenges, 2 graders, 1 models, 2 scores"):
+    with pytest.raises(vt.BradleyTerryError, match="2 challenges, 2 graders, 1 models, 2 scores"):
         gp.count_grade_pairs(["c", "c"], ["g", "g"], ["A"], [1, 2])
 
 
@@ -93,7 +94,7 @@ def test_grades_recover_the_order_and_groups_widen_the_intervals():
 
 def test_group_bootstrap_needs_two_groups():
     pairs = gp.count_grade_pairs(["c", "c"], ["g", "g"], ["A", "B"], [1, 2])
-    with pytest.raises(bt.BradleyTerryError, match="challenge c: a bootstrap over groups needs two or more groups"):
+    with pytest.raises(vt.BradleyTerryError, match="challenge c: a bootstrap over groups needs two or more groups"):
         gp.rank_grades(pairs, rounds=10, context="challenge c")
     assert gp.rank_grades(pairs, rounds=0).rows[0].model == "B"
 
@@ -124,7 +125,7 @@ def test_kendall_uses_common_models_and_refuses_unpaired_rounds():
     assert kendall_agreement(first, second).tau == pytest.approx(1.0)
     assert kendall_agreement(first, second).models == 3
     assert kendall_agreement(first, ranking_of("wq", [[1, 2]] * 3)).tau is None
-    with pytest.raises(bt.BradleyTerryError, match="2 and 1 bootstrap rounds"):
+    with pytest.raises(vt.BradleyTerryError, match="2 and 1 bootstrap rounds"):
         kendall_agreement(first, ranking_of("wxyz", [[4, 3, 2, 1]] * 2))
     no_rounds = kendall_agreement(ranking_of("wxyz", [[4, 3, 2, 1]]), ranking_of("wxyz", [[1, 2, 3, 4]]))
     assert (no_rounds.tau, no_rounds.ci_low, no_rounds.ci_high) == (pytest.approx(-1.0), None, None)
@@ -137,7 +138,7 @@ def test_votes_and_grades_rankings_agree_on_the_same_truth():
     b = (a + rng.integers(1, 6, 3000)) % 6
     outcome = np.where(rng.random(3000) < 1 / (1 + np.exp(-(theta[a] - theta[b]))), "a", "b")
     names = np.asarray([f"model-{m}" for m in range(6)])
-    votes = bt.rank_votes(bt.count_votes(names[a], names[b], outcome), rounds=200, seed=2)
+    votes = bt.rank_votes(vt.count_votes(names[a], names[b], outcome), rounds=200, seed=2)
     grades = gp.rank_grades(gp.count_grade_pairs(*synthetic_grades(rng, QUALITY)), rounds=200, seed=3)
     result = kendall_agreement(votes, grades)
     assert result.tau is not None and result.tau >= 0.6

@@ -6,7 +6,7 @@ import pytest
 
 from tests.test_reliability import KRIPPENDORFF_2011, counts_of
 from vizhub_pipeline.analysis.agreement import nominal_alpha, vote_agreement
-from vizhub_pipeline.analysis.bradley_terry import BradleyTerryError
+from vizhub_pipeline.analysis.vote_table import BradleyTerryError
 
 
 def test_nominal_alpha_krippendorff_2011_worked_example():

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vizhub_pipeline.analysis.bradley_terry import OUTCOMES, BradleyTerryError, Ranking
+from vizhub_pipeline.analysis.bradley_terry import Ranking
+from vizhub_pipeline.analysis.vote_table import OUTCOMES, BradleyTerryError
 
 KENDALL_METHOD = (
     "Kendall's tau-b (scipy) over the models both rankings score; interval: percentile over paired bootstrap "

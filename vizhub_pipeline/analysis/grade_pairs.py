@@ -3,7 +3,7 @@
 Within one challenge, two outputs of different models graded by the same grader make an
 implied vote: a win for the higher score, a tie when the scores are equal. (Outputs of the
 same model compare nothing between models and are skipped.) The counts of all these votes
-form a :class:`~vizhub_pipeline.analysis.bradley_terry.VoteTable` that is fitted like real
+form a :class:`~vizhub_pipeline.analysis.vote_table.VoteTable` that is fitted like real
 votes.
 
 Intervals: the implied votes of one (challenge, grader) group are not independent -- each
@@ -22,14 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vizhub_pipeline.analysis.bradley_terry import (
-    OUTCOMES,
-    REGULARISATION,
-    BradleyTerryError,
-    Ranking,
-    VoteTable,
-    rank_with_resampler,
-)
+from vizhub_pipeline.analysis.bradley_terry import REGULARISATION, Ranking, check_rounds, rank_with_resampler
+from vizhub_pipeline.analysis.vote_table import OUTCOMES, BradleyTerryError, VoteTable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,6 +120,7 @@ def rank_grades(
     """Fit the implied votes and bootstrap over (challenge, grader) groups."""
     import numpy as np
 
+    check_rounds(rounds)
     rng = np.random.default_rng(seed)
     if len(pairs.groups) < 2 and rounds > 0:
         raise BradleyTerryError(f"{context + ': ' if context else ''}a bootstrap over groups needs two or more groups")
