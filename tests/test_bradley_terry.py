@@ -12,7 +12,7 @@ from scipy import stats
 from vizhub_pipeline.analysis import bradley_terry as bt
 from vizhub_pipeline.analysis import vote_table as vt
 
-# Agresti, A. (2002). Categorical Data Analysis, 2nd ed., Wiley, section 10.6 (pp. 436-438):
+# Agresti, A. (2002). Categorical Data Analysis, 2nd ed., Wiley, section 10.6 (pp. 437-438):
 # the 1987 season of the seven teams of the American League East, 13 games between every two
 # teams. W[i][j] = wins of team i over team j (the home and away games added up; the same
 # games are the `baseball` data of the R package BradleyTerry2, which reproduces this section).
@@ -26,8 +26,8 @@ BASEBALL_WINS = [
     [4, 4, 5, 6, 6, 0, 6],
     [2, 4, 1, 3, 1, 7, 0],
 ]
-# The published log-strengths, Baltimore = 0: Agresti's table gives them to two decimals;
-# BradleyTerry2's fit of the same model (its tests/baseball.Rout.save) to four.
+# The published log-strengths, Baltimore = 0: Agresti's table gives them to two decimals; the
+# R package BradleyTerry2 prints the same fit to four in its own check of this example.
 AGRESTI_ESTIMATES = [1.58, 1.44, 1.29, 1.25, 1.11, 0.68, 0.00]
 BRADLEYTERRY2_ESTIMATES = [1.5814, 1.4364, 1.2945, 1.2476, 1.1077, 0.6839, 0.0]
 
