@@ -1,0 +1,476 @@
+"""Run a code challenge's test command on an untrusted output, inside a bubblewrap sandbox.
+
+The one seam to the sandbox. ``run_sandboxed(output_dir, ["node", "index.mjs"], entry="index.mjs")``
+copies the output's files, with a challenge's protected files laid over them, into a fresh
+sandbox and runs the command there:
+
+- the copy lives on a tmpfs of ``Limits.disk_bytes`` at ``/work`` (working directory, HOME and
+  TMPDIR), the only writable place; the output folder itself is never touched;
+- besides the copy, only the command's executable (at ``/usr/bin/<name>``), the shared libraries
+  ``ldd`` lists for it, ``prlimit``, and fresh ``/proc`` and ``/dev`` exist: nothing of the project,
+  the home folder or ``/tmp``;
+- every namespace is new (``--unshare-all``): no network, not even the host's loopback, and a
+  process tree of its own that dies as a whole; the environment holds only PATH, HOME, TMPDIR,
+  LANG and TZ;
+- the command runs as an unprivileged user (``nobody`` when the caller is root, since process
+  limits do not bind root) under rlimits for memory (RLIMIT_DATA, per process), tasks
+  (RLIMIT_NPROC, counted inside the sandbox's own user namespace, so parallel runs do not share
+  it), file size and open files; at the time limit the whole tree is killed;
+- stdout and stderr are kept up to ``Limits.output_bytes`` each, a last line saying so when cut, and
+  host paths in them (output folder, protected files, project, home, temporary folder) become
+  placeholders, so a record is the same on every machine.
+
+Statuses: ``passed`` (exit 0), ``failed`` (any other exit), ``timeout``, ``error`` (could not run:
+missing entry file, a symbolic link in the output, the sandbox failed to start).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import re
+import select
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+from vizhub_pipeline.core.errors import InputError, PrerequisiteError, VizhubError
+
+STATUSES = ("passed", "failed", "error", "timeout")
+WORK = "/work"
+NOBODY = 65534
+MAX_FILES = 200
+SANDBOX_ENV = {"PATH": "/usr/bin", "HOME": WORK, "TMPDIR": WORK, "LANG": "C.UTF-8", "TZ": "UTC"}
+NO_BWRAP = (
+    "no bubblewrap (bwrap) on this machine: run `make setup` (scripts/ensure-bubblewrap.sh), "
+    "install Debian's bubblewrap package, or set VIZHUB_BWRAP=/path/to/bwrap"
+)
+_KILL_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run may use. Memory is per process; tasks count processes and threads together."""
+
+    seconds: float = 10.0
+    memory_bytes: int = 512 * 2**20
+    tasks: int = 64
+    disk_bytes: int = 64 * 2**20
+    open_files: int = 256
+    output_bytes: int = 64 * 2**10
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not value > 0:
+                raise ValueError(f"Limits.{name} must be positive, not {value!r}")
+
+
+@dataclass(frozen=True)
+class CodeRun:
+    """The outcome of one sandboxed run. ``seconds`` is for logs; :meth:`to_record` leaves it out."""
+
+    status: str
+    exit_code: int | None
+    message: str
+    stdout: str = ""
+    stderr: str = ""
+    stdout_cut: bool = False
+    stderr_cut: bool = False
+    seconds: float = 0.0
+
+    def to_record(self) -> dict:
+        """Every field but the duration: the same for the same output on every machine."""
+        record = asdict(self)
+        del record["seconds"]
+        return record
+
+
+class CannotRunError(VizhubError):
+    """The output cannot be run as it is (a symbolic link, too many files); recorded as ``error``."""
+
+
+def find_bwrap(env: Mapping[str, str] | None = None) -> str:
+    """``$VIZHUB_BWRAP``, else ``bwrap`` on PATH; a one-line PrerequisiteError if neither."""
+    env = os.environ if env is None else env
+    chosen = env.get("VIZHUB_BWRAP")
+    if chosen:
+        if os.path.isfile(chosen) and os.access(chosen, os.X_OK):
+            return chosen
+        raise PrerequisiteError(f"VIZHUB_BWRAP={chosen} is not an executable file: fix it or unset it")
+    found = shutil.which("bwrap", path=env.get("PATH", os.defpath))
+    if not found:
+        raise PrerequisiteError(NO_BWRAP)
+    return found
+
+
+def find_executable(name: str) -> str:
+    """The host file behind a command name (``node``), resolved through PATH and symbolic links."""
+    found = shutil.which(name) if "/" not in name else (name if os.access(name, os.X_OK) else None)
+    if not found:
+        raise PrerequisiteError(f"{name} is not installed (not found on PATH): the sandbox needs it to run tests")
+    return os.path.realpath(found)
+
+
+@lru_cache(maxsize=16)
+def list_libraries(executable: str) -> tuple[str, ...]:
+    """The shared libraries and the loader ``ldd`` lists for ``executable``: what it needs to start."""
+    ldd = shutil.which("ldd")
+    if not ldd:
+        raise PrerequisiteError("ldd is not installed: the sandbox needs it to find a runtime's libraries")
+    done = subprocess.run([ldd, executable], capture_output=True, text=True, env={"LC_ALL": "C"}, check=False)
+    if "not a dynamic executable" in done.stdout + done.stderr or "statically linked" in done.stdout:
+        return ()
+    if done.returncode != 0:
+        raise PrerequisiteError(f"ldd {executable} failed: {done.stderr.strip()}")
+    paths = []
+    for line in done.stdout.splitlines():
+        if "not found" in line:
+            raise PrerequisiteError(f"{executable} lacks a library: {line.strip()}")
+        match = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
+        if match:
+            paths.append(match.group(1))
+    return tuple(paths)
+
+
+def list_runtime(command_name: str) -> list[tuple[str, str]]:
+    """(host file, sandbox path) pairs to bind read-only: the executable, prlimit, their libraries."""
+    binds: dict[str, str] = {}
+    for name in (command_name, "prlimit"):
+        executable = find_executable(name)
+        binds[f"/usr/bin/{os.path.basename(name)}"] = executable
+        for library in list_libraries(executable):
+            binds.setdefault(library, os.path.realpath(library))
+    return [(source, target) for target, source in binds.items()]
+
+
+def plan_copy(output_dir: Path, protected: Mapping[str, Path]) -> tuple[list[str], dict[str, Path]]:
+    """The folders (parents first) and files of the sandbox copy: the output's, protected ones laid over."""
+    folders: list[str] = []
+    files: dict[str, Path] = {}
+
+    def walk(folder: Path, prefix: str) -> None:
+        for entry in sorted(os.scandir(folder), key=lambda item: item.name):
+            relative = prefix + entry.name
+            if entry.is_symlink():
+                raise CannotRunError(f"the output holds a symbolic link: {relative}")
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(relative)
+                walk(Path(entry.path), relative + "/")
+            elif entry.is_file(follow_symlinks=False):
+                files[relative] = Path(entry.path)
+            else:
+                raise CannotRunError(f"the output holds something other than files and folders: {relative}")
+
+    walk(output_dir, "")
+    for name, source in protected.items():
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise InputError(source, f"a protected file's name must be a path inside the output, not {name!r}")
+        if not Path(source).is_file():
+            raise InputError(source, f"the protected file {name} does not exist")
+        if relative.as_posix() in folders:
+            raise CannotRunError(f"the output has a folder where the protected file {name} goes")
+        for parent in reversed(relative.parents[:-1]):
+            if parent.as_posix() in files:
+                raise CannotRunError(f"the output has a file where the protected file {name} needs a folder")
+            if parent.as_posix() not in folders:
+                folders.append(parent.as_posix())
+        files[relative.as_posix()] = Path(source)
+    return folders, files
+
+
+def list_host_places(output_dir: Path, protected: Mapping[str, Path], project_root: Path | None) -> dict[str, str]:
+    """Host paths that may show in a run's output, each with the placeholder that replaces it."""
+    places: dict[str, str] = {}
+    candidates = [
+        (tempfile.gettempdir(), "<tmp>"),
+        (str(Path.home()), "<home>"),
+        (os.environ.get("HOME", ""), "<home>"),
+    ]
+    candidates.append((str(project_root if project_root is not None else Path.cwd()), "<project>"))
+    candidates += [(str(Path(source).parent), "<protected>") for source in protected.values()]
+    candidates.append((str(output_dir), "<output>"))
+    for path, placeholder in candidates:
+        for form in {os.path.abspath(path), os.path.realpath(path)} if path else ():
+            if form != "/":
+                places[form] = placeholder
+    return places
+
+
+def replace_host_paths(text: str, places: Mapping[str, str]) -> str:
+    """``text`` with every host path of ``places`` replaced by its placeholder, longest path first."""
+    if not places or not text:
+        return text
+    ordered = sorted(places, key=len, reverse=True)
+    pattern = re.compile("(?:" + "|".join(re.escape(path) for path in ordered) + r")(?![\w.-])")
+    return pattern.sub(lambda match: places[match.group(0)], text)
+
+
+def describe_exit(code: int) -> str:
+    if code > 128:
+        try:
+            return f"exit code {code} (killed by {signal.Signals(code - 128).name})"
+        except ValueError:
+            pass
+    return f"exit code {code}"
+
+
+def build_arguments(
+    bwrap: str, command: Sequence[str], folders: list[str], fds: dict[str, int], status_fd: int, limits: Limits
+) -> list[str]:
+    args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"]
+    args += ["--hostname", "sandbox", "--clearenv"]
+    for name, value in SANDBOX_ENV.items():
+        args += ["--setenv", name, value]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for source, target in list_runtime(command[0]):
+        args += ["--ro-bind", source, target]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    args += ["--size", str(limits.disk_bytes), "--tmpfs", WORK]
+    for folder in folders:
+        args += ["--dir", f"{WORK}/{folder}"]
+    for relative, fd in fds.items():
+        args += ["--file", str(fd), f"{WORK}/{relative}"]
+    args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORK, "--json-status-fd", str(status_fd), "--"]
+    args += ["/usr/bin/prlimit", f"--nproc={limits.tasks}", f"--data={limits.memory_bytes}"]
+    args += [f"--fsize={limits.disk_bytes}", f"--nofile={limits.open_files}", "--core=0", "--"]
+    return args + [os.path.basename(command[0]), *command[1:]]
+
+
+@dataclass
+class Captured:
+    """What a run wrote: its streams (up to the cap), bubblewrap's status documents, whether it timed out."""
+
+    stdout: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+    stdout_cut: bool = False
+    stderr_cut: bool = False
+    status: bytearray = field(default_factory=bytearray)
+    timed_out: bool = False
+    init: int | None = None  # a pidfd of the sandbox's init, whose end means an empty namespace
+
+    def documents(self) -> list[dict]:
+        """The JSON documents bubblewrap wrote (child-pid first, exit-code last)."""
+        text, found, decoder, at = self.status.decode("utf-8", errors="replace"), [], json.JSONDecoder(), 0
+        while at < len(text):
+            if text[at].isspace():
+                at += 1
+                continue
+            try:
+                document, at = decoder.raw_decode(text, at)
+            except json.JSONDecodeError:
+                break
+            found.append(document)
+        return found
+
+    def watch_init(self) -> None:
+        """Hold a pidfd of the sandbox's init once bubblewrap names it, checking it is in the sandbox's
+        pid namespace (so a reused pid is never taken for it)."""
+        started = next((doc for doc in self.documents() if "child-pid" in doc), None)
+        if self.init is not None or started is None:
+            return
+        try:
+            pidfd = os.pidfd_open(started["child-pid"])
+        except ProcessLookupError:
+            return  # already gone, and its namespace with it
+        try:
+            namespace = os.stat(f"/proc/{started['child-pid']}/ns/pid").st_ino
+        except OSError:
+            namespace = None
+        if namespace is not None and namespace == started.get("pid-namespace"):
+            self.init = pidfd
+        else:
+            os.close(pidfd)
+
+
+def kill_sandbox(process: subprocess.Popen, captured: Captured) -> None:
+    """SIGKILL the sandbox's init, which takes every process of its namespace along; else bubblewrap,
+    whose death kills the init (--die-with-parent)."""
+    try:
+        if captured.init is not None:
+            signal.pidfd_send_signal(captured.init, signal.SIGKILL)
+        else:
+            os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def await_init(process: subprocess.Popen, captured: Captured) -> None:
+    """Return once the sandbox's init has ended: the kernel ends it only after every process in its
+    namespace, so nothing of the run outlives it. Bubblewrap itself may exit a little earlier."""
+    if captured.init is None:
+        return
+    try:
+        for _ in range(2):
+            ready, _w, _x = select.select([captured.init], [], [], _KILL_GRACE)
+            if ready:
+                return
+            kill_sandbox(process, captured)
+    finally:
+        os.close(captured.init)
+        captured.init = None
+
+
+def collect_run(process: subprocess.Popen, status_fd: int, limits: Limits) -> Captured:
+    """Read stdout, stderr and bubblewrap's status until all close, keeping ``output_bytes`` of each
+    stream; at the time limit, kill the sandbox. Never waits much longer than the limit."""
+    assert process.stdout is not None and process.stderr is not None
+    captured = Captured()
+    targets = {process.stdout.fileno(): "stdout", process.stderr.fileno(): "stderr", status_fd: "status"}
+    deadline = time.monotonic() + limits.seconds
+    with selectors.DefaultSelector() as selector:
+        for fd in targets:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if captured.timed_out:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    break  # killed, yet something holds a pipe: give up reading rather than hang
+                captured.timed_out = True
+                kill_sandbox(process, captured)
+                deadline = time.monotonic() + _KILL_GRACE
+                continue
+            for key, _ in selector.select(timeout=left):
+                chunk = os.read(key.fd, 65536)
+                name = targets[key.fd]
+                if not chunk:
+                    selector.unregister(key.fd)
+                elif name == "status":
+                    captured.status += chunk
+                    captured.watch_init()
+                else:
+                    kept: bytearray = getattr(captured, name)
+                    room = limits.output_bytes - len(kept)
+                    kept += chunk[: max(room, 0)]
+                    if len(chunk) > room:
+                        setattr(captured, f"{name}_cut", True)
+    try:
+        process.wait(timeout=max(deadline - time.monotonic(), 0.0))
+    except subprocess.TimeoutExpired:
+        captured.timed_out = True
+        kill_sandbox(process, captured)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=_KILL_GRACE)
+    await_init(process, captured)
+    return captured
+
+
+def decode_output(data: bytes | bytearray, was_cut: bool, places: Mapping[str, str], limit: int) -> str:
+    """Text of a captured stream: host paths replaced; when cut, ends on a whole character and says so."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    text = replace_host_paths(decoder.decode(data, final=not was_cut), places)
+    return text + (f"\n[output cut at {limit} bytes]\n" if was_cut else "")
+
+
+def run_sandboxed(
+    output_dir: str | os.PathLike,
+    command: Sequence[str],
+    *,
+    entry: str | None = None,
+    protected: Mapping[str, str | os.PathLike] | None = None,
+    limits: Limits = Limits(),
+    project_root: str | os.PathLike | None = None,
+) -> CodeRun:
+    """Run ``command`` on a sandboxed copy of ``output_dir`` and say how it went.
+
+    ``entry`` names a file the command needs (``error`` if the output lacks it); ``protected``
+    maps a file name to the challenge's copy, used instead of the output's. The library raises
+    only for the machine (no bubblewrap: PrerequisiteError) or the challenge (a missing protected
+    file: InputError); everything about the output is in the returned status.
+    """
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        raise InputError(output_dir, "the output folder does not exist")
+    if not command:
+        raise ValueError("command must name a program")
+    overlay = {name: Path(source) for name, source in (protected or {}).items()}
+    places = list_host_places(output_dir, overlay, Path(project_root) if project_root is not None else None)
+    bwrap = find_bwrap()
+    started = time.monotonic()
+
+    def error(message: str) -> CodeRun:
+        return CodeRun("error", None, replace_host_paths(message, places), seconds=time.monotonic() - started)
+
+    try:
+        folders, files = plan_copy(output_dir, overlay)
+    except CannotRunError as exc:
+        return error(str(exc))
+    if entry is not None and entry not in files:
+        return error(f"the entry file {entry} is missing from the output")
+    if len(files) > MAX_FILES:
+        return error(f"the output has {len(files)} files, more than the {MAX_FILES} a run copies")
+    size = sum(path.stat().st_size for path in files.values())
+    if size > limits.disk_bytes:
+        return error(f"the output's files take {size} bytes, more than the sandbox's {limits.disk_bytes}")
+
+    fds: dict[str, int] = {}
+    status_read, status_write = os.pipe()
+    try:
+        for relative, path in files.items():
+            try:
+                fds[relative] = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError as exc:
+                raise CannotRunError(f"cannot read {relative}: {exc.strerror}") from None
+        args = build_arguments(bwrap, command, folders, fds, status_write, limits)
+        drop = os.geteuid() == 0
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={},
+            cwd="/",
+            pass_fds=(*fds.values(), status_write),
+            start_new_session=True,
+            user=NOBODY if drop else None,
+            group=NOBODY if drop else None,
+            extra_groups=[] if drop else None,
+        )
+    except CannotRunError as exc:
+        os.close(status_read)
+        return error(str(exc))
+    except OSError as exc:
+        os.close(status_read)
+        return error(f"the sandbox could not start: {exc}")
+    finally:
+        for fd in (*fds.values(), status_write):
+            os.close(fd)
+    try:
+        with process:
+            captured = collect_run(process, status_read, limits)
+    finally:
+        os.close(status_read)
+    seconds = time.monotonic() - started
+    out = decode_output(captured.stdout, captured.stdout_cut, places, limits.output_bytes)
+    err = decode_output(captured.stderr, captured.stderr_cut, places, limits.output_bytes)
+    streams = (out, err, captured.stdout_cut, captured.stderr_cut, seconds)
+    if captured.timed_out:
+        return CodeRun("timeout", None, f"timed out after {limits.seconds:g} s", *streams)
+    documents = captured.documents()
+    if not any("child-pid" in document for document in documents):
+        reason = err.strip().splitlines()[-1] if err.strip() else describe_exit(process.returncode)
+        return CodeRun("error", None, f"the sandbox could not start: {reason}", *streams)
+    code = next((doc["exit-code"] for doc in documents if "exit-code" in doc), process.returncode)
+    return CodeRun("passed" if code == 0 else "failed", code, describe_exit(code), *streams)
+
+
+def check_sandbox(command_name: str = "node") -> None:
+    """Run a trivial program in the sandbox once; a PrerequisiteError says why the machine cannot."""
+    with tempfile.TemporaryDirectory(prefix="vizhub-sandbox-check-") as folder:
+        Path(folder, "check.js").write_text("process.exit(0)\n", encoding="utf-8")
+        run = run_sandboxed(folder, [command_name, "check.js"], entry="check.js", limits=Limits(seconds=30))
+    if run.status != "passed":
+        detail = run.message if run.status == "error" else f"{run.message}; {run.stderr.strip()[:300]}"
+        raise PrerequisiteError(
+            f"the bubblewrap sandbox does not work on this machine ({detail}); it needs unprivileged "
+            "user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1)"
+        )
