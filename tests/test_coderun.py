@@ -19,15 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from vizhub_pipeline.core.errors import InputError
+from vizhub_pipeline.core.errors import InputError, PrerequisiteError
 from vizhub_pipeline.screenshot.coderun import (
+    MAX_FILES,
     STATUSES,
     CodeRun,
     Limits,
     check_sandbox,
-    replace_host_paths,
     run_sandboxed,
 )
+from vizhub_pipeline.screenshot.coderun_files import replace_host_paths
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROOMY = Limits(seconds=60)  # generous: the machine may be busy, and these runs are meant to finish
@@ -177,6 +178,30 @@ def test_a_sandbox_that_does_not_start_is_an_error(tmp_path, monkeypatch):
     result = run(write_output(tmp_path / "out", {"functions.mjs": FUNCTIONS, "index.mjs": TEST}))
     assert (result.status, result.exit_code) == ("error", None)
     assert result.message == "the sandbox could not start: exit code 1"
+
+
+def test_a_machine_without_a_working_sandbox_is_told_so(monkeypatch):
+    monkeypatch.setenv("VIZHUB_BWRAP", shutil.which("false") or "/bin/false")
+    with pytest.raises(PrerequisiteError, match="the bubblewrap sandbox does not work on this machine"):
+        check_sandbox()
+    monkeypatch.setenv("VIZHUB_BWRAP", "/no/such/bwrap")
+    with pytest.raises(PrerequisiteError, match="VIZHUB_BWRAP=/no/such/bwrap is not an executable file"):
+        check_sandbox()
+
+
+def test_an_output_too_big_for_the_sandbox_is_an_error(tmp_path):
+    big = write_output(tmp_path / "big", {"index.mjs": TEST, "data.bin": "x" * 70_000})
+    result = run(big, Limits(seconds=60, disk_bytes=64 * 1024))
+    assert (result.status, result.message) == (
+        "error",
+        "the output's files take 77824 bytes, more than the sandbox's 65536",
+    )
+    many = write_output(tmp_path / "many", {"index.mjs": TEST, **{f"f{n}.js": "" for n in range(MAX_FILES)}})
+    result = run(many)
+    assert (result.status, result.message) == (
+        "error",
+        f"the output has {MAX_FILES + 1} files, more than the 200 a run copies",
+    )
 
 
 def test_a_missing_protected_file_names_it(tmp_path):

@@ -21,7 +21,13 @@ sandbox and runs the command there:
   placeholders, so a record is the same on every machine.
 
 Statuses: ``passed`` (exit 0), ``failed`` (any other exit), ``timeout``, ``error`` (could not run:
-missing entry file, a symbolic link in the output, the sandbox failed to start).
+missing entry file, a symbolic link in the output, the sandbox failed to start). Bubblewrap names
+its child before it sets up the mounts, and a failure there exits 1 like a failing test; the
+runner never tells the two apart by the messages (an output could print them), so such a failure
+shows as ``failed`` with bubblewrap's message in stderr. :func:`check_sandbox`, run once before a
+stage, turns a machine that cannot sandbox into a PrerequisiteError instead.
+
+Blocking and thread-safe (no ``preexec_fn``): from asyncio, ``await asyncio.to_thread(run_sandboxed, ...)``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,6 @@ from __future__ import annotations
 import codecs
 import json
 import os
-import re
 import select
 import selectors
 import shutil
@@ -39,10 +44,16 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from vizhub_pipeline.core.errors import InputError, PrerequisiteError, VizhubError
+from vizhub_pipeline.core.errors import InputError, PrerequisiteError
+from vizhub_pipeline.screenshot.coderun_files import (
+    CannotRunError,
+    list_host_places,
+    list_runtime,
+    plan_copy,
+    replace_host_paths,
+)
 
 STATUSES = ("passed", "failed", "error", "timeout")
 WORK = "/work"
@@ -93,10 +104,6 @@ class CodeRun:
         return record
 
 
-class CannotRunError(VizhubError):
-    """The output cannot be run as it is (a symbolic link, too many files); recorded as ``error``."""
-
-
 def find_bwrap(env: Mapping[str, str] | None = None) -> str:
     """``$VIZHUB_BWRAP``, else ``bwrap`` on PATH; a one-line PrerequisiteError if neither."""
     env = os.environ if env is None else env
@@ -111,110 +118,8 @@ def find_bwrap(env: Mapping[str, str] | None = None) -> str:
     return found
 
 
-def find_executable(name: str) -> str:
-    """The host file behind a command name (``node``), resolved through PATH and symbolic links."""
-    found = shutil.which(name) if "/" not in name else (name if os.access(name, os.X_OK) else None)
-    if not found:
-        raise PrerequisiteError(f"{name} is not installed (not found on PATH): the sandbox needs it to run tests")
-    return os.path.realpath(found)
-
-
-@lru_cache(maxsize=16)
-def list_libraries(executable: str) -> tuple[str, ...]:
-    """The shared libraries and the loader ``ldd`` lists for ``executable``: what it needs to start."""
-    ldd = shutil.which("ldd")
-    if not ldd:
-        raise PrerequisiteError("ldd is not installed: the sandbox needs it to find a runtime's libraries")
-    done = subprocess.run([ldd, executable], capture_output=True, text=True, env={"LC_ALL": "C"}, check=False)
-    if "not a dynamic executable" in done.stdout + done.stderr or "statically linked" in done.stdout:
-        return ()
-    if done.returncode != 0:
-        raise PrerequisiteError(f"ldd {executable} failed: {done.stderr.strip()}")
-    paths = []
-    for line in done.stdout.splitlines():
-        if "not found" in line:
-            raise PrerequisiteError(f"{executable} lacks a library: {line.strip()}")
-        match = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
-        if match:
-            paths.append(match.group(1))
-    return tuple(paths)
-
-
-def list_runtime(command_name: str) -> list[tuple[str, str]]:
-    """(host file, sandbox path) pairs to bind read-only: the executable, prlimit, their libraries."""
-    binds: dict[str, str] = {}
-    for name in (command_name, "prlimit"):
-        executable = find_executable(name)
-        binds[f"/usr/bin/{os.path.basename(name)}"] = executable
-        for library in list_libraries(executable):
-            binds.setdefault(library, os.path.realpath(library))
-    return [(source, target) for target, source in binds.items()]
-
-
-def plan_copy(output_dir: Path, protected: Mapping[str, Path]) -> tuple[list[str], dict[str, Path]]:
-    """The folders (parents first) and files of the sandbox copy: the output's, protected ones laid over."""
-    folders: list[str] = []
-    files: dict[str, Path] = {}
-
-    def walk(folder: Path, prefix: str) -> None:
-        for entry in sorted(os.scandir(folder), key=lambda item: item.name):
-            relative = prefix + entry.name
-            if entry.is_symlink():
-                raise CannotRunError(f"the output holds a symbolic link: {relative}")
-            if entry.is_dir(follow_symlinks=False):
-                folders.append(relative)
-                walk(Path(entry.path), relative + "/")
-            elif entry.is_file(follow_symlinks=False):
-                files[relative] = Path(entry.path)
-            else:
-                raise CannotRunError(f"the output holds something other than files and folders: {relative}")
-
-    walk(output_dir, "")
-    for name, source in protected.items():
-        relative = PurePosixPath(name)
-        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-            raise InputError(source, f"a protected file's name must be a path inside the output, not {name!r}")
-        if not Path(source).is_file():
-            raise InputError(source, f"the protected file {name} does not exist")
-        if relative.as_posix() in folders:
-            raise CannotRunError(f"the output has a folder where the protected file {name} goes")
-        for parent in reversed(relative.parents[:-1]):
-            if parent.as_posix() in files:
-                raise CannotRunError(f"the output has a file where the protected file {name} needs a folder")
-            if parent.as_posix() not in folders:
-                folders.append(parent.as_posix())
-        files[relative.as_posix()] = Path(source)
-    return folders, files
-
-
-def list_host_places(output_dir: Path, protected: Mapping[str, Path], project_root: Path | None) -> dict[str, str]:
-    """Host paths that may show in a run's output, each with the placeholder that replaces it."""
-    places: dict[str, str] = {}
-    candidates = [
-        (tempfile.gettempdir(), "<tmp>"),
-        (str(Path.home()), "<home>"),
-        (os.environ.get("HOME", ""), "<home>"),
-    ]
-    candidates.append((str(project_root if project_root is not None else Path.cwd()), "<project>"))
-    candidates += [(str(Path(source).parent), "<protected>") for source in protected.values()]
-    candidates.append((str(output_dir), "<output>"))
-    for path, placeholder in candidates:
-        for form in {os.path.abspath(path), os.path.realpath(path)} if path else ():
-            if form != "/":
-                places[form] = placeholder
-    return places
-
-
-def replace_host_paths(text: str, places: Mapping[str, str]) -> str:
-    """``text`` with every host path of ``places`` replaced by its placeholder, longest path first."""
-    if not places or not text:
-        return text
-    ordered = sorted(places, key=len, reverse=True)
-    pattern = re.compile("(?:" + "|".join(re.escape(path) for path in ordered) + r")(?![\w.-])")
-    return pattern.sub(lambda match: places[match.group(0)], text)
-
-
 def describe_exit(code: int) -> str:
+    """``exit code N``, naming the signal when bubblewrap reports one as 128 + its number."""
     if code > 128:
         try:
             return f"exit code {code} (killed by {signal.Signals(code - 128).name})"
@@ -291,14 +196,22 @@ class Captured:
             os.close(pidfd)
 
 
+def kill_bwrap(process: subprocess.Popen) -> None:
+    """SIGKILL bubblewrap's process group; its sandbox's init dies with it (--die-with-parent)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def kill_sandbox(process: subprocess.Popen, captured: Captured) -> None:
     """SIGKILL the sandbox's init, which takes every process of its namespace along; else bubblewrap,
     whose death kills the init (--die-with-parent)."""
+    if captured.init is None:
+        kill_bwrap(process)
+        return
     try:
-        if captured.init is not None:
-            signal.pidfd_send_signal(captured.init, signal.SIGKILL)
-        else:
-            os.killpg(process.pid, signal.SIGKILL)
+        signal.pidfd_send_signal(captured.init, signal.SIGKILL)
     except ProcessLookupError:
         pass
 
@@ -333,7 +246,7 @@ def collect_run(process: subprocess.Popen, status_fd: int, limits: Limits) -> Ca
             left = deadline - time.monotonic()
             if left <= 0:
                 if captured.timed_out:
-                    os.killpg(process.pid, signal.SIGKILL)
+                    kill_bwrap(process)
                     break  # killed, yet something holds a pipe: give up reading rather than hang
                 captured.timed_out = True
                 kill_sandbox(process, captured)
@@ -358,7 +271,7 @@ def collect_run(process: subprocess.Popen, status_fd: int, limits: Limits) -> Ca
     except subprocess.TimeoutExpired:
         captured.timed_out = True
         kill_sandbox(process, captured)
-        os.killpg(process.pid, signal.SIGKILL)
+        kill_bwrap(process)
         process.wait(timeout=_KILL_GRACE)
     await_init(process, captured)
     return captured
@@ -408,7 +321,7 @@ def run_sandboxed(
         return error(f"the entry file {entry} is missing from the output")
     if len(files) > MAX_FILES:
         return error(f"the output has {len(files)} files, more than the {MAX_FILES} a run copies")
-    size = sum(path.stat().st_size for path in files.values())
+    size = sum(-(-path.stat().st_size // 4096) * 4096 for path in files.values())  # tmpfs takes whole pages
     if size > limits.disk_bytes:
         return error(f"the output's files take {size} bytes, more than the sandbox's {limits.disk_bytes}")
 
@@ -441,6 +354,9 @@ def run_sandboxed(
     except OSError as exc:
         os.close(status_read)
         return error(f"the sandbox could not start: {exc}")
+    except BaseException:
+        os.close(status_read)
+        raise
     finally:
         for fd in (*fds.values(), status_write):
             os.close(fd)
