@@ -255,8 +255,8 @@ console.log("copy changed:", fs.readdirSync(".").sort().join(","));
         path.chmod(0o777 if path.is_dir() else 0o666)
     before = snapshot(folder)
     result = run(folder)
-    assert (result.status, result.stdout) == ("passed", "copy changed: data,functions.mjs,made\n")
     assert snapshot(folder) == before
+    assert (result.status, result.stdout) == ("passed", "copy changed: data,functions.mjs,made\n")
     assert_next_run_passes(open_place)
 
 
