@@ -396,7 +396,7 @@ while (live < 40) {{
     child.stdout.once("data", () => resolve("up"));
     child.on("error", (error) => resolve(error.code));
     child.on("exit", (code, signal) => resolve("exited " + (signal || code)));
-    setTimeout(() => resolve("stuck"), 5000);  // node hangs at start when it cannot make its threads
+    setTimeout(() => resolve("stuck"), 10000);  // node hangs at start when it cannot make its threads
   }});
   if (outcome !== "up") {{ stopped = outcome; break; }}
   live += 1;
