@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup setup-test chromium bench clean-venv
+.PHONY: run test setup setup-test chromium bubblewrap bench clean-venv
 
 run: setup
 	dvc repro
@@ -19,7 +19,7 @@ run: setup
 test: setup-test
 	pytest -n 2 --dist loadfile -q
 
-setup: $(VENV)/.installed node_modules/.package-lock.json chromium
+setup: $(VENV)/.installed node_modules/.package-lock.json chromium bubblewrap
 
 setup-test: setup $(VENV)/.installed-test
 
@@ -46,6 +46,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 chromium: $(VENV)/.installed
 	@scripts/ensure-chromium.sh
+
+# The sandbox that runs code challenges' tests on untrusted outputs.
+bubblewrap:
+	@scripts/ensure-bubblewrap.sh
 
 bench: setup-test
 	@for script in bench/bench_*.py; do echo "== $$script"; python $$script || exit 1; done
