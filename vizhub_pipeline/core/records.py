@@ -91,7 +91,8 @@ def read_generation(path: Path) -> Generation:
 
 # --------------------------------------------------------------------------- render
 
-RENDER_STATUSES = ("rendered", "blank", "error", "timeout")
+RENDER_STATUSES = ("rendered", "blank", "error", "timeout")  # a page in the browser
+TEST_STATUSES = ("passed", "failed", "error", "timeout")  # a code challenge's test run
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Render:
-    """``results/renders/<challenge>/<model>/render.json``: one rendered page."""
+    """``results/renders/<challenge>/<model>/render.json``: one rendered page, or one test run of a
+    code challenge's output (status in :data:`TEST_STATUSES`, with a ``test`` section)."""
 
     challenge: str
     model: str
@@ -125,6 +127,7 @@ class Render:
     # to run, and a committed file changes only when its content does)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     viewport: dict[str, int] = field(default_factory=dict)
+    test: dict[str, Any] | None = None  # code challenges: command, files, exit code, output (no durations)
 
     @property
     def checks_passed(self) -> int:
@@ -136,6 +139,8 @@ class Render:
             data[key] = list(data[key])
         data["checks"] = [asdict(check) for check in self.checks]
         del data["timings"]
+        if data["test"] is None:
+            del data["test"]
         return data
 
     @classmethod

@@ -22,7 +22,7 @@ import io
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from vizhub_pipeline.core.atomic import clean_stale_temporaries, replace_dir_atomic, staging_dir, write_text_atomic
@@ -31,6 +31,7 @@ from vizhub_pipeline.core.errors import ChallengeError, InputError, VizhubError
 from vizhub_pipeline.core.layout import Layout, hash_bytes, hash_files
 from vizhub_pipeline.core.params import ScreenshotParams
 from vizhub_pipeline.core.records import (
+    TEST_STATUSES,
     CheckResult,
     Generation,
     Render,
@@ -74,6 +75,11 @@ class RenderItem:
         return f"{self.challenge.id}/{self.folder.name}"
 
     @property
+    def is_code(self) -> bool:
+        """A code challenge's output: its test runs in the sandbox instead of a page in the browser."""
+        return self.challenge.test is not None
+
+    @property
     def all_checks(self) -> list[tuple[str | None, object]]:
         out = [(None, check) for check in self.challenge.checks]
         for step in self.challenge.interactions:
@@ -92,6 +98,8 @@ class ScreenshotSummary:
     pruned: list[str] = field(default_factory=list)
     relaunches: int = 0
     rendered_again: int = 0  # suspect results of the first pass, rendered again alone
+    tests: dict[str, int] = field(default_factory=dict)  # code challenges: status -> count
+    test_modified: int = 0  # code outputs whose test file differs from the starter's
     page_ms: list[float] = field(default_factory=list)  # time per page rendered now (printed, never committed)
 
     @property
@@ -99,6 +107,11 @@ class ScreenshotSummary:
         return not (self.failures or self.challenge_errors)
 
     def add(self, render: Render) -> None:
+        if render.test is not None or render.checks[:1] and render.checks[0].type == "test":
+            self.tests[render.status] = self.tests.get(render.status, 0) + 1
+            if render.test and render.test.get("test_modified"):
+                self.test_modified += 1
+            return
         self.counts[render.status] = self.counts.get(render.status, 0) + 1
         self.checks_passed += render.checks_passed
         self.checks_total += len(render.checks)
@@ -111,6 +124,10 @@ class ScreenshotSummary:
             f"screenshot: {counts}, {self.skipped} skipped (unchanged); "
             f"checks passed {self.checks_passed}/{self.checks_total} (in the pages rendered now)"
         ]
+        if self.tests:
+            counts = ", ".join(f"{self.tests.get(status, 0)} {status}" for status in TEST_STATUSES)
+            modified = f"; {self.test_modified} changed their test file" if self.test_modified else ""
+            out.append(f"code tests: {counts}{modified}")
         if self.page_ms:
             times = sorted(self.page_ms)
             out.append(f"time per page: median {times[len(times) // 2]:.0f} ms, slowest {times[-1]:.0f} ms")
@@ -179,8 +196,19 @@ def _check_json(check) -> dict:
 
 
 def render_hash(item: RenderItem, params: ScreenshotParams, mirror_versions: dict[str, str]) -> str:
-    """Everything that shapes a render: new value, new render."""
+    """Everything that shapes a render (or a code test run): new value, new render."""
     generation = item.generation
+    if item.is_code:
+        from vizhub_pipeline.screenshot.code_tests import code_hash
+
+        ok = generation.status == "ok"
+        return code_hash(
+            item.challenge,
+            files_hash(item.files) if ok else None,
+            generation.status,
+            generation.imported,
+            _seconds(item, params),
+        )
     parts = {
         "renderer": RENDERER_VERSION,
         "status": generation.status,
@@ -351,6 +379,37 @@ def _base(item: RenderItem, hashed: str) -> dict:
         render_hash=hashed,
         viewport={"width": item.width, "height": item.height},
     )
+
+
+def _seconds(item: RenderItem, params: ScreenshotParams) -> float:
+    test = item.challenge.test
+    return test.timeout if test is not None and test.timeout is not None else params.timeout
+
+
+async def run_code_item(item: RenderItem, params: ScreenshotParams, hashed: str, layout_root: Path) -> Render:
+    """Run a code output's test in the sandbox (in a thread) and return its record."""
+    from vizhub_pipeline.screenshot import code_tests
+    from vizhub_pipeline.screenshot.coderun import Limits, run_sandboxed
+
+    base = _base(item, hashed)
+    base.pop("viewport")
+    challenge, generation = item.challenge, item.generation
+    assert challenge.test is not None
+    if generation.status != "ok":
+        why = f": {generation.error}" if generation.error else ""
+        return code_tests.failed_record(challenge, f"generation {generation.status}: nothing to run{why}", base)
+    run = await asyncio.to_thread(
+        run_sandboxed,
+        item.folder,
+        list(challenge.test.command),
+        entry=challenge.test.command[1] if len(challenge.test.command) > 1 else None,
+        protected=code_tests.protected_overlay(challenge, generation.imported),
+        limits=Limits(seconds=_seconds(item, params)),
+        project_root=layout_root,
+    )
+    modified = code_tests.modified_test_files(challenge, item.files)
+    record = code_tests.run_record(challenge, run, imported=generation.imported, modified=modified, base=base)
+    return replace(record, timings={"total_ms": round(run.seconds * 1000)})
 
 
 def unrenderable_reason(item: RenderItem) -> str | None:
@@ -536,10 +595,27 @@ def run_screenshot(
             summary.skipped += 1
             continue
         todo.append((item, hashed, final))
+    if any(item.is_code for item, _, _ in todo):
+        todo = _check_sandbox(todo, summary)
     if todo:
-        asyncio.run(_render_all(todo, params, mirror, summary, echo, progress, executable))
+        asyncio.run(_render_all(todo, params, mirror, summary, echo, progress, executable, layout.root))
     write_summary_table(layout)
     return summary
+
+
+def _check_sandbox(todo: list, summary: ScreenshotSummary) -> list:
+    """The items that can run: without a working sandbox, code tests are failures (not recorded)
+    and the pages still render."""
+    from vizhub_pipeline.core.errors import PrerequisiteError
+    from vizhub_pipeline.screenshot.coderun import check_sandbox
+
+    try:
+        check_sandbox()
+    except PrerequisiteError as exc:
+        code = [entry for entry in todo if entry[0].is_code]
+        summary.failures.append(f"{len(code)} code test(s) not run: {exc}")
+        return [entry for entry in todo if not entry[0].is_code]
+    return todo
 
 
 def is_suspect(render: Render) -> bool:
@@ -549,20 +625,20 @@ def is_suspect(render: Render) -> bool:
     return render.status == "timeout" or (render.status == "error" and render.error is not None)
 
 
-async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, progress, executable) -> None:
+async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, progress, executable, root: Path) -> None:
     """Render ``todo`` with up to ``params.concurrency`` pages at once in one browser.
 
     A result that may not be the page's own (:func:`is_suspect`: a timeout, a crash, the
     browser going away) is not recorded from the first pass: the page renders once more at
     the end, alone in the browser, and that result is recorded. A page beside a hostile
     neighbour, or on a loaded machine, is not blamed for their stall; a page that times out
-    or crashes alone too is.
+    or crashes alone too is. A code challenge's test runs the same way, in the sandbox.
     """
     from tqdm import tqdm
 
     from vizhub_pipeline.screenshot.browser import BrowserSession
 
-    needs_browser = any(unrenderable_reason(item) is None for item, _, _ in todo)
+    needs_browser = any(not item.is_code and unrenderable_reason(item) is None for item, _, _ in todo)
     bar = tqdm(
         total=len(todo),
         desc="screenshot",
@@ -579,8 +655,13 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
         bar.set_postfix_str(item.label, refresh=False)
         staging = staging_dir(final)
         try:
-            render = await render_item(session, item, params, mirror, hashed, staging)
-            if not alone and unrenderable_reason(item) is None and is_suspect(render):
+            if item.is_code:
+                render = await run_code_item(item, params, hashed, root)
+                runnable = item.generation.status == "ok"
+            else:
+                render = await render_item(session, item, params, mirror, hashed, staging)
+                runnable = unrenderable_reason(item) is None
+            if not alone and runnable and is_suspect(render):
                 shutil.rmtree(staging, ignore_errors=True)  # never recorded: rendered again alone
                 again.append(index)
                 return
@@ -593,7 +674,7 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
             raise
         else:
             summary.add(render)
-            if echo is not None and render.status != "rendered":
+            if echo is not None and render.status not in ("rendered", "passed"):
                 bar.clear()
                 echo(f"{item.label}: {render.status}" + (f" ({render.error})" if render.error else ""))
         bar.update(1)
