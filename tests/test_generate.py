@@ -141,7 +141,10 @@ def test_a_missing_key_fails_only_that_models_items(project, loopback, monkeypat
     params = replace(FAST, models=("anthropic/claude-3-5-haiku-latest", "openai/m1", "baseline/starter"))
     summary = run_generate(Layout.at(project), params, progress=False, echo=lines.append)
     assert summary.done == 4 and summary.failed == 2
-    message = "anthropic/claude-3-5-haiku-latest: ANTHROPIC_API_KEY is not set; export ANTHROPIC_API_KEY=... or add it to .env"
+    message = (
+        "anthropic/claude-3-5-haiku-latest: ANTHROPIC_API_KEY is not set; "
+        "export ANTHROPIC_API_KEY=... or add it to .env"
+    )
     assert lines == [f"model not run: {message}"]
     assert not (project / "visualizations" / "barsOne" / "anthropic__claude-3-5-haiku-latest").exists()
 

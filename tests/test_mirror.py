@@ -115,5 +115,6 @@ def test_missing_node_modules_says_to_run_make_setup(tmp_path, monkeypatch):
     with pytest.raises(PrerequisiteError) as caught:
         find_node_modules(tmp_path / "project")
     assert str(caught.value) == (
-        f"no JavaScript libraries at {tmp_path / 'project' / 'node_modules'}: run `make setup` (npm ci) to install the local CDN mirror"
+        f"no JavaScript libraries at {tmp_path / 'project' / 'node_modules'}: "
+        "run `make setup` (npm ci) to install the local CDN mirror"
     )

@@ -22,7 +22,10 @@ DATA = "name,value\na,3\nb,5\nc,9\n"
 
 
 def page(body: str, head: str = '<script src="https://cdn.jsdelivr.net/npm/d3@7"></script>') -> str:
-    return f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body><div id='chart'></div>\n<script>\n{body}\n</script></body></html>\n"
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head>"
+        f"<body><div id='chart'></div>\n<script>\n{body}\n</script></body></html>\n"
+    )
 
 
 DRAW = """
@@ -44,7 +47,11 @@ HOSTILE = {
     "t/07-fetch-outside": page('fetch("https://api.example.com/data.json").catch(() => {});\n' + DRAW),
     "t/08-throws-first": page('throw new Error("boom before drawing");\n' + DRAW),
     "t/09-huge-dom": page(
-        "const f = document.createDocumentFragment();\nfor (let i = 0; i < 20000; i++) { const d = document.createElement('div'); d.textContent = i; f.appendChild(d); }\ndocument.body.appendChild(f);"
+        "const f = document.createDocumentFragment();\n"
+        "for (let i = 0; i < 20000; i++) {\n"
+        "  const d = document.createElement('div'); d.textContent = i; f.appendChild(d);\n"
+        "}\n"
+        "document.body.appendChild(f);"
     ),
     "t/10-blank": page("/* draws nothing */"),
     "t/11-popup-and-socket": page(
@@ -93,7 +100,8 @@ def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
         "t/12-unparseable": "error",
     }, details
     assert summary.failures == [
-        f"{layout.visualizations}/barsOne/t__13-broken-meta/meta.json:1: not valid JSON: Expecting property name enclosed in double quotes"
+        f"{layout.visualizations}/barsOne/t__13-broken-meta/meta.json:1: "
+        "not valid JSON: Expecting property name enclosed in double quotes"
     ]
     assert not summary.ok and summary.lines()[-1].startswith("failed: ")
     assert summary.counts == {"rendered": 6, "blank": 1, "error": 3, "timeout": 2}
@@ -385,7 +393,8 @@ def test_cli_screenshot(small_project):
     )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
-        "screenshot: 1 rendered, 0 blank, 0 error, 0 timeout, 0 skipped (unchanged); checks passed 2/2 (in the pages rendered now)"
+        "screenshot: 1 rendered, 0 blank, 0 error, 0 timeout, 0 skipped (unchanged); "
+        "checks passed 2/2 (in the pages rendered now)"
     )
     result = runner.invoke(
         cli, ["screenshot", "--project", str(small_project), "--challenge", "nope"], catch_exceptions=False
@@ -400,10 +409,8 @@ def test_cli_without_chromium_says_how_to_fix(small_project, monkeypatch):
     monkeypatch.setenv("VIZHUB_CHROMIUM", str(small_project / "no-such-chromium"))
     result = CliRunner().invoke(cli, ["screenshot", "--project", str(small_project)], catch_exceptions=False)
     assert result.exit_code == 1
-    assert (
-        result.output
-        == f"Error: VIZHUB_CHROMIUM={small_project / 'no-such-chromium'} is not an executable file: fix it or unset it\n"
-    )
+    chromium = small_project / "no-such-chromium"
+    assert result.output == f"Error: VIZHUB_CHROMIUM={chromium} is not an executable file: fix it or unset it\n"
     assert not (small_project / "results" / "renders" / "barsOne").exists()
 
 
@@ -470,7 +477,8 @@ def test_hostile_pages_beside_normal_ones_at_once(project):
     assert summary.ok and summary.counts == {"rendered": 5, "blank": 0, "error": 1, "timeout": 1}
     assert summary.rendered_again >= 1  # the endless loop, at least
     assert summary.checks_total == 14
-    rows = list(csv.DictReader(open(layout.renders / "summary.csv", newline="", encoding="utf-8")))
+    with open(layout.renders / "summary.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     assert [row["model"] for row in rows] == sorted(renders)
     assert not list(layout.renders.glob("*/.*"))  # no staging folder left behind
 
