@@ -233,11 +233,16 @@ def _package_json(folder: Path) -> dict:
 
 
 def _inside(folder: Path, rel: str) -> Path | None:
+    """``folder / rel`` when it is a file that stays inside ``folder`` once links are followed.
+
+    The path returned is under ``folder`` as given, so a ``node_modules`` that is itself a link
+    still yields paths relative to it.
+    """
     target = (folder / rel).resolve()
     root = folder.resolve()
     if target != root and root not in target.parents:
         return None
-    return target if target.is_file() else None
+    return folder / target.relative_to(root) if target.is_file() else None
 
 
 def _existing_variant(folder: Path, rel: str) -> Path | None:
