@@ -94,6 +94,7 @@ def loaded(browser, folder, files, **kwargs):
     return page
 
 
+@pytest.mark.slow
 def test_own_files_under_the_page_origin_and_nothing_else(browser, tmp_path):
     html = """<body><script>
     window.results = {};
@@ -113,6 +114,7 @@ def test_own_files_under_the_page_origin_and_nothing_else(browser, tmp_path):
         browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_cdn_libraries_load_from_the_mirror(browser, tmp_path):
     html = """<head>
     <script src="https://d3js.org/d3.v7.min.js"></script>
@@ -144,6 +146,7 @@ def test_cdn_libraries_load_from_the_mirror(browser, tmp_path):
         browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_time_is_virtual_and_random_is_seeded(browser, tmp_path):
     html = """<body><script>
     window.fired = [];
@@ -178,6 +181,7 @@ def test_time_is_virtual_and_random_is_seeded(browser, tmp_path):
             browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_dialogs_popups_service_workers_and_navigation_are_neutralised(browser, tmp_path):
     html = """<body><p>still here</p><script>
     window.answers = [alert("hi"), confirm("ok?"), prompt("name?"), window.open("https://evil.example/")];
@@ -204,6 +208,7 @@ def test_dialogs_popups_service_workers_and_navigation_are_neutralised(browser, 
         browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_webrtc_cannot_reach_a_stun_server(browser, tmp_path):
     """STUN/TURN traffic is not a request routes can see: WebRTC is taken away, in child frames too."""
     import socket
@@ -239,6 +244,7 @@ def test_webrtc_cannot_reach_a_stun_server(browser, tmp_path):
         browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_endless_loop_times_out_and_the_next_page_is_fine(browser, tmp_path):
     page = open_site(browser, tmp_path / "loop", {"index.html": "<body><script>while (true) {}</script></body>"})
     with pytest.raises(PageTimeoutError, match="the page did not load within 1 s"):
@@ -251,6 +257,7 @@ def test_endless_loop_times_out_and_the_next_page_is_fine(browser, tmp_path):
         browser.run(after.close())
 
 
+@pytest.mark.slow
 def test_crashed_page_and_lost_browser(browser, tmp_path):
     page = loaded(browser, tmp_path / "crash", {"index.html": "<body>x</body>"})
 

@@ -584,6 +584,7 @@ def test_cli_says_why_when_nothing_is_exported(project):
 # --------------------------------------------------------------------------- with the real generate stage
 
 
+@pytest.mark.slow
 def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project, tmp_path):
     """Real baseline generations (through litellm, offline); the export checks each output was
     generated from the prompt it writes, by the prompt_hash generate recorded in meta.json."""
@@ -619,6 +620,7 @@ def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project
     ]
 
 
+@pytest.mark.slow
 def test_grades_through_the_real_aggregate_stage_to_the_card(project):
     """Real generate (baselines) -> grade files -> aggregate -> export: the file contract end to end."""
     from vizhub_pipeline.analysis.aggregate import run_aggregate

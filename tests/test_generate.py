@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import BAR_HTML, BAR_REFERENCE, REPO_ROOT
@@ -229,6 +230,7 @@ def test_cli_generate_prints_a_summary_and_exits_1_on_failure(project):
     assert "generate: 0 done, 2 skipped (unchanged), 0 unparseable, 2 failed" in result.output
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_no_half_written_item_and_the_next_run_resumes(project):
     from tests.conftest import write_challenge
 
