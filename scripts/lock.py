@@ -80,8 +80,10 @@ def resolve_locked() -> list[str]:
 def main() -> None:
     target = ROOT / "requirements.lock"
     text = HEADER + "".join(line + "\n" for line in resolve_locked())
-    write_text_atomic(target, text)
-    print(f"{target.name}: {text.count('==')} packages")
+    unchanged = target.is_file() and target.read_text(encoding="utf-8") == text
+    if not unchanged:  # an untouched file keeps its time, so make does not reinstall for nothing
+        write_text_atomic(target, text)
+    print(f"{target.name}: {text.count('==')} packages{' (unchanged)' if unchanged else ''}")
 
 
 if __name__ == "__main__":
