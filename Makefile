@@ -1,7 +1,9 @@
 # Two commands do everything on a fresh machine:
 #   make run    set up, then rebuild the pipeline with `dvc repro`
-#   make test   set up, then run the whole test suite
+#   make test   set up, lint and type-check, then run the whole test suite
 # Running either again when nothing changed only re-checks the set-up (a second or two).
+# Also: make test-fast (the suite without the tests marked slow), make lint, make lock.
+# Python packages install at the versions in requirements.lock (see `make lock`).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,14 +12,30 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PYTHONDONTWRITEBYTECODE := 1
+LOCK := requirements.lock
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK)
 
-.PHONY: run test setup setup-test chromium bubblewrap bench clean-venv
+.PHONY: run test test-fast lint lock setup setup-test chromium bubblewrap bench clean-venv
 
 run: setup
 	dvc repro
 
-test: setup-test
+test: lint
 	pytest -n 2 --dist loadfile -q
+
+test-fast: setup-test
+	pytest -n 2 --dist loadfile -q -m "not slow"
+
+# Silent when clean; each tool prints its findings otherwise.
+lint: setup-test
+	@ruff check --quiet .
+	@ruff format --check --quiet .
+	@mypy --no-error-summary
+
+# Record the versions installed in .venv (dependencies of '.[test]' only) in requirements.lock.
+# After changing dependencies in pyproject.toml or upgrading a package in .venv: make lock.
+lock: $(VENV)/.installed-test
+	$(BIN)/python scripts/lock.py
 
 setup: $(VENV)/.installed node_modules/.package-lock.json chromium bubblewrap
 
@@ -31,12 +49,12 @@ $(VENV)/bin/python:
 	  else echo "cannot create $(VENV): install Debian's python3-venv package" >&2; exit 1; fi; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(VENV)/bin/python
+	$(PIP_INSTALL) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml $(LOCK) $(VENV)/.installed
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@
 
 # The JavaScript libraries that generated pages load from CDNs, served locally.

@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 CHALLENGES, MODELS, SMALL = 1000, 30, 100
 PAGE = (
-    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><script src="https://cdn.jsdelivr.net/npm/d3@7"></script></head>\n<body><div id="chart"></div>\n<script>\n'
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+    + '<script src="https://cdn.jsdelivr.net/npm/d3@7"></script></head>\n<body><div id="chart"></div>\n<script>\n'
     + ("d3.csv('data.csv', d3.autoType).then(rows => { /* draw the bars, axes and labels */ });\n" * 12)
     + "</script></body></html>\n"
 )
@@ -41,7 +42,7 @@ def build_project(root: Path) -> None:
     from vizhub_pipeline.core.layout import hash_files, item_dirname
     from vizhub_pipeline.core.params import GenerateParams
     from vizhub_pipeline.core.prompting import build_messages
-    from vizhub_pipeline.generate.stage import Item, generation_params, input_hash
+    from vizhub_pipeline.generate.stage import GenerationTask, generation_params, input_hash
 
     rng = random.Random(7)
     generate = GenerateParams()
@@ -65,7 +66,7 @@ def build_project(root: Path) -> None:
                 "model": model,
                 "sample": 0,
                 "status": "ok",
-                "input_hash": input_hash(Item(loaded, model, 0), messages, generate),
+                "input_hash": input_hash(GenerationTask(loaded, model, 0), messages, generate),
                 "params": generation_params(generate, 0),
                 "artifact_hash": hash_files({"index.html": page}),
                 "files": ["index.html"],
@@ -164,27 +165,32 @@ def main() -> None:
             results[challenges] = run_child(root)
             r = results[challenges]
             print(
-                f"{challenges:>5} challenges: {r['pairs']:>7} pairs (+{r['kto']} KTO, {r['sft']} SFT rows) in {r['seconds']:.1f} s "
-                f"= {r['pairs'] / r['seconds']:,.0f} pairs/s; output {r['bytes'] / 1e9:.2f} GB; "
-                f"peak RSS growth {r['rss_kib'] / 1024:.1f} MiB (over {r['baseline_kib'] / 1024:.0f} MiB before the export)"
+                f"{challenges:>5} challenges: {r['pairs']:>7} pairs (+{r['kto']} KTO, {r['sft']} SFT rows) "
+                f"in {r['seconds']:.1f} s = {r['pairs'] / r['seconds']:,.0f} pairs/s; "
+                f"output {r['bytes'] / 1e9:.2f} GB; peak RSS growth {r['rss_kib'] / 1024:.1f} MiB "
+                f"(over {r['baseline_kib'] / 1024:.0f} MiB before the export)"
             )
             shutil.rmtree(root / "exports", ignore_errors=True)
             traced = run_child(root, trace=True)
             results[challenges]["traced_kib"] = traced["traced_kib"]
             print(
-                f"{'':>5}             under tracemalloc: peak Python allocations {traced['traced_kib'] / 1024:.1f} MiB ({traced['seconds']:.1f} s)"
+                f"{'':>5}             under tracemalloc: peak Python allocations "
+                f"{traced['traced_kib'] / 1024:.1f} MiB ({traced['seconds']:.1f} s)"
             )
         small, large = results[SMALL], results[CHALLENGES]
         print(
-            f"time ratio {CHALLENGES}/{SMALL}: {large['seconds'] / small['seconds']:.1f} (linear would be {CHALLENGES / SMALL:.0f})"
+            f"time ratio {CHALLENGES}/{SMALL}: {large['seconds'] / small['seconds']:.1f} "
+            f"(linear would be {CHALLENGES / SMALL:.0f})"
         )
         print(
             f"memory ratio {CHALLENGES}/{SMALL} for {large['pairs'] / small['pairs']:.0f}x the pairs and "
-            f"{large['bytes'] / small['bytes']:.0f}x the output: peak RSS growth {max(large['rss_kib'], 1) / max(small['rss_kib'], 1):.2f}, "
+            f"{large['bytes'] / small['bytes']:.0f}x the output: "
+            f"peak RSS growth {max(large['rss_kib'], 1) / max(small['rss_kib'], 1):.2f}, "
             f"peak Python allocations {large['traced_kib'] / small['traced_kib']:.2f} (streamed: about 1)"
         )
         print(
-            f"target: {large['pairs']} pairs in <= 60 s: {'met' if large['seconds'] <= 60 else 'NOT met'} ({large['seconds']:.1f} s)"
+            f"target: {large['pairs']} pairs in <= 60 s: "
+            f"{'met' if large['seconds'] <= 60 else 'NOT met'} ({large['seconds']:.1f} s)"
         )
 
 

@@ -155,32 +155,39 @@ def main() -> None:
         shots = sum(1 for _ in layout.renders.glob("*/*/*.png"))
         cores = os.cpu_count()
         print(
-            f"screenshot: {PAGES} pages ({len({p[0].parent.name for p in pages})} challenges, references and starters), {cores} cores"
+            f"screenshot: {PAGES} pages ({len({p[0].parent.name for p in pages})} challenges, "
+            f"references and starters), {cores} cores"
         )
         print(
             f"  (a) original way (browser per page, network idle + 1 s, sequential): {original * 1000:6.0f} ms per page"
         )
         print(f"  (b) this stage ({shots} shots with the interaction steps, checks, writes):")
         print(
-            f"      concurrency {n} (params.yaml default):   {stage * 1000:6.0f} ms per page, {stage_no_launch * 1000:6.0f} without its one launch"
+            f"      concurrency {n} (params.yaml default):   {stage * 1000:6.0f} ms per page, "
+            f"{stage_no_launch * 1000:6.0f} without its one launch"
         )
         print(
-            f"      concurrency 1 (one page at a time):    {one * 1000:6.0f} ms per page, {one_no_launch * 1000:6.0f} without its one launch"
+            f"      concurrency 1 (one page at a time):    {one * 1000:6.0f} ms per page, "
+            f"{one_no_launch * 1000:6.0f} without its one launch"
         )
         print(
             f"  (c) bare minimum (same browser, new context, open + shot, sequential): {bare * 1000:6.0f} ms per page"
         )
         print(
-            f"  (a)/(b) = {original / stage:.1f}x faster with concurrency {n}, {original / one:.1f}x with 1 (target >= 10;"
+            f"  (a)/(b) = {original / stage:.1f}x faster with concurrency {n}, "
+            f"{original / one:.1f}x with 1 (target >= 10;"
         )
         print(
-            f"      (a)/(c) = {original / bare:.1f}x bounds a stage that opens a fresh context per page, one after another)"
+            f"      (a)/(c) = {original / bare:.1f}x bounds a stage that opens a fresh context per page, "
+            "one after another)"
         )
         print(
-            f"  (b)/(c) with concurrency 1, like for like with the sequential (c): {one / bare:.2f} (target <= 1.5); without the launch {one_no_launch / bare:.2f}"
+            f"  (b)/(c) with concurrency 1, like for like with the sequential (c): {one / bare:.2f} "
+            f"(target <= 1.5); without the launch {one_no_launch / bare:.2f}"
         )
         print(
-            f"  (b)/(c) with concurrency {n} against the sequential (c): {stage / bare:.2f}; without the launch {stage_no_launch / bare:.2f}"
+            f"  (b)/(c) with concurrency {n} against the sequential (c): {stage / bare:.2f}; "
+            f"without the launch {stage_no_launch / bare:.2f}"
         )
 
 

@@ -86,3 +86,28 @@ def loopback(monkeypatch):
     monkeypatch.setenv("OPENAI_API_BASE", server.url)
     yield server
     server.stop()
+
+
+# Slow tests in modules that do not carry the mark themselves: (file, test function), or
+# (file, None) for every test of the file. A name that no longer matches a test of its file
+# stops the run, so a renamed test cannot slip into `make test-fast` unnoticed.
+SLOW_TESTS = (
+    ("test_grader_browser.py", None),  # the grader driven in real Chromium
+    ("test_aggregate.py", "test_dvc_reads_the_metrics_and_plots"),  # dvc on a real project
+    ("test_grader_app.py", "test_vizhub_grade_serves_until_interrupted"),  # a grader server in a subprocess
+    ("test_grades.py", "test_two_processes_grading_at_once_lose_no_row"),  # two grading processes
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    collected: dict[str, set[str]] = {}
+    for item in items:
+        collected.setdefault(item.path.name, set()).add(getattr(item, "originalname", item.name))
+    for filename, function in SLOW_TESTS:
+        if function is not None and filename in collected and function not in collected[filename]:
+            raise pytest.UsageError(f"tests/conftest.py SLOW_TESTS names {filename}::{function}, which is not a test")
+    slow = {(filename, function) for filename, function in SLOW_TESTS}
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if (item.path.name, None) in slow or (item.path.name, name) in slow:
+            item.add_marker(pytest.mark.slow)

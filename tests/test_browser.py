@@ -11,7 +11,14 @@ from tests.render_helpers import BrowserThread
 from vizhub_pipeline.core.errors import PrerequisiteError
 from vizhub_pipeline.core.mirror import Mirror, find_node_modules
 from vizhub_pipeline.screenshot import browser as browser_module
-from vizhub_pipeline.screenshot.browser import NO_CHROMIUM, START_TIME, PageCrashed, PageTimeout, Site, find_chromium
+from vizhub_pipeline.screenshot.browser import (
+    NO_CHROMIUM,
+    START_TIME,
+    PageCrashedError,
+    PageTimeoutError,
+    Site,
+    find_chromium,
+)
 
 MIRROR = Mirror(find_node_modules(Path(__file__).resolve().parents[1]))
 
@@ -87,6 +94,7 @@ def loaded(browser, folder, files, **kwargs):
     return page
 
 
+@pytest.mark.slow
 def test_own_files_under_the_page_origin_and_nothing_else(browser, tmp_path):
     html = """<body><script>
     window.results = {};
@@ -106,6 +114,7 @@ def test_own_files_under_the_page_origin_and_nothing_else(browser, tmp_path):
         browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_cdn_libraries_load_from_the_mirror(browser, tmp_path):
     html = """<head>
     <script src="https://d3js.org/d3.v7.min.js"></script>
@@ -125,7 +134,8 @@ def test_cdn_libraries_load_from_the_mirror(browser, tmp_path):
     try:
         found = browser.run(
             page.evaluate(
-                "() => [d3.version, typeof topojson.feature, vega.version, vegaLite.version, typeof vegaEmbed, Chart.version, typeof Plotly.newPlot, window.esm]"
+                "() => [d3.version, typeof topojson.feature, vega.version, vegaLite.version, typeof vegaEmbed,"
+                " Chart.version, typeof Plotly.newPlot, window.esm]"
             )
         )
         assert found == ["7.9.0", "function", "5.30.0", "5.21.0", "function", "4.4.6", "function", ["function", 5]]
@@ -136,6 +146,7 @@ def test_cdn_libraries_load_from_the_mirror(browser, tmp_path):
         browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_time_is_virtual_and_random_is_seeded(browser, tmp_path):
     html = """<body><script>
     window.fired = [];
@@ -170,12 +181,14 @@ def test_time_is_virtual_and_random_is_seeded(browser, tmp_path):
             browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_dialogs_popups_service_workers_and_navigation_are_neutralised(browser, tmp_path):
     html = """<body><p>still here</p><script>
     window.answers = [alert("hi"), confirm("ok?"), prompt("name?"), window.open("https://evil.example/")];
     window.sw = "pending";
     if (!navigator.serviceWorker) window.sw = "unavailable";  // not a secure origin, and blocked besides
-    else navigator.serviceWorker.register("sw.js").then(() => { window.sw = "registered"; }, e => { window.sw = "refused"; });
+    else navigator.serviceWorker.register("sw.js").then(
+      () => { window.sw = "registered"; }, e => { window.sw = "refused"; });
     setTimeout(() => { location.href = "https://evil.example/"; }, 50);
     setTimeout(() => { location.href = "other.html"; }, 1500);
     setTimeout(() => { location.reload(); }, 2500);
@@ -195,6 +208,7 @@ def test_dialogs_popups_service_workers_and_navigation_are_neutralised(browser, 
         browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_webrtc_cannot_reach_a_stun_server(browser, tmp_path):
     """STUN/TURN traffic is not a request routes can see: WebRTC is taken away, in child frames too."""
     import socket
@@ -230,9 +244,10 @@ def test_webrtc_cannot_reach_a_stun_server(browser, tmp_path):
         browser.run(page.close())
 
 
+@pytest.mark.slow
 def test_endless_loop_times_out_and_the_next_page_is_fine(browser, tmp_path):
     page = open_site(browser, tmp_path / "loop", {"index.html": "<body><script>while (true) {}</script></body>"})
-    with pytest.raises(PageTimeout, match="the page did not load within 1 s"):
+    with pytest.raises(PageTimeoutError, match="the page did not load within 1 s"):
         browser.run(page.load(1))
     browser.run(page.close())
     after = loaded(browser, tmp_path / "after", {"index.html": "<body><p>fine</p></body>"})
@@ -242,6 +257,7 @@ def test_endless_loop_times_out_and_the_next_page_is_fine(browser, tmp_path):
         browser.run(after.close())
 
 
+@pytest.mark.slow
 def test_crashed_page_and_lost_browser(browser, tmp_path):
     page = loaded(browser, tmp_path / "crash", {"index.html": "<body>x</body>"})
 
@@ -253,7 +269,7 @@ def test_crashed_page_and_lost_browser(browser, tmp_path):
             pass  # the renderer dies before it answers
 
     browser.run(crash())
-    with pytest.raises(PageCrashed, match="the page crashed"):
+    with pytest.raises(PageCrashedError, match="the page crashed"):
         browser.run(page.evaluate("() => 1", timeout=5))
     browser.run(page.close())
     launches = browser.session.launches

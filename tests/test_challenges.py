@@ -63,7 +63,8 @@ def test_a_valid_challenge_loads_with_its_files_reference_and_checks(tmp_path):
             "challenge.yaml: interactions[0].selector: a hover step needs a selector",
         ),
         (
-            "title: T\ninteractions:\n  - name: brush\n    action: drag\n    selector: svg\n    from: [0.1]\n    to: [0.5, 0.5]\n",
+            "title: T\ninteractions:\n  - name: brush\n    action: drag\n    selector: svg\n"
+            "    from: [0.1]\n    to: [0.5, 0.5]\n",
             "challenge.yaml: interactions[0].from: must be [x, y]",
         ),
         ("title: [unclosed\n", "challenge.yaml: not valid YAML"),

@@ -11,6 +11,8 @@ from tests.render_helpers import BrowserThread, write_visualization
 from vizhub_pipeline.core.challenges import load_challenge, validate_challenge
 from vizhub_pipeline.core.params import ScreenshotParams
 
+pytestmark = pytest.mark.slow  # every test renders in real Chromium
+
 CHALLENGES = Path(__file__).resolve().parents[1] / "challenges"
 FOLDERS = (
     sorted(p for p in CHALLENGES.iterdir() if p.is_dir() and not p.name.startswith(".")) if CHALLENGES.is_dir() else []

@@ -46,6 +46,7 @@ def check(page, type_: str, **spec):
     return result.passed, result.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "spec, expected",
     [
@@ -62,6 +63,7 @@ def test_count(page, spec, expected):
     assert check(page, "count", **spec) == expected
 
 
+@pytest.mark.slow
 def test_text(page):
     assert check(page, "text", text="Monthly Temperature") == (True, 'found "Monthly Temperature" in body')
     assert check(page, "text", text="monthly temperature") == (
@@ -74,6 +76,7 @@ def test_text(page):
     assert check(page, "text", text="x", selector="table") == (False, "no element matches table")
 
 
+@pytest.mark.slow
 def test_attribute(page):
     assert check(page, "attribute", selector="rect.bar", attribute="fill", distinct_min=2) == (
         True,
@@ -94,6 +97,7 @@ def test_attribute(page):
     assert check(page, "attribute", selector="g", attribute="fill", equals="red") == (False, "no element matches g")
 
 
+@pytest.mark.slow
 def test_in_viewport(page):
     assert check(page, "in_viewport") == (True, "all 1 svg, canvas inside the 800x600 viewport")
     assert check(page, "in_viewport", selector="#wide") == (
@@ -103,6 +107,7 @@ def test_in_viewport(page):
     assert check(page, "in_viewport", selector="canvas") == (False, "no element matches canvas")
 
 
+@pytest.mark.slow
 def test_script(page):
     assert check(page, "script", expr="document.querySelectorAll('rect').length === 3") == (True, "evaluated to true")
     assert check(page, "script", expr="document.title === 'x'") == (False, "evaluated to false")
@@ -113,6 +118,7 @@ def test_script(page):
     )
 
 
+@pytest.mark.slow
 def test_checks_keep_their_order_and_step(page):
     browser, opened = page
     checks = [

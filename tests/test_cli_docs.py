@@ -40,7 +40,8 @@ def test_help_does_not_import_heavy_libraries():
     code = (
         "import sys; from vizhub_pipeline.cli import cli\n"
         "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('litellm', 'playwright', 'pandas', 'pygit2', 'fastapi', 'numpy', 'scipy', 'datasets') if m in sys.modules]\n"
+        "heavy = [m for m in ('litellm', 'playwright', 'pandas', 'pygit2', 'fastapi', 'numpy', 'scipy', 'datasets')"
+        " if m in sys.modules]\n"
         "print('HEAVY:' + ','.join(heavy))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -1,7 +1,7 @@
 """The export stage: consensus rows in, TRL-ready JSONL files, a dataset card and meta.json out.
 
 Every exported file is loaded with HuggingFace ``datasets`` (``load_dataset("json", ...)``) and
-checked for the columns TRL's trainers read. Sources (TRL docs and code, current main):
+checked for the columns TRL's trainers read. Sources (paths in the TRL repository, huggingface/trl, main):
 
 - docs/source/dataset_formats.md: preference = ``prompt``, ``chosen``, ``rejected`` (standard:
   strings; conversational: lists of ``{"role", "content"}``); unpaired preference (KTOTrainer,
@@ -35,7 +35,7 @@ from vizhub_pipeline.core.layout import Layout, hash_files
 from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.core.prompting import build_messages
 from vizhub_pipeline.core.records import ConsensusRow, Generation, ScoreSummary, write_consensus, write_generation
-from vizhub_pipeline.export.stage import Item, candidate_pairs, kto_label, rank_items, run_export
+from vizhub_pipeline.export.stage import EligibleOutput, candidate_pairs, kto_label, rank_items, run_export
 
 PAIR_COLUMNS_TRL = {"prompt", "chosen", "rejected"}
 EXPORT_FILES = ("preferences.jsonl", "kto.jsonl", "sft.jsonl", "README.md", "meta.json")
@@ -157,7 +157,7 @@ def test_pairs_keep_the_margin_and_best_vs_rest_pairs_only_the_best():
         add_output(Path("/nonexistent"), "c", f"m{i}", score, write=False)
         for i, score in enumerate((1.0, 4.5, 3.0, 4.0))
     ]
-    ranked = rank_items(Item(row=row, reply="r") for row in rows)
+    ranked = rank_items(EligibleOutput(row=row, reply="r") for row in rows)
     assert [item.row.model for item in ranked] == ["m1", "m3", "m2", "m0"]
     every = [(a.row.model, b.row.model, m) for a, b, m in candidate_pairs(ranked, "all")]
     assert every == [
@@ -391,11 +391,13 @@ def test_rows_pointing_at_missing_or_changed_visualizations_are_reported_and_lef
     real_hash = hash_files({"index.html": "<p>barsOne by changed</p>\n"})
     assert summary.problems == [
         f"{at}:2: barsOne / broken sample 0: visualizations/barsOne/broken has status unparseable, not ok",
-        f"{at}:3: barsOne / changed sample 0: artifact hash differs: consensus 0000000000000000, visualizations/barsOne/changed "
+        f"{at}:3: barsOne / changed sample 0: artifact hash differs: consensus 0000000000000000, "
+        "visualizations/barsOne/changed "
         f"{real_hash} (the output changed after grading: regrade it, then rerun `vizhub aggregate`)",
         f"{at}:4: barsOne / empty sample 0: visualizations/barsOne/empty/response.md is empty",
         f"{at}:7: barsOne / missing sample 0: no visualization at visualizations/barsOne/missing (meta.json missing)",
-        f"{at}:8: 1 graded outputs of noSuchChallenge left out: challenge noSuchChallenge has no folder challenges/noSuchChallenge",
+        f"{at}:8: 1 graded outputs of noSuchChallenge left out: "
+        "challenge noSuchChallenge has no folder challenges/noSuchChallenge",
     ]
     pairs = load_json(project / "exports" / "preferences.jsonl", tmp_path)
     assert [(row["model_chosen"], row["model_rejected"]) for row in pairs] == [("good-a", "good-b")]
@@ -503,7 +505,8 @@ def test_images_add_screenshot_paths_that_datasets_decodes(project, tmp_path, mo
     write_rows(project, rows)
     summary = export(project, images=True)
     assert summary.problems == [
-        "results/consensus/consensus.csv:4: barsOne / noshot sample 0: no screenshot at results/renders/barsOne/noshot/screenshot.png"
+        "results/consensus/consensus.csv:4: barsOne / noshot sample 0: "
+        "no screenshot at results/renders/barsOne/noshot/screenshot.png"
         " (run `vizhub screenshot`; or export without --images)"
     ]
     from datasets import Image, Sequence
@@ -563,8 +566,8 @@ def test_cli_exports_with_options_and_reports_left_out_rows(graded, monkeypatch)
     assert "exported 1 preference pairs" in result.output
     assert "1 SFT rows to out\n" in result.output  # relative to the current folder
     assert (
-        "left out: results/consensus/consensus.csv:3: barsOne / gone sample 0: no visualization at visualizations/barsOne/gone (meta.json missing)"
-        in result.output
+        "left out: results/consensus/consensus.csv:3: barsOne / gone sample 0: "
+        "no visualization at visualizations/barsOne/gone (meta.json missing)" in result.output
     )
     assert "barsOne: 2 eligible outputs, 1 pairs" in result.output
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
@@ -581,6 +584,7 @@ def test_cli_says_why_when_nothing_is_exported(project):
 # --------------------------------------------------------------------------- with the real generate stage
 
 
+@pytest.mark.slow
 def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project, tmp_path):
     """Real baseline generations (through litellm, offline); the export checks each output was
     generated from the prompt it writes, by the prompt_hash generate recorded in meta.json."""
@@ -616,6 +620,7 @@ def test_outputs_of_the_generate_stage_export_until_their_prompt_changes(project
     ]
 
 
+@pytest.mark.slow
 def test_grades_through_the_real_aggregate_stage_to_the_card(project):
     """Real generate (baselines) -> grade files -> aggregate -> export: the file contract end to end."""
     from vizhub_pipeline.analysis.aggregate import run_aggregate

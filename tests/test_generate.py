@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import BAR_HTML, BAR_REFERENCE, REPO_ROOT
@@ -141,7 +142,10 @@ def test_a_missing_key_fails_only_that_models_items(project, loopback, monkeypat
     params = replace(FAST, models=("anthropic/claude-3-5-haiku-latest", "openai/m1", "baseline/starter"))
     summary = run_generate(Layout.at(project), params, progress=False, echo=lines.append)
     assert summary.done == 4 and summary.failed == 2
-    message = "anthropic/claude-3-5-haiku-latest: ANTHROPIC_API_KEY is not set; export ANTHROPIC_API_KEY=... or add it to .env"
+    message = (
+        "anthropic/claude-3-5-haiku-latest: ANTHROPIC_API_KEY is not set; "
+        "export ANTHROPIC_API_KEY=... or add it to .env"
+    )
     assert lines == [f"model not run: {message}"]
     assert not (project / "visualizations" / "barsOne" / "anthropic__claude-3-5-haiku-latest").exists()
 
@@ -226,6 +230,7 @@ def test_cli_generate_prints_a_summary_and_exits_1_on_failure(project):
     assert "generate: 0 done, 2 skipped (unchanged), 0 unparseable, 2 failed" in result.output
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_no_half_written_item_and_the_next_run_resumes(project):
     from tests.conftest import write_challenge
 

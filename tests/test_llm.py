@@ -12,7 +12,7 @@ MESSAGES = [{"role": "user", "content": "Draw a chart."}]
 
 
 def call(**kwargs):
-    options = dict(retries=2, backoff=0.01, timeout=5)
+    options = {"retries": 2, "backoff": 0.01, "timeout": 5}
     options.update(kwargs)
     return asyncio.run(llm.complete("openai/loopback-model", MESSAGES, **options))
 

@@ -115,5 +115,17 @@ def test_missing_node_modules_says_to_run_make_setup(tmp_path, monkeypatch):
     with pytest.raises(PrerequisiteError) as caught:
         find_node_modules(tmp_path / "project")
     assert str(caught.value) == (
-        f"no JavaScript libraries at {tmp_path / 'project' / 'node_modules'}: run `make setup` (npm ci) to install the local CDN mirror"
+        f"no JavaScript libraries at {tmp_path / 'project' / 'node_modules'}: "
+        "run `make setup` (npm ci) to install the local CDN mirror"
     )
+
+
+def test_a_symlinked_node_modules_serves_paths_inside_it(tmp_path):
+    """A node_modules that is a link (a shared copy) answers with paths under the link, ES modules too."""
+    link = tmp_path / "node_modules"
+    link.symlink_to(NODE_MODULES.resolve(), target_is_directory=True)
+    linked = Mirror(link)
+    resolved = linked.resolve("https://d3js.org/d3.v7.min.js")
+    assert resolved.path == link / "d3" / "dist" / "d3.min.js"
+    wrapper = linked.resolve("https://cdn.jsdelivr.net/npm/d3@7/+esm").body
+    assert wrapper is not None and wrapper.startswith(b'import "https://cdn.jsdelivr.net/npm/d3/dist/d3.min.js";\n')

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # every test runs dvc repro on a real project
+
 BIN = Path(sys.executable).parent
 
 

@@ -22,7 +22,10 @@ DATA = "name,value\na,3\nb,5\nc,9\n"
 
 
 def page(body: str, head: str = '<script src="https://cdn.jsdelivr.net/npm/d3@7"></script>') -> str:
-    return f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body><div id='chart'></div>\n<script>\n{body}\n</script></body></html>\n"
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head>"
+        f"<body><div id='chart'></div>\n<script>\n{body}\n</script></body></html>\n"
+    )
 
 
 DRAW = """
@@ -44,7 +47,11 @@ HOSTILE = {
     "t/07-fetch-outside": page('fetch("https://api.example.com/data.json").catch(() => {});\n' + DRAW),
     "t/08-throws-first": page('throw new Error("boom before drawing");\n' + DRAW),
     "t/09-huge-dom": page(
-        "const f = document.createDocumentFragment();\nfor (let i = 0; i < 20000; i++) { const d = document.createElement('div'); d.textContent = i; f.appendChild(d); }\ndocument.body.appendChild(f);"
+        "const f = document.createDocumentFragment();\n"
+        "for (let i = 0; i < 20000; i++) {\n"
+        "  const d = document.createElement('div'); d.textContent = i; f.appendChild(d);\n"
+        "}\n"
+        "document.body.appendChild(f);"
     ),
     "t/10-blank": page("/* draws nothing */"),
     "t/11-popup-and-socket": page(
@@ -74,6 +81,7 @@ def hostile_run(tmp_path_factory):
     return layout, summary, renders, lines
 
 
+@pytest.mark.slow
 def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
     layout, summary, renders, _ = hostile_run
     statuses = {model: render.status for model, render in renders.items()}
@@ -93,7 +101,8 @@ def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
         "t/12-unparseable": "error",
     }, details
     assert summary.failures == [
-        f"{layout.visualizations}/barsOne/t__13-broken-meta/meta.json:1: not valid JSON: Expecting property name enclosed in double quotes"
+        f"{layout.visualizations}/barsOne/t__13-broken-meta/meta.json:1: "
+        "not valid JSON: Expecting property name enclosed in double quotes"
     ]
     assert not summary.ok and summary.lines()[-1].startswith("failed: ")
     assert summary.counts == {"rendered": 6, "blank": 1, "error": 3, "timeout": 2}
@@ -101,6 +110,7 @@ def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
     assert summary.rendered_again >= 2
 
 
+@pytest.mark.slow
 def test_failures_say_why(hostile_run):
     _, _, renders, lines = hostile_run
     missing = renders["t/01-missing-entry"]
@@ -123,6 +133,7 @@ def test_failures_say_why(hostile_run):
     assert any(line.startswith("barsOne/t__02-endless-loop: timeout") for line in lines)
 
 
+@pytest.mark.slow
 def test_the_page_after_an_endless_loop_renders_normally(hostile_run):
     layout, _, renders, _ = hostile_run
     after = renders["t/03-after-loop"]
@@ -132,6 +143,7 @@ def test_the_page_after_an_endless_loop_renders_normally(hostile_run):
     assert png.startswith(b"\x89PNG") and not is_one_colour(png)
 
 
+@pytest.mark.slow
 def test_network_and_navigation_are_cut_off_and_recorded(hostile_run):
     _, _, renders, _ = hostile_run
     assert renders["t/07-fetch-outside"].blocked_requests == ("https://api.example.com/data.json",)
@@ -144,6 +156,7 @@ def test_network_and_navigation_are_cut_off_and_recorded(hostile_run):
     assert alerts.checks_passed == 2 and alerts.page_errors == ()
 
 
+@pytest.mark.slow
 def test_summary_table_lists_every_render(hostile_run):
     layout, _, renders, _ = hostile_run
     with open(layout.renders / "summary.csv", newline="", encoding="utf-8") as handle:
@@ -178,6 +191,7 @@ def shots(layout: Layout) -> dict[str, bytes]:
     return {str(p.relative_to(layout.renders)): p.read_bytes() for p in sorted(layout.renders.glob("*/*/*.png"))}
 
 
+@pytest.mark.slow
 def test_same_page_same_png_bytes_and_unchanged_pages_are_skipped(small_project):
     layout = Layout.at(small_project)
     first = run_screenshot(layout, FAST, progress=False)
@@ -213,6 +227,7 @@ def test_same_page_same_png_bytes_and_unchanged_pages_are_skipped(small_project)
     assert shots(layout)["barsOne/random__dots/screenshot.png"] != before["barsOne/random__dots/screenshot.png"]
 
 
+@pytest.mark.slow
 def test_filters_and_pruning(small_project):
     layout = Layout.at(small_project)
     only = run_screenshot(layout, FAST, challenges=["barsTwo"], progress=False)
@@ -333,6 +348,7 @@ setTimeout(() => status.text(status.text() + " late"), 10000);
 )
 
 
+@pytest.mark.slow
 def test_interaction_steps_each_shot_and_checked(project):
     folder = project / "challenges" / "steps"
     folder.mkdir()
@@ -379,6 +395,7 @@ def test_status_precedence():
     assert decide_status(timed_out=False, error=None, page_errors=[], blank=False) == "rendered"
 
 
+@pytest.mark.slow
 def test_cli_screenshot(small_project):
     runner = CliRunner()
     result = runner.invoke(
@@ -388,7 +405,8 @@ def test_cli_screenshot(small_project):
     )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
-        "screenshot: 1 rendered, 0 blank, 0 error, 0 timeout, 0 skipped (unchanged); checks passed 2/2 (in the pages rendered now)"
+        "screenshot: 1 rendered, 0 blank, 0 error, 0 timeout, 0 skipped (unchanged); "
+        "checks passed 2/2 (in the pages rendered now)"
     )
     result = runner.invoke(
         cli, ["screenshot", "--project", str(small_project), "--challenge", "nope"], catch_exceptions=False
@@ -403,13 +421,12 @@ def test_cli_without_chromium_says_how_to_fix(small_project, monkeypatch):
     monkeypatch.setenv("VIZHUB_CHROMIUM", str(small_project / "no-such-chromium"))
     result = CliRunner().invoke(cli, ["screenshot", "--project", str(small_project)], catch_exceptions=False)
     assert result.exit_code == 1
-    assert (
-        result.output
-        == f"Error: VIZHUB_CHROMIUM={small_project / 'no-such-chromium'} is not an executable file: fix it or unset it\n"
-    )
+    chromium = small_project / "no-such-chromium"
+    assert result.output == f"Error: VIZHUB_CHROMIUM={chromium} is not an executable file: fix it or unset it\n"
     assert not (small_project / "results" / "renders" / "barsOne").exists()
 
 
+@pytest.mark.slow
 def test_vizhub_benchmark_generates_then_renders_only_the_selection(project, loopback):
     """The original's command: a real model call (the loopback server) then a real render."""
     import json
@@ -447,6 +464,7 @@ def test_vizhub_benchmark_generates_then_renders_only_the_selection(project, loo
 CONCURRENT = ScreenshotParams(timeout=10.0, settle_ms=2000, step_ms=500, concurrency=3)
 
 
+@pytest.mark.slow
 def test_hostile_pages_beside_normal_ones_at_once(project):
     hostile = {
         "h/endless-loop": page("while (true) {}"),
@@ -473,7 +491,8 @@ def test_hostile_pages_beside_normal_ones_at_once(project):
     assert summary.ok and summary.counts == {"rendered": 5, "blank": 0, "error": 1, "timeout": 1}
     assert summary.rendered_again >= 1  # the endless loop, at least
     assert summary.checks_total == 14
-    rows = list(csv.DictReader(open(layout.renders / "summary.csv", newline="", encoding="utf-8")))
+    with open(layout.renders / "summary.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     assert [row["model"] for row in rows] == sorted(renders)
     assert not list(layout.renders.glob("*/.*"))  # no staging folder left behind
 
@@ -483,6 +502,7 @@ def records_of(layout: Layout) -> dict[str, bytes]:
     return {str(p.relative_to(layout.renders)): p.read_bytes() for p in sorted(layout.renders.glob("*/*/render.json"))}
 
 
+@pytest.mark.slow
 def test_concurrency_one_and_three_give_the_same_bytes(small_project):
     for number in range(3):
         write_visualization(
@@ -503,6 +523,7 @@ def test_concurrency_one_and_three_give_the_same_bytes(small_project):
     assert records_of(layout) == records  # same bytes: no timings or other run-dependent field
 
 
+@pytest.mark.slow
 def test_pages_on_a_browser_another_page_took_down_render_again(project, monkeypatch):
     """A context that will not close takes the browser down; the pages in flight beside it
     are not blamed: they render again on the new browser, and the page itself keeps its result."""
@@ -560,6 +581,7 @@ def test_pages_on_a_browser_another_page_took_down_render_again(project, monkeyp
     assert summary.rendered_again == 2 + (state["runs"]["t__culprit"] - 1)
 
 
+@pytest.mark.slow
 def test_a_page_beside_a_history_flood_renders_as_it_does_alone(project):
     """A page that floods history.pushState stalls the browser for its neighbours; the
     neighbour's result must still be its own (rendered), at any concurrency."""
@@ -574,6 +596,7 @@ def test_a_page_beside_a_history_flood_renders_as_it_does_alone(project):
     assert flooded.status == "timeout", flooded
 
 
+@pytest.mark.slow
 def test_a_renderer_killed_from_outside_renders_again_and_the_crash_is_not_kept(project, monkeypatch):
     """SIGKILL of the page's renderer process mid-render: the page renders again alone, the
     recorded (and cached) result is the real one, and the next run skips it."""
@@ -609,6 +632,7 @@ def test_a_renderer_killed_from_outside_renders_again_and_the_crash_is_not_kept(
     assert run_screenshot(layout, params, progress=False).skipped == 1
 
 
+@pytest.mark.slow
 def test_a_result_that_stays_suspect_is_never_cached(project, monkeypatch):
     """A run interrupted before a suspect page rendered again alone leaves no record of it,
     so the next run renders it instead of keeping the doubtful result."""

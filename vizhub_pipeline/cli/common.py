@@ -23,7 +23,7 @@ def project_option(func):
 def _split_models(ctx, param, value):
     if value is None:
         return None
-    models = []
+    models: list[str] = []
     for chunk in value:
         models.extend(part.strip() for part in chunk.split(",") if part.strip())
     return tuple(models) or None
@@ -45,7 +45,8 @@ def selection_options(func):
         multiple=True,
         callback=_split_models,
         metavar="A,B",
-        help="Comma-separated model ids (repeatable). Default: generate.models in params.yaml when generating; every model found in visualizations/ otherwise.",
+        help="Comma-separated model ids (repeatable). Default: generate.models in params.yaml when generating; "
+        "every model found in visualizations/ otherwise.",
     )
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

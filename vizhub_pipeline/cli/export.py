@@ -26,7 +26,8 @@ def export() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="FILE",
-    help="Pairs file (.jsonl, relative to the project); kto.jsonl, sft.jsonl, README.md and meta.json go beside it. Default: export.output.",
+    help="Pairs file (.jsonl, relative to the project); kto.jsonl, sft.jsonl, README.md and meta.json go beside it. "
+    "Default: export.output.",
 )
 @click.option(
     "--min-votes",

@@ -34,7 +34,8 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
     flag_value="",
     default=None,
     metavar="[NAME]",
-    help="Commit grades on this branch (alone: grades/<grader>-<date>), ready for a pull request. Default: the current branch.",
+    help="Commit grades on this branch (alone: grades/<grader>-<date>), ready for a pull request. "
+    "Default: the current branch.",
 )
 @click.option("--cli", "use_cli", is_flag=True, help="Grade in the terminal instead of the browser.")
 @project_option

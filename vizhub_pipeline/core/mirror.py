@@ -69,6 +69,8 @@ class Resolved:
     def content_type(self) -> str:
         if self.body is not None:
             return MIME_TYPES[".js"]
+        if self.path is None:
+            raise ValueError(f"no local answer, so no content type: {self.reason}")
         return content_type(self.path)
 
 
@@ -199,7 +201,10 @@ class Mirror:
         names = _umd_export_names(umd) if umd else []
         if not names:
             return Resolved(None, f"no local ES module for {url}")
-        script = _default_file(bundle).relative_to(self.node_modules).as_posix()
+        bundle_file = _default_file(bundle)
+        if bundle_file is None:
+            return Resolved(None, f"no local ES module for {url}")
+        script = bundle_file.relative_to(self.node_modules).as_posix()
         lines = [
             f'import "https://cdn.jsdelivr.net/npm/{script}";',
             "const lib = globalThis.d3;",
@@ -228,11 +233,16 @@ def _package_json(folder: Path) -> dict:
 
 
 def _inside(folder: Path, rel: str) -> Path | None:
+    """``folder / rel`` when it is a file that stays inside ``folder`` once links are followed.
+
+    The path returned is under ``folder`` as given, so a ``node_modules`` that is itself a link
+    still yields paths relative to it.
+    """
     target = (folder / rel).resolve()
     root = folder.resolve()
     if target != root and root not in target.parents:
         return None
-    return target if target.is_file() else None
+    return folder / target.relative_to(root) if target.is_file() else None
 
 
 def _existing_variant(folder: Path, rel: str) -> Path | None:

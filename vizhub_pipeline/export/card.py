@@ -105,7 +105,7 @@ def read_reliability(path: Path) -> dict[str, Any]:
     Returns ``{"status": "missing" | "unreadable" | "ok", "alpha": [...], "icc": [...],
     "graders": int | None, "error": str | None}``; each alpha/ICC entry is ``{"dimension",
     "label", "value", "ci_low", "ci_high"}``, only for the figures that exist. The file's
-    layout (see aggregate.py): ``alpha.<dimension>.{value, ci_low, ci_high}``,
+    layout (see :mod:`vizhub_pipeline.analysis.aggregate`): ``alpha.<dimension>.{value, ci_low, ci_high}``,
     ``icc`` null or ``icc.<dimension>`` null or ``{icc2_1, icc2_k}``, ``grades.graders``.
     Per-challenge and per-grader breakdowns are left to results/consensus/.
     """
@@ -162,7 +162,7 @@ def card_header(summary, params: ExportParams, paths: dict[str, Path]) -> dict[s
         name = paths[kind].name
         if not summary.files.get(name):
             continue  # datasets cannot load a file with no rows: no config for it
-        config = {"config_name": kind, "data_files": [{"split": "train", "path": name}]}
+        config: dict[str, Any] = {"config_name": kind, "data_files": [{"split": "train", "path": name}]}
         if kind == "pairs":
             config["default"] = True
         configs.append(config)

@@ -56,7 +56,7 @@ _EPSILON = 1e-9  # margins are rounded to 4 digits; this keeps 0.5 >= 0.5 true a
 
 
 @dataclass(frozen=True)
-class Item:
+class EligibleOutput:
     """One eligible output: its consensus row, the model's reply and, with images, its screenshot."""
 
     row: ConsensusRow
@@ -65,7 +65,10 @@ class Item:
 
     @property
     def score(self) -> float:
-        return self.row.overall.mean
+        overall = self.row.overall
+        if overall is None:  # eligibility() keeps ungraded rows out; this names the mistake if one gets in
+            raise ValueError(f"{self.row.challenge} / {self.row.model} sample {self.row.sample} has no overall score")
+        return overall.mean
 
 
 @dataclass
@@ -108,7 +111,8 @@ class ExportSummary:
     def lines(self, verbose: bool = False) -> list[str]:
         out = [
             f"exported {self.pairs} preference pairs, {self.kto_true + self.kto_false} KTO rows "
-            f"({self.kto_true} desirable, {self.kto_false} undesirable), {self.sft} SFT rows to {shorter_path(self.output.parent)}",
+            f"({self.kto_true} desirable, {self.kto_false} undesirable), {self.sft} SFT rows "
+            f"to {shorter_path(self.output.parent)}",
             f"consensus rows: {self.rows} ({self.eligible} eligible, {self.ungraded} ungraded, "
             f"{self.too_few_votes} with too few votes, {len(self.problems)} left out for problems)",
         ]
@@ -132,12 +136,14 @@ def prompt_text(messages: Sequence[dict[str, str]]) -> str:
     return "\n\n".join(message["content"] for message in messages)
 
 
-def rank_items(items: Iterable[Item]) -> list[Item]:
+def rank_items(items: Iterable[EligibleOutput]) -> list[EligibleOutput]:
     """Best first: higher overall mean, then more graders, then model id and sample (stable, total)."""
     return sorted(items, key=lambda item: (-item.score, -item.row.n_graders, item.row.model, item.row.sample))
 
 
-def candidate_pairs(ranked: Sequence[Item], mode: str) -> Iterator[tuple[Item, Item, float]]:
+def candidate_pairs(
+    ranked: Sequence[EligibleOutput], mode: str
+) -> Iterator[tuple[EligibleOutput, EligibleOutput, float]]:
     """Every ``(better, worse, margin)`` to consider in ``ranked`` (best first): all pairs, or the
     best against each other item."""
     firsts = range(1) if mode == "best-vs-rest" else range(len(ranked))
@@ -187,7 +193,8 @@ def no_pair_reason(summary: ExportSummary, params: ExportParams) -> str:
         parts = []
         if summary.too_few_votes:
             parts.append(
-                f"{summary.too_few_votes} graded outputs, but none has the {params.min_votes} graders min_votes asks for"
+                f"{summary.too_few_votes} graded outputs, "
+                f"but none has the {params.min_votes} graders min_votes asks for"
             )
         if summary.problems:
             parts.append(f"{len(summary.problems)} rows left out for problems (listed with --verbose)")
@@ -247,7 +254,7 @@ class _Encoded:
 
     __slots__ = ("completion", "model", "sample", "graders", "scores", "hash", "score", "image")
 
-    def __init__(self, item: Item, conversational: bool):
+    def __init__(self, item: EligibleOutput, conversational: bool):
         reply = [{"role": "assistant", "content": item.reply}] if conversational else item.reply
         self.completion = _dumps(reply)
         self.model = _dumps(item.row.model)
@@ -283,7 +290,7 @@ def pair_line(
         rejected.hash,
         version,
     )
-    body = ", ".join(f'"{name}": {value}' for name, value in zip(PAIR_COLUMNS, values))
+    body = ", ".join(f'"{name}": {value}' for name, value in zip(PAIR_COLUMNS, values, strict=True))
     if images:
         body += f', "images": [{chosen.image}, {rejected.image}]'
     return "{" + body + "}\n"
@@ -370,8 +377,11 @@ class _Hashes:
 
 
 def _file_hash(path: Path) -> str | None:
-    if not path.is_file():
-        return None
+    """The SHA-256 of the file at ``path``, or None when there is none."""
+    return _sha256_file(path) if path.is_file() else None
+
+
+def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -410,7 +420,7 @@ def prompt_matches(prompt: _Prompt, generation: Generation) -> bool | None:
     return prompt_hash(prompt.messages) == generation.prompt_hash
 
 
-def _load_item(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: bool, hashes: _Hashes) -> Item:
+def _load_output(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: bool, hashes: _Hashes) -> EligibleOutput:
     """The reply (and screenshot) of one consensus row; raises VizhubError saying what is wrong."""
     try:
         folder = layout.visualization_dir(row.challenge, row.model, row.sample)
@@ -451,11 +461,12 @@ def _load_item(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: bool,
         png = layout.render_dir(row.challenge, row.model, row.sample) / "screenshot.png"
         if not png.is_file():
             raise VizhubError(
-                f"no screenshot at {png.relative_to(layout.root).as_posix()} (run `vizhub screenshot`; or export without --images)"
+                f"no screenshot at {png.relative_to(layout.root).as_posix()} "
+                "(run `vizhub screenshot`; or export without --images)"
             )
         screenshot = png.relative_to(layout.root).as_posix()
-        hashes.screenshots.update(screenshot.encode() + b"\0" + bytes.fromhex(_file_hash(png)))
-    return Item(row=row, reply=reply, screenshot=screenshot)
+        hashes.screenshots.update(screenshot.encode() + b"\0" + bytes.fromhex(_sha256_file(png)))
+    return EligibleOutput(row=row, reply=reply, screenshot=screenshot)
 
 
 def _grouped_rows(path: Path) -> Iterator[tuple[str, list[tuple[int, ConsensusRow]]]]:
@@ -505,9 +516,10 @@ def run_export(
         for name in ("pairs", "kto", "sft"):
             sinks[name] = _Sink(paths[name])
         for challenge, rows in _grouped_rows(consensus):
-            items, prompt = _collect_items(layout, challenge, rows, params, summary, hashes)
-            if not items:
+            collected = _collect_outputs(layout, challenge, rows, params, summary, hashes)
+            if collected is None:
                 continue
+            items, prompt = collected
             hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(prompt.text.encode()).digest())
             _write_challenge(challenge, rank_items(items), prompt.json, version, params, conversational, summary, sinks)
             if echo:
@@ -532,15 +544,15 @@ def run_export(
     return summary
 
 
-def _collect_items(
+def _collect_outputs(
     layout: Layout,
     challenge: str,
     rows: list[tuple[int, ConsensusRow]],
     params: ExportParams,
     summary: ExportSummary,
     hashes: _Hashes,
-) -> tuple[list[Item], _Prompt | None]:
-    """The eligible items of one challenge and its prompt; no items when none."""
+) -> tuple[list[EligibleOutput], _Prompt] | None:
+    """The eligible items of one challenge and its prompt; None when it has no eligible item."""
     where = layout.consensus.joinpath("consensus.csv").relative_to(layout.root).as_posix()
     wanted = []
     keys: set[tuple[str, str, int]] = set()
@@ -553,30 +565,31 @@ def _collect_items(
             summary.too_few_votes += 1
         elif row.key in keys:
             summary.problems.append(
-                f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample} appears twice; the later row is left out"
+                f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample} appears twice; "
+                "the later row is left out"
             )
         else:
             keys.add(row.key)
             wanted.append((line, row))
     if not wanted:
-        return [], None
+        return None
     try:
         prompt = _load_prompt(layout, challenge, params.format == "conversational")
     except VizhubError as exc:
         summary.problems.append(f"{where}:{wanted[0][0]}: {len(wanted)} graded outputs of {challenge} left out: {exc}")
-        return [], None
-    items: list[Item] = []
+        return None
+    items: list[EligibleOutput] = []
     for line, row in wanted:
         try:
-            items.append(_load_item(layout, row, prompt, params.images, hashes))
+            items.append(_load_output(layout, row, prompt, params.images, hashes))
         except VizhubError as exc:
             summary.problems.append(f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample}: {exc}")
-    return items, prompt
+    return (items, prompt) if items else None
 
 
 def _write_challenge(
     challenge: str,
-    ranked: list[Item],
+    ranked: list[EligibleOutput],
     prompt_json: str,
     version: str,
     params: ExportParams,

@@ -72,10 +72,10 @@ def make_handler() -> Any:
             acompletion=None,
             litellm_params=None,
             logger_fn=None,
-            headers={},
+            headers=None,
             timeout=None,
             client=None,
-        ):  # noqa: E501
+        ):
             return self._respond(model, messages, model_response, litellm_params)
 
         async def acompletion(
@@ -93,10 +93,10 @@ def make_handler() -> Any:
             acompletion=None,
             litellm_params=None,
             logger_fn=None,
-            headers={},
+            headers=None,
             timeout=None,
             client=None,
-        ):  # noqa: E501
+        ):
             return self._respond(model, messages, model_response, litellm_params)
 
     return BaselineLLM()

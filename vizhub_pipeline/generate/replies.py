@@ -44,7 +44,7 @@ class ParsedReply:
         return bool(self.files)
 
 
-# The generate stage writes these beside the output files (DESIGN.md): a reply may not.
+# The generate stage writes these beside the output files (write_item in generate/stage.py): a reply may not.
 RESERVED_NAMES = frozenset({"meta.json", "response.md"})
 
 

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vizhub_pipeline.core.atomic import clean_stale_temporaries, replace_dir_atomic, staging_dir, write_text_atomic
 from vizhub_pipeline.core.challenges import Challenge, discover_challenges
@@ -28,7 +29,9 @@ from vizhub_pipeline.generate.baselines import BASELINE_PROVIDER
 
 
 @dataclass(frozen=True)
-class Item:
+class GenerationTask:
+    """One output to generate: a model's edit of a challenge, as sample number ``sample``."""
+
     challenge: Challenge
     model: str
     sample: int
@@ -102,7 +105,7 @@ def generation_params(params: GenerateParams, sample: int) -> dict:
     }
 
 
-def baseline_files(item: Item) -> dict:
+def baseline_files(item: GenerationTask) -> dict:
     """What a built-in baseline answers with (carried in the call's metadata)."""
     return {
         "vizhub_starter": {
@@ -114,7 +117,7 @@ def baseline_files(item: Item) -> dict:
     }
 
 
-def input_hash(item: Item, messages: list[dict], params: GenerateParams) -> str:
+def input_hash(item: GenerationTask, messages: list[dict], params: GenerateParams) -> str:
     """A hash of everything a reply depends on: prompt, files, model, parameters, sample."""
     parts = {
         "messages": messages,
@@ -129,11 +132,11 @@ def input_hash(item: Item, messages: list[dict], params: GenerateParams) -> str:
     return hash_bytes(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
 
-def plan_items(challenges: list[Challenge], models: tuple[str, ...], samples: int) -> list[Item]:
-    return [Item(c, m, s) for c in challenges for m in models for s in range(samples)]
+def plan_items(challenges: list[Challenge], models: tuple[str, ...], samples: int) -> list[GenerationTask]:
+    return [GenerationTask(c, m, s) for c in challenges for m in models for s in range(samples)]
 
 
-def apply_reply(item: Item, text: str) -> tuple[str, dict[str, str], list[str]]:
+def apply_reply(item: GenerationTask, text: str) -> tuple[str, dict[str, str], list[str]]:
     """``(status, files, problems)``: the starter with the reply's files applied."""
     from vizhub_pipeline.generate.replies import parse_reply
 
@@ -150,7 +153,7 @@ def apply_reply(item: Item, text: str) -> tuple[str, dict[str, str], list[str]]:
 
 def write_item(
     layout: Layout,
-    item: Item,
+    item: GenerationTask,
     generation: Generation,
     files: dict[str, str],
     response: str | None,
@@ -177,7 +180,7 @@ def write_item(
     return final
 
 
-def _cached(layout: Layout, item: Item, hashed: str) -> Generation | None:
+def _cached(layout: Layout, item: GenerationTask, hashed: str) -> Generation | None:
     meta = layout.visualization_dir(item.challenge.id, item.model, item.sample) / "meta.json"
     if not meta.is_file():
         return None
@@ -191,19 +194,24 @@ def _cached(layout: Layout, item: Item, hashed: str) -> Generation | None:
 
 
 async def _generate_item(
-    layout: Layout, item: Item, messages: list[dict], hashed: str, params: GenerateParams, semaphore: asyncio.Semaphore
+    layout: Layout,
+    item: GenerationTask,
+    messages: list[dict],
+    hashed: str,
+    params: GenerateParams,
+    semaphore: asyncio.Semaphore,
 ) -> Generation:
     from vizhub_pipeline.core import llm
 
     gen_params = generation_params(params, item.sample)
-    base = dict(
-        challenge=item.challenge.id,
-        model=item.model,
-        sample=item.sample,
-        input_hash=hashed,
-        params=gen_params,
-        prompt_hash=prompt_hash(messages),
-    )
+    base: dict[str, Any] = {
+        "challenge": item.challenge.id,
+        "model": item.model,
+        "sample": item.sample,
+        "input_hash": hashed,
+        "params": gen_params,
+        "prompt_hash": prompt_hash(messages),
+    }
     metadata = baseline_files(item) if item.model.startswith(BASELINE_PROVIDER + "/") else None
     async with semaphore:
         try:
@@ -293,7 +301,7 @@ def graded_keys(layout: Layout) -> set[tuple[str, str, int]]:
     """Every (challenge, model, sample) some grade file names (unreadable rows are left to validate)."""
     from vizhub_pipeline.core.records import grade_files, parse_grade_file
 
-    keys = set()
+    keys: set[tuple[str, str, int]] = set()
     for path in grade_files(layout.grades):
         grades, _problems = parse_grade_file(path)
         keys.update(grade.key for grade in grades)
@@ -301,7 +309,7 @@ def graded_keys(layout: Layout) -> set[tuple[str, str, int]]:
 
 
 def output_keys(layout: Layout) -> set[tuple[str, str, int]]:
-    keys = set()
+    keys: set[tuple[str, str, int]] = set()
     if layout.visualizations.is_dir():
         for meta in layout.visualizations.glob("*/*/meta.json"):
             try:
@@ -376,7 +384,7 @@ def run_generate(
 
 async def _run_items(
     layout: Layout,
-    todo: list[tuple[Item, list[dict], str]],
+    todo: list[tuple[GenerationTask, list[dict], str]],
     params: GenerateParams,
     summary: GenerateSummary,
     progress: bool,

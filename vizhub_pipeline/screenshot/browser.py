@@ -25,11 +25,14 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from vizhub_pipeline.core.errors import PrerequisiteError, VizhubError
 from vizhub_pipeline.core.mirror import Mirror, content_type
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Page, Playwright
 
 ORIGIN = "http://vizhub.local"
 START_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z in seconds: Date.now() at load; performance.now() starts at 0
@@ -59,7 +62,7 @@ _SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 _JS_DIR = Path(__file__).with_name("js")
 
 
-class PageTimeout(VizhubError):
+class PageTimeoutError(VizhubError):
     """The page did not finish within its time limit (an endless loop, a page that never settles).
 
     ``what`` names the phase ("the page did not load"); the message adds the seconds it had.
@@ -75,7 +78,7 @@ class PageTimeout(VizhubError):
         return f"{self.what} within {seconds:g} s" + (f" ({self.hint})" if self.hint else "")
 
 
-class PageCrashed(VizhubError):
+class PageCrashedError(VizhubError):
     """The page's renderer crashed or the browser went away."""
 
 
@@ -142,8 +145,8 @@ class BrowserSession:
     def __init__(self, executable: str | None = None, *, headless: bool = True):
         self.executable = executable
         self.headless = headless
-        self._playwright = None
-        self._browser = None
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
         self._launching = asyncio.Lock()
         self.launches = 0
 
@@ -171,9 +174,9 @@ class BrowserSession:
         from playwright.async_api import async_playwright
 
         executable = self.executable or find_chromium()
-        self._playwright = await async_playwright().start()
+        playwright = self._playwright = await async_playwright().start()
         try:
-            self._browser = await self._playwright.chromium.launch(
+            self._browser = await playwright.chromium.launch(
                 executable_path=executable, args=list(LAUNCH_ARGS), headless=self.headless
             )
         except Exception as exc:
@@ -181,7 +184,7 @@ class BrowserSession:
             raise PrerequisiteError(f"cannot launch Chromium at {executable}: {str(exc).splitlines()[0]}") from None
         self.launches += 1
 
-    async def discard(self, browser) -> bool:
+    async def discard(self, browser: Browser | None) -> bool:
         """Close ``browser`` if it is still this session's (a hung one); the next page relaunches.
 
         True when this call took a live browser down: the pages still open on it are lost.
@@ -195,7 +198,7 @@ class BrowserSession:
     async def close(self) -> None:
         """Close the browser (bounded in time: a hung one is left to the driver's exit)."""
         browser, playwright = self._browser, self._playwright
-        self._browser = self._playwright = None
+        self._browser, self._playwright = None, None
         if browser is not None:
             try:
                 await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT)
@@ -218,7 +221,7 @@ class BrowserSession:
         for attempt in (1, 2):
             try:
                 return await self._open_page(site, width, height, seed, entry)
-            except _LostWhileOpening:
+            except _LostWhileOpeningError:
                 if attempt == 2:
                     raise VizhubError("cannot open a page: the browser went away twice") from None
         raise AssertionError("unreachable")
@@ -228,6 +231,8 @@ class BrowserSession:
 
         await self.ensure()
         browser = self._browser
+        if browser is None:  # ensure() launched it or raised; nothing ran in between
+            raise _LostWhileOpeningError()
         try:
             context = await browser.new_context(
                 viewport={"width": width, "height": height},
@@ -241,7 +246,7 @@ class BrowserSession:
             )
         except Error as exc:
             if self._lost(browser):
-                raise _LostWhileOpening() from None
+                raise _LostWhileOpeningError() from None
             await self.discard(browser)  # a browser that cannot open a context is relaunched for the next page
             raise VizhubError(f"cannot open a browser context: {str(exc).splitlines()[0]}") from None
         page = SandboxedPage(self, context, browser)
@@ -251,26 +256,26 @@ class BrowserSession:
         except Error as exc:
             await page.close()
             if page.browser_lost and not page.took_browser_down:
-                raise _LostWhileOpening() from None
+                raise _LostWhileOpeningError() from None
             raise VizhubError(f"cannot set up the page: {str(exc).splitlines()[0]}") from None
         except BaseException:
             await page.close()
             raise
         return page
 
-    def _lost(self, browser) -> bool:
+    def _lost(self, browser: Browser) -> bool:
         """Whether ``browser`` went away (closed by the session, or disconnected)."""
         return self._browser is not browser or not browser.is_connected()
 
 
-class _LostWhileOpening(Exception):
+class _LostWhileOpeningError(Exception):
     """The browser went away while a page was being opened on it."""
 
 
 class SandboxedPage:
     """One page in its own context, with its routes, clock and log."""
 
-    def __init__(self, session: BrowserSession, context, browser):
+    def __init__(self, session: BrowserSession, context: BrowserContext, browser: Browser):
         self.session = session
         self.context = context
         self.browser = browser
@@ -279,7 +284,7 @@ class SandboxedPage:
         self.entry = "index.html"
         self.url = f"{ORIGIN}/index.html"
         self.log = PageLog()
-        self.page = None
+        self.page: Page | None = None  # made by setup()
         self.inflight: set[Any] = set()
         self.requests_seen = 0
         self._navigated = False
@@ -300,8 +305,7 @@ class SandboxedPage:
         await context.route("**/*", self._route)
         await context.route_web_socket("**/*", self._websocket)
         context.on("page", self._on_extra_page)
-        self.page = await context.new_page()
-        page = self.page
+        page = self.page = await context.new_page()
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.log.add("page_errors", _error_text(error)))
         page.on("crash", lambda _page: setattr(self.log, "crashed", True))
@@ -385,11 +389,17 @@ class SandboxedPage:
         """Whether the browser this page runs on went away (crashed, or closed as hung)."""
         return self.session._lost(self.browser)
 
+    def _opened(self) -> Page:
+        """The page made by :meth:`setup` (every page the session hands out has one)."""
+        if self.page is None:
+            raise VizhubError("the page was used before it was set up")
+        return self.page
+
     def _check_alive(self) -> None:
         if self.log.crashed:
-            raise PageCrashed("the page crashed (out of memory or a renderer fault)")
+            raise PageCrashedError("the page crashed (out of memory or a renderer fault)")
         if self.browser_lost:
-            raise PageCrashed("the browser went away")
+            raise PageCrashedError("the browser went away")
 
     async def load(self, timeout: float) -> None:
         """Navigate to the entry file and wait for its load event (at most ``timeout`` seconds).
@@ -403,24 +413,24 @@ class SandboxedPage:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
-            await self.page.goto(self.url, wait_until="commit", timeout=max(1, timeout * 1000))
+            await self._opened().goto(self.url, wait_until="commit", timeout=max(1, timeout * 1000))
         except PlaywrightTimeout:
-            raise PageTimeout("the page did not load", timeout) from None
+            raise PageTimeoutError("the page did not load", timeout) from None
         except Error as exc:
             self._check_alive()
             raise VizhubError(f"loading failed: {str(exc).splitlines()[0]}") from None
         try:
             await self.evaluate(_LOADED_JS, timeout=max(0.05, deadline - loop.time()))
-        except PageTimeout:
-            raise PageTimeout("the page did not load", timeout) from None
+        except PageTimeoutError:
+            raise PageTimeoutError("the page did not load", timeout) from None
 
     async def evaluate(self, expression: str, arg: Any = None, *, timeout: float = 10.0) -> Any:
         from playwright.async_api import Error
 
         try:
-            return await asyncio.wait_for(self.page.evaluate(expression, arg), timeout)
+            return await asyncio.wait_for(self._opened().evaluate(expression, arg), timeout)
         except TimeoutError:
-            raise PageTimeout("the page did not answer", timeout) from None
+            raise PageTimeoutError("the page did not answer", timeout) from None
         except Error as exc:
             self._check_alive()
             raise VizhubError(str(exc).splitlines()[0]) from None
@@ -432,7 +442,7 @@ class SandboxedPage:
         while True:
             while self.inflight:
                 if loop.time() > deadline:
-                    raise PageTimeout("its requests did not finish", timeout)
+                    raise PageTimeoutError("its requests did not finish", timeout)
                 await asyncio.sleep(0.005)
             seen = self.requests_seen
             # two macrotask turns in the page, so .then() of a finished fetch has run
@@ -452,9 +462,9 @@ class SandboxedPage:
             step = min(chunk, remaining)
             seen = self.requests_seen
             try:
-                await asyncio.wait_for(self.page.clock.run_for(step), max(0.1, deadline - loop.time()))
+                await asyncio.wait_for(self._opened().clock.run_for(step), max(0.1, deadline - loop.time()))
             except TimeoutError:
-                raise PageTimeout(
+                raise PageTimeoutError(
                     "the page did not settle", timeout, "timers that never end, or an endless loop"
                 ) from None
             except Error as exc:
@@ -469,17 +479,17 @@ class SandboxedPage:
 
         try:
             return await asyncio.wait_for(
-                self.page.screenshot(
+                self._opened().screenshot(
                     path=str(path), type="png", animations="disabled", caret="hide", timeout=timeout * 1000
                 ),
                 timeout,
             )
         except TimeoutError:
-            raise PageTimeout("the screenshot did not finish", timeout) from None
+            raise PageTimeoutError("the screenshot did not finish", timeout) from None
         except Error as exc:
             self._check_alive()
             if "Timeout" in str(exc):
-                raise PageTimeout("the screenshot did not finish", timeout) from None
+                raise PageTimeoutError("the screenshot did not finish", timeout) from None
             raise VizhubError(f"screenshot failed: {str(exc).splitlines()[0]}") from None
 
     async def element_box(self, selector: str, nth: int, timeout: float) -> dict | str:
@@ -488,7 +498,7 @@ class SandboxedPage:
 
     async def mouse(self, action: str, timeout: float, *points, delta_y: float = 0.0) -> None:
         async def act() -> None:
-            mouse = self.page.mouse
+            mouse = self._opened().mouse
             if action == "hover":
                 await mouse.move(*points[0])
             elif action == "click":
@@ -508,7 +518,7 @@ class SandboxedPage:
         await self._bounded(act(), timeout, action)
 
     async def press(self, key: str, timeout: float) -> None:
-        await self._bounded(self.page.keyboard.press(key), timeout, f"press {key}")
+        await self._bounded(self._opened().keyboard.press(key), timeout, f"press {key}")
 
     async def _bounded(self, coro, timeout: float, what: str) -> None:
         from playwright.async_api import Error
@@ -516,7 +526,7 @@ class SandboxedPage:
         try:
             await asyncio.wait_for(coro, timeout)
         except TimeoutError:
-            raise PageTimeout(f"{what} did not finish", timeout) from None
+            raise PageTimeoutError(f"{what} did not finish", timeout) from None
         except Error as exc:
             self._check_alive()
             raise VizhubError(f"{what} failed: {str(exc).splitlines()[0]}") from None
@@ -541,7 +551,9 @@ _LOADED_JS = """() => document.readyState === "complete" ||
 _YIELD_JS = """() => new Promise(done => {
   const channel = new MessageChannel();
   let turns = 0;
-  channel.port1.onmessage = () => { if (++turns >= 2) { channel.port1.close(); done(true); } else channel.port2.postMessage(0); };
+  channel.port1.onmessage = () => {
+    if (++turns >= 2) { channel.port1.close(); done(true); } else channel.port2.postMessage(0);
+  };
   channel.port2.postMessage(0);
 })"""
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from vizhub_pipeline.core.atomic import clean_stale_temporaries, replace_dir_atomic, staging_dir, write_text_atomic
-from vizhub_pipeline.core.challenges import Challenge, Step, discover_challenges
+from vizhub_pipeline.core.challenges import Challenge, Check, Step, discover_challenges
 from vizhub_pipeline.core.errors import ChallengeError, InputError, VizhubError
 from vizhub_pipeline.core.layout import Layout, hash_bytes, hash_files
 from vizhub_pipeline.core.params import ScreenshotParams
@@ -80,8 +80,8 @@ class RenderItem:
         return self.challenge.test is not None
 
     @property
-    def all_checks(self) -> list[tuple[str | None, object]]:
-        out = [(None, check) for check in self.challenge.checks]
+    def all_checks(self) -> list[tuple[str | None, Check]]:
+        out: list[tuple[str | None, Check]] = [(None, check) for check in self.challenge.checks]
         for step in self.challenge.interactions:
             out += [(step.name, check) for check in step.checks]
         return out
@@ -133,7 +133,8 @@ class ScreenshotSummary:
             out.append(f"time per page: median {times[len(times) // 2]:.0f} ms, slowest {times[-1]:.0f} ms")
         if self.rendered_again:
             out.append(
-                f"{self.rendered_again} page(s) rendered again alone after a timeout or crash (the second result is recorded)"
+                f"{self.rendered_again} page(s) rendered again alone after a timeout or crash "
+                "(the second result is recorded)"
             )
         if self.relaunches:
             out.append(f"browser relaunched {self.relaunches} time(s) after a hung or crashed page")
@@ -235,8 +236,7 @@ def is_one_colour(png: bytes) -> bool:
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        extrema = image.convert("RGBA").getextrema()
-    return all(low == high for low, high in extrema)
+        return image.convert("RGBA").getcolors(maxcolors=1) is not None  # None: more than one colour
 
 
 def decide_status(*, timed_out: bool, error: str | None, page_errors: Sequence[str], blank: bool) -> str:
@@ -283,7 +283,7 @@ def write_summary_table(layout: Layout) -> Path:
 
 def prune_renders(layout: Layout) -> list[str]:
     """Remove render folders whose visualization folder (with its meta.json) is gone."""
-    removed = []
+    removed: list[str] = []
     if not layout.renders.is_dir():
         return removed
     for challenge_dir in sorted(p for p in layout.renders.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -312,7 +312,8 @@ def plan_renders(
         c.id: ((c.viewport.width, c.viewport.height) if challenge_sets_viewport(c) else (params.width, params.height))
         for c in found
     }
-    items, orphans = [], []
+    items: list[RenderItem] = []
+    orphans: list[str] = []
     for folder, generation in _generations(layout, orphans):
         challenge_id = folder.parent.name
         if challenges and challenge_id not in challenges:
@@ -371,14 +372,14 @@ def _unchanged(final: Path, hashed: str) -> Render | None:
 
 def _base(item: RenderItem, hashed: str) -> dict:
     generation = item.generation
-    return dict(
-        challenge=generation.challenge,
-        model=generation.model,
-        sample=generation.sample,
-        artifact_hash=generation.artifact_hash,
-        render_hash=hashed,
-        viewport={"width": item.width, "height": item.height},
-    )
+    return {
+        "challenge": generation.challenge,
+        "model": generation.model,
+        "sample": generation.sample,
+        "artifact_hash": generation.artifact_hash,
+        "render_hash": hashed,
+        "viewport": {"width": item.width, "height": item.height},
+    }
 
 
 def _seconds(item: RenderItem, params: ScreenshotParams) -> float:
@@ -434,7 +435,7 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
         ]
         return Render(status="error", error=reason, checks=tuple(checks), **_base(item, hashed))
 
-    from vizhub_pipeline.screenshot.browser import PageCrashed, PageTimeout, Site
+    from vizhub_pipeline.screenshot.browser import PageCrashedError, PageTimeoutError, Site
 
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -498,13 +499,13 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
 
     try:
         await asyncio.wait_for(flow(), params.timeout + 2.0)
-    except PageTimeout as exc:
+    except PageTimeoutError as exc:
         timed_out = True
         error = exc.within(params.timeout)  # the page's limit, not the seconds that were left
     except TimeoutError:
         timed_out = True
         error = f"the page did not finish within {params.timeout:g} s"
-    except PageCrashed as exc:
+    except PageCrashedError as exc:
         error = str(exc)
     except VizhubError as exc:
         error = str(exc)
