@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 GRADERS, MODELS, SAMPLES = 100, 25, 4
-HEADER = "challenge,model,sample,artifact_hash,functionality,aesthetics,notes,grader,graded_at\r\n"
+HEADER = "challenge,model,sample,artifact_hash,functionality,aesthetics,notes,grader,graded_at,source,blind\r\n"
 
 
 def build_project(root: Path, challenges: int) -> int:
@@ -66,6 +66,7 @@ def build_project(root: Path, challenges: int) -> int:
     rows = 0
     for g in range(GRADERS):
         grader = f"grader{g:03d}"
+        day = f"2026-11-{1 + g % 28:02d}"
         bias = rnd.uniform(-0.7, 0.7)
         lines = [HEADER]
         for index, (challenge, model, sample, artifact, quality) in enumerate(items):
@@ -74,9 +75,9 @@ def build_project(root: Path, challenges: int) -> int:
             minute, second = divmod(index, 60)
             lines.append(
                 f"{challenge},{model},{sample},{artifact},{f},{a},looks fine,{grader},"
-                f"2026-11-{1 + g % 28:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:{second:02d}Z\r\n"
+                f"{day}T{minute // 60 % 24:02d}:{minute % 60:02d}:{second:02d}Z,app,true\r\n"
             )
-        (layout.grades / f"{grader}-2026-11-28.csv").write_text("".join(lines), encoding="utf-8")
+        (layout.grades / f"{grader}-{day}.csv").write_text("".join(lines), encoding="utf-8")
         rows += len(items)
     return rows
 
@@ -105,6 +106,7 @@ def main() -> None:
             print(f"set-up: {rows:,} grade rows written in {time.perf_counter() - started:.1f} s", flush=True)
             elapsed, summary = time_aggregate(root)
             results[rows] = elapsed
+            assert summary.rows_read == rows and not summary.left_out, summary.lines()  # every row read and usable
             print(
                 f"aggregate {rows:>9,} rows: {elapsed:6.2f} s  ({summary.grades:,} counted, "
                 f"alpha overall {summary.alpha['overall']:.3f})",
