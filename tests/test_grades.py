@@ -477,3 +477,34 @@ def test_appending_to_an_older_file_rewrites_it_in_the_current_format(layout):
     assert "\r" not in text  # the file's own LF line ends
     assert read_grade_file(path) == [*before, make_grade(notes="new")]
     assert status(layout.root) == []
+
+
+def test_the_same_grader_on_two_branches_merges_with_git(layout):
+    """Two grading branches both add to results/grades/alice-<day>.csv, with multi-line notes;
+    the shipped .gitattributes makes `git merge` keep the rows of both, and the result reads back."""
+    from tests.conftest import REPO_ROOT
+    from vizhub_pipeline.grading.validate import validate_judgement_files
+
+    root = layout.root
+    (root / ".gitattributes").write_bytes((REPO_ROOT / ".gitattributes").read_bytes())
+    git(root, "add", ".gitattributes")
+    git(root, "commit", "-q", "-m", "merge judgement files by union")
+    first = [make_grade(notes='bars fine\ntooltip, "missing"\n', at="2026-11-28T10:00:00Z")]
+    second = [
+        make_grade("barsTwo", "openai/gpt-4o", notes="line one\r\nline two", at="2026-11-28T10:00:00Z"),
+        make_grade("barsTwo", "baseline/starter", notes="=1+1\n'=x", at="2026-11-28T11:00:00Z"),
+    ]
+    git(root, "switch", "-q", "-c", "grades/one")
+    submit_grades(layout, first)
+    git(root, "switch", "-q", "-c", "grades/two", "main")
+    submit_grades(layout, second)
+    git(root, "switch", "-q", "main")
+    git(root, "merge", "-q", "--no-edit", "grades/one")
+    git(root, "merge", "-q", "--no-edit", "grades/two")
+    assert status(root) == []
+    text = (root / FILE).read_text(encoding="utf-8")
+    assert text.count(HEADER) == 1 and "<<<<<<<" not in text and len(text.splitlines()) == 4
+    assert sorted(load_grades(layout), key=lambda g: g.graded_at + g.challenge) == sorted(
+        first + second, key=lambda g: g.graded_at + g.challenge
+    )
+    assert validate_judgement_files(layout).problems == []
