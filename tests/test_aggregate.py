@@ -19,7 +19,7 @@ from vizhub_pipeline.analysis.leaderboard import _assign_ranks
 from vizhub_pipeline.cli import cli
 from vizhub_pipeline.core.errors import GradeFileError
 from vizhub_pipeline.core.judgements import reader
-from vizhub_pipeline.core.judgements.columns import CellError, UtcTime, canonical_and_valid, parse_utc
+from vizhub_pipeline.core.judgements.columns import CellError, UtcTime, check_canonical_times, parse_utc
 from vizhub_pipeline.core.judgements.reader import read_judgement_file
 from vizhub_pipeline.core.judgements.scores import GRADE_COLUMNS, KIND, latest_grades, read_grade_file
 from vizhub_pipeline.core.judgements.table import raise_first_problem
@@ -416,7 +416,7 @@ def test_graded_at_check_is_one_rule_read_fast_or_one_by_one():
         except CellError:
             return None
 
-    fast = canonical_and_valid(values).tolist()
+    fast = check_canonical_times(values).tolist()
     assert fast == [one(value) is not None and len(value) == 20 for value in values]
     assert fast[:3] == [True, True, False]
     parsed, errors = UtcTime().parse_many("graded_at", values)

@@ -60,6 +60,11 @@ class PairVoteKind(JudgementKind):
     subject_columns = ("challenge", "model_a", "sample_a", "model_b", "sample_b")
     shown_columns = ("winner",)
 
+    def row_problem(self, record):
+        if (record.model_a, record.sample_a) == (record.model_b, record.sample_b):
+            return "a vote compares two different outputs; both sides are the same"
+        return None
+
     def artifacts(self, record):
         return (
             ((record.challenge, record.model_a, record.sample_a), record.artifact_hash_a),
@@ -88,20 +93,20 @@ def vote(winner="a", *, b="baseline/reference", at=AT, notes="", artifact_b=None
 
 @pytest.fixture
 def votes():
-    with registry.registered(PairVoteKind()) as kind:
+    with registry.register_temporarily(PairVoteKind()) as kind:
         yield kind
 
 
 def test_the_scores_kind_is_registered_once():
-    assert [kind.name for kind in registry.kinds()] == ["scores"]
-    assert registry.kind_named("scores") is SCORES and registry.kind_of_folder("results/grades") is SCORES
+    assert registry.list_kinds()[0] is SCORES and [kind.name for kind in registry.list_kinds()].count("scores") == 1
+    assert registry.find_kind("scores") is SCORES and registry.find_kind_of_folder("results/grades") is SCORES
     with pytest.raises(ValueError, match="clashes with <judgement kind scores>"):
         registry.register(type(SCORES)())
 
 
 def test_a_second_kind_is_submitted_committed_read_validated_and_diffed(tmp_path, votes):
     layout = make_project(tmp_path / "p")
-    assert registry.kind_of_header(list(votes.header)) is votes
+    assert registry.find_kind_of_header(list(votes.header)) is votes
     first = submit_judgements(layout, [vote("a", notes="a is clearer,\nb has no axis")])
     path = "results/test-votes/alice-2026-11-28.csv"
     assert first.message == f"Saved 1 vote to {path} and committed {first.commit_id[:7]} on main"
@@ -130,6 +135,12 @@ def test_a_second_kind_is_submitted_committed_read_validated_and_diffed(tmp_path
     rows += ",".join(str(v) for v in (stale.__dict__.values())).replace("True", "true").replace("False", "false") + "\n"
     rows += votes_text.splitlines()[1].replace(",a,", ",c,") + "\n"
     rows += votes_text.splitlines()[1].replace(",alice,", ",bob,") + "\n"
+    rows += (
+        votes_text.splitlines()[1].replace(
+            "baseline/reference,0,2222bbbb2222bbbb", "baseline/starter,0,1111aaaa1111aaaa"
+        )
+        + "\n"
+    )
     (layout.root / path).write_text(rows)
     problems = [str(p) for p in validate_judgement_files(layout).problems]
     where = layout.root / path
@@ -138,7 +149,10 @@ def test_a_second_kind_is_submitted_committed_read_validated_and_diffed(tmp_path
         "vote the current output again",
         f"{where}:5: winner must be one of a, b, tie, both_bad, found 'c'",
         f"{where}:6: grader 'bob' does not match the file name's grader 'alice'",
+        f"{where}:7: a vote compares two different outputs; both sides are the same",
     ]
+    with pytest.raises(GradeError, match="both sides are the same"):
+        submit_judgements(layout, [vote(b="baseline/starter")])
 
 
 def test_a_kind_checks_each_side_before_writing(tmp_path, votes):

@@ -194,12 +194,12 @@ def collect_items(layout: Layout) -> OutputTable:
 def count_grades(table, items: OutputTable, *, sources=None, shown=str) -> Counted:
     """Apply the counting rules (module docstring) to a judgement table of grades
     (:class:`~vizhub_pipeline.core.judgements.table.JudgementTable`); ``sources`` as
-    :func:`~vizhub_pipeline.analysis.selection.source_filter` takes them, ``shown`` turns a
+    :func:`~vizhub_pipeline.analysis.selection.make_source_filter` takes them, ``shown`` turns a
     file path into the text listed in ``excluded.csv``."""
     import numpy as np
     import pandas as pd
 
-    from vizhub_pipeline.analysis.selection import excluded_row, select_rows, sorted_excluded
+    from vizhub_pipeline.analysis.selection import make_excluded_row, select_rows, sort_excluded
 
     n_rows = len(table)
     selection = select_rows(table, sources, shown=shown)
@@ -251,11 +251,11 @@ def count_grades(table, items: OutputTable, *, sources=None, shown=str) -> Count
     reasons = ["stale_regraded" if r else "stale" for r in regraded] + ["unknown_item"] * int((~known).sum())
     entries = list(selection.excluded)
     for index, reason in zip(excluded_index.tolist(), reasons, strict=True):
-        entries.append(excluded_row(table, int(rows_of[index]), reason, shown))
+        entries.append(make_excluded_row(table, int(rows_of[index]), reason, shown))
         if reason == "unknown_item":
             key = (str(columns["challenge"][index]), str(columns["model"][index]), int(columns["sample"][index]))
             counted.unknown[key] = counted.unknown.get(key, 0) + 1
-    counted.excluded = sorted_excluded(entries)
+    counted.excluded = sort_excluded(entries)
     return counted
 
 
@@ -409,7 +409,7 @@ def run_aggregate(
     """Read grades, generations and renders; write ``results/consensus/`` and ``results/metrics.json``.
 
     ``sources``: the grade sources to count (default: the human ones; see
-    :func:`~vizhub_pipeline.analysis.selection.source_filter`); ``now``: the time a grade may
+    :func:`~vizhub_pipeline.analysis.selection.make_source_filter`); ``now``: the time a grade may
     not be later than (default: the clock)."""
     from vizhub_pipeline.analysis.leaderboard import build_leaderboard
     from vizhub_pipeline.core.judgements.scores import KIND as SCORES

@@ -33,7 +33,7 @@ class Selection:
     not_read: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
 
 
-def source_filter(sources: Iterable[str] | None = None):
+def make_source_filter(sources: Iterable[str] | None = None):
     """A test of a source text: ``None`` or ``human`` selects the human sources, ``judge`` every
     ``judge:<model>``, anything else that exact source."""
     wanted = set(sources or (HUMAN,))
@@ -58,14 +58,14 @@ def select_rows(table, sources: Iterable[str] | None = None, *, shown=str) -> Se
     reasons = columns["reason"]
     content_ok = reasons == ""
     codes, uniques = pd.factorize(columns["source"])
-    test = source_filter(sources)
+    test = make_source_filter(sources)
     picked = np.asarray([test(str(source)) for source in uniques], dtype=bool)
     source_ok = picked[codes] if len(uniques) else np.zeros(0, dtype=bool)
     selection = Selection(usable=content_ok & source_ok)
     for index in np.flatnonzero(~content_ok).tolist():
         reason = str(reasons[index])
         selection.by_reason[reason] = selection.by_reason.get(reason, 0) + 1
-        selection.excluded.append(excluded_row(table, index, reason, shown))
+        selection.excluded.append(make_excluded_row(table, index, reason, shown))
     for index in np.flatnonzero(content_ok & ~source_ok).tolist():
         source = str(columns["source"][index])
         selection.other_sources[source] = selection.other_sources.get(source, 0) + 1
@@ -76,7 +76,7 @@ def select_rows(table, sources: Iterable[str] | None = None, *, shown=str) -> Se
     return selection
 
 
-def excluded_row(table, index: int, reason: str, shown=str) -> tuple[tuple, list[str]]:
+def make_excluded_row(table, index: int, reason: str, shown=str) -> tuple[tuple, list[str]]:
     """A row of ``excluded.csv`` (and the key it sorts by): reason, the grade's fields, ``file:line``."""
     columns = table.columns
     where = shown(Path(table.files[int(columns["file"][index])]))
@@ -85,5 +85,5 @@ def excluded_row(table, index: int, reason: str, shown=str) -> tuple[tuple, list
     return (reason, where, line), row
 
 
-def sorted_excluded(entries: list[tuple[tuple, list[str]]]) -> list[list[str]]:
+def sort_excluded(entries: list[tuple[tuple, list[str]]]) -> list[list[str]]:
     return [row for _key, row in sorted(entries, key=lambda entry: entry[0])]

@@ -33,10 +33,10 @@ def validate(files, allow_stale, project) -> None:
         vizhub validate results/grades/alice-2026-11-28.csv
     """
     from vizhub_pipeline.core.layout import Layout, shorter_path
-    from vizhub_pipeline.grading.validate import all_judgement_files, validate_judgement_files
+    from vizhub_pipeline.grading.validate import list_judgement_files, validate_judgement_files
 
     layout = Layout.at(project)
-    chosen = list(files) if files else [shorter_path(path) for path in all_judgement_files(layout)]
+    chosen = list(files) if files else [shorter_path(path) for path in list_judgement_files(layout)]
     report = validate_judgement_files(layout, chosen, allow_stale=allow_stale)
     for problem in report.problems:
         click.echo(str(problem))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vizhub_pipeline.core.judgements.kind import JudgementKind, latest_judgements
-from vizhub_pipeline.core.judgements.registry import kinds
+from vizhub_pipeline.core.judgements.kind import JudgementKind, pick_latest
+from vizhub_pipeline.core.judgements.registry import list_kinds
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.grading.errors import GradeError
-from vizhub_pipeline.grading.loading import judgements_at_rev, load_judgements
+from vizhub_pipeline.grading.loading import load_judgements, read_judgements_at
 
 CHANGE_KINDS = ("added", "changed", "removed")
 MARKS = {"added": "+", "changed": "~", "removed": "-"}
@@ -64,7 +64,7 @@ class JudgementDiff:
     def to_json(self) -> dict[str, Any]:
         """``{"from", "to", "graders": {...}}`` for grades; each other kind under its name."""
         out: dict[str, Any] = {"from": self.rev1, "to": self.rev2}
-        for index, kind in enumerate(kinds()):
+        for index, kind in enumerate(list_kinds()):
             graders = {
                 grader: {name: [change.to_json() for change in items] for name, items in groups.items()}
                 for grader, groups in sorted(self.by_grader(kind).items())
@@ -79,7 +79,7 @@ class JudgementDiff:
         if not self.changes:
             return f"No grade changes from {self.rev1} to {self.rev2}.\n"
         lines: list[str] = []
-        for kind in kinds():
+        for kind in list_kinds():
             groups_by_grader = self.by_grader(kind)
             if not groups_by_grader:
                 continue
@@ -119,13 +119,13 @@ def diff_judgements(layout: Layout, rev1: str, rev2: str | None = None) -> Judge
     tree), comparing each grader's latest judgement of each subject."""
     rev1, rev2 = split_revisions(rev1, rev2)
     changes: list[JudgementChange] = []
-    for kind in kinds():
-        old = latest_judgements(kind, _all(judgements_at_rev(layout, kind, rev1)))
+    for kind in list_kinds():
+        old = pick_latest(kind, _all(read_judgements_at(layout, kind, rev1)))
         if rev2 is None:
             new_records = load_judgements(layout, kind)
         else:
-            new_records = _all(judgements_at_rev(layout, kind, rev2))
-        new = latest_judgements(kind, new_records)
+            new_records = _all(read_judgements_at(layout, kind, rev2))
+        new = pick_latest(kind, new_records)
         for slot in sorted(set(old) | set(new)):
             before, after = old.get(slot), new.get(slot)
             grader, subject = slot

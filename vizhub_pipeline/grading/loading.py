@@ -13,48 +13,42 @@ from pathlib import Path
 from typing import Any
 
 from vizhub_pipeline.core.judgements.columns import is_human_source
-from vizhub_pipeline.core.judgements.content import content_problems, row_reasons
-from vizhub_pipeline.core.judgements.files import find_judgement_files, is_judgement_file_name, kind_folder
+from vizhub_pipeline.core.judgements.content import assign_row_reasons, check_content
+from vizhub_pipeline.core.judgements.files import find_judgement_files, is_judgement_file_name, resolve_kind_folder
 from vizhub_pipeline.core.judgements.kind import ItemKey, JudgementKind
 from vizhub_pipeline.core.judgements.reader import read_judgement_file
 from vizhub_pipeline.core.judgements.scores import KIND as SCORES
 from vizhub_pipeline.core.judgements.scores import Grade, latest_grades
-from vizhub_pipeline.core.judgements.table import raise_first_problem
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.grading.errors import GradeError
 
 
-def acceptable_records(kind: JudgementKind, path: Path | str, data: bytes | str | None = None) -> list[Any]:
+def read_acceptable_records(kind: JudgementKind, path: Path | str, data: bytes | str | None = None) -> list[Any]:
     """The records of one file that may count (read, and without a content problem)."""
     file = read_judgement_file(kind, path, data)
-    reasons = row_reasons(file, content_problems(file))
+    reasons = assign_row_reasons(file, check_content(file))
     return [record for record, reason in zip(file.records(), reasons.tolist(), strict=True) if not reason]
 
 
-def load_judgements(
-    layout: Layout, kind: JudgementKind, *, strict: bool = False, branch: str | None = None
-) -> list[Any]:
-    """Every judgement of ``kind`` that may count, in file order (``strict``: raise at the first
-    unreadable row). With ``branch``, the files as they are on that branch are read too
-    (judgements committed with ``--branch``)."""
+def load_judgements(layout: Layout, kind: JudgementKind, *, branch: str | None = None) -> list[Any]:
+    """Every judgement of ``kind`` that may count, in file order. With ``branch``, the files as
+    they are on that branch are read too (judgements committed with ``--branch``)."""
     out: list[Any] = []
-    files, _misplaced = find_judgement_files(kind_folder(layout.root, kind), kind)
+    files, _misplaced = find_judgement_files(resolve_kind_folder(layout.root, kind), kind)
     for path in files:
-        if strict:
-            raise_first_problem(read_judgement_file(kind, path))
-        out.extend(acceptable_records(kind, path))
+        out.extend(read_acceptable_records(kind, path))
     if branch:
-        from vizhub_pipeline.grading.submit import branch_ref
+        from vizhub_pipeline.grading.submit import make_branch_ref
 
         seen = set(out)
-        for records in judgements_at_rev(layout, kind, branch_ref(branch), missing_ok=True).values():
+        for records in read_judgements_at(layout, kind, make_branch_ref(branch), missing_ok=True).values():
             out.extend(record for record in records if record not in seen)
     return out
 
 
-def load_grades(layout: Layout, *, strict: bool = False, branch: str | None = None) -> list[Grade]:
+def load_grades(layout: Layout, *, branch: str | None = None) -> list[Grade]:
     """Every grade that may count, people's and judge models' alike (see :func:`load_judgements`)."""
-    return load_judgements(layout, SCORES, strict=strict, branch=branch)
+    return load_judgements(layout, SCORES, branch=branch)
 
 
 def latest_by_grader(grades: Iterable[Grade]) -> dict[str, dict[ItemKey, Grade]]:
@@ -70,12 +64,12 @@ def graded_items(layout: Layout, grader: str, *, branch: str | None = None) -> d
     return latest_by_grader(load_grades(layout, branch=branch)).get(grader, {})
 
 
-def human_grades(grades: Iterable[Grade]) -> list[Grade]:
+def keep_human_grades(grades: Iterable[Grade]) -> list[Grade]:
     """The grades people made (``app``, ``cli``, ``imported``, ``unknown``), not judge models."""
     return [grade for grade in grades if is_human_source(grade.source)]
 
 
-def judgements_at_rev(
+def read_judgements_at(
     layout: Layout, kind: JudgementKind, rev: str, *, missing_ok: bool = False
 ) -> dict[str, list[Any]]:
     """``{file name: records that may count}`` of ``kind``'s folder at a git revision."""
@@ -86,7 +80,7 @@ def judgements_at_rev(
         if missing_ok:
             return {}
         raise GradeError(f"{layout.root} is not in a git repository: nothing to compare")
-    folder = git.relpath(kind_folder(layout.root, kind))
+    folder = git.relpath(resolve_kind_folder(layout.root, kind))
     try:
         files = gitrepo.read_folder_at(git, rev, folder)
     except gitrepo.RepoError as exc:
@@ -96,5 +90,5 @@ def judgements_at_rev(
     out = {}
     for name, data in sorted(files.items()):
         if is_judgement_file_name(name) and "/" not in name:
-            out[name] = acceptable_records(kind, f"{rev}:{folder}/{name}", data.decode("utf-8", errors="replace"))
+            out[name] = read_acceptable_records(kind, f"{rev}:{folder}/{name}", data.decode("utf-8", errors="replace"))
     return out

@@ -7,7 +7,7 @@ import unicodedata
 from datetime import date
 from pathlib import Path
 
-from vizhub_pipeline.core.judgements.files import judgement_file_path
+from vizhub_pipeline.core.judgements.files import make_judgement_path
 from vizhub_pipeline.core.judgements.kind import JudgementKind
 from vizhub_pipeline.core.judgements.scores import KIND as SCORES
 from vizhub_pipeline.core.layout import Layout, is_safe_slug
@@ -51,9 +51,9 @@ def grade_file_path(layout: Layout, grader: str, day: date | None = None, kind: 
     """``results/grades/<grader>-<YYYY-MM-DD>.csv`` (the kind's folder) for ``day`` (default: today, UTC)."""
     if not is_safe_slug(grader):
         raise GradeError(f"grader {grader!r} is not a safe name (letters, digits, '-', '_'): use slugify_grader")
-    return judgement_file_path(layout.root, kind, grader, day)
+    return make_judgement_path(layout.root, kind, grader, day)
 
 
-def judgement_day(kind: JudgementKind, record) -> date:
+def get_judgement_day(kind: JudgementKind, record) -> date:
     """The UTC day of a judgement: the day of the file it goes to."""
     return date.fromisoformat(kind.time_codec.parse(kind.time_column, kind.time_of(record))[:10])

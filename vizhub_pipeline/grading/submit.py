@@ -16,12 +16,12 @@ from typing import Any
 
 from vizhub_pipeline.core.atomic import write_bytes_atomic
 from vizhub_pipeline.core.judgements.kind import JudgementKind
-from vizhub_pipeline.core.judgements.registry import kind_of_record
+from vizhub_pipeline.core.judgements.registry import find_kind_of_record
 from vizhub_pipeline.core.judgements.writer import AppendError, append_rows
 from vizhub_pipeline.core.layout import Layout, is_safe_slug
 from vizhub_pipeline.grading.checking import check_judgement
 from vizhub_pipeline.grading.errors import GradeCommitError, GradeError
-from vizhub_pipeline.grading.names import grade_file_path, judgement_day, slugify_grader
+from vizhub_pipeline.grading.names import get_judgement_day, grade_file_path, slugify_grader
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,10 @@ def submit_judgements(
     records = list(records)
     if not records:
         raise GradeError("nothing to submit: no grades given")
-    kinds = {kind_of_record(record) for record in records}
+    try:
+        kinds = {find_kind_of_record(record) for record in records}
+    except ValueError as exc:
+        raise GradeError(f"nothing written: {exc}") from None
     if len(kinds) != 1:
         raise GradeError(f"one kind of judgement per submission, got {', '.join(sorted(k.name for k in kinds))}")
     kind = kinds.pop()
@@ -72,18 +75,18 @@ def submit_judgements(
         raise GradeError("nothing written: " + "; ".join(problems))
     by_path: dict[Path, list[Any]] = {}
     for record in records:
-        path = grade_file_path(layout, grader, judgement_day(kind, record), kind)
+        path = grade_file_path(layout, grader, get_judgement_day(kind, record), kind)
         by_path.setdefault(path, []).append(record)
 
     git = gitrepo.open_repo(layout.root)
     if branch and git is None:
         raise GradeError(f"--branch needs a git repository, and {layout.root} is not in one; grade without --branch")
     if git is not None and branch:
-        ref = branch_ref(branch)
+        ref = make_branch_ref(branch)
         if commit is False or ref == _current_branch(git):
             branch = None  # that branch is checked out: commit the working file as usual
     if git is not None and branch:
-        return _submit_to_branch(layout, git, kind, grader, records, by_path, branch_ref(branch))
+        return _submit_to_branch(layout, git, kind, grader, records, by_path, make_branch_ref(branch))
 
     with gitrepo.file_lock(git.git_dir if git else _folder_of(by_path)):
         if git is not None and commit:
@@ -109,7 +112,7 @@ def commit_judgement_files(layout: Layout, grader: str, paths: Iterable[Path], r
     """Commit judgement files already written (the end of a session in ``grade.commit: batch`` mode)."""
     from vizhub_pipeline.grading import gitrepo
 
-    kind = kind_of_record(records[0])
+    kind = find_kind_of_record(records[0])
     paths = tuple(Path(path) for path in paths)
     git = gitrepo.open_repo(layout.root)
     shown = _shown(layout, paths)
@@ -139,7 +142,7 @@ def check_can_commit(layout: Layout, *, commit: bool = True, branch: str | None 
             else None
         )
     if branch:
-        branch_ref(branch)
+        make_branch_ref(branch)
         return None
     if commit:
         try:
@@ -149,7 +152,7 @@ def check_can_commit(layout: Layout, *, commit: bool = True, branch: str | None 
     return None
 
 
-def branch_ref(branch: str) -> str:
+def make_branch_ref(branch: str) -> str:
     """``refs/heads/<branch>``; raises :class:`GradeError` for a name git would refuse."""
     import pygit2
 

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from vizhub_pipeline.core.judgements.content import content_problems
+from vizhub_pipeline.core.judgements.content import check_content
 from vizhub_pipeline.core.judgements.files import (
+    describe_subfolder,
+    describe_wrong_extension,
     find_judgement_files,
-    in_subfolder_message,
     is_judgement_file_name,
-    kind_folder,
-    wrong_extension_message,
+    resolve_kind_folder,
 )
 from vizhub_pipeline.core.judgements.kind import ItemKey, JudgementKind
 from vizhub_pipeline.core.judgements.reader import BOM, JudgementFile, JudgementProblem, read_judgement_file
-from vizhub_pipeline.core.judgements.registry import kind_of_header, kinds
+from vizhub_pipeline.core.judgements.registry import find_kind_of_header, list_kinds
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.records import iter_generations
 
@@ -38,11 +38,11 @@ class ValidationReport:
     notes: list[str] = field(default_factory=list)
 
 
-def all_judgement_files(layout: Layout) -> list[Path]:
+def list_judgement_files(layout: Layout) -> list[Path]:
     """Every file in the folders of every kind, misplaced ones included (what validate checks by default)."""
     out: list[Path] = []
-    for kind in kinds():
-        files, misplaced = find_judgement_files(kind_folder(layout.root, kind), kind)
+    for kind in list_kinds():
+        files, misplaced = find_judgement_files(resolve_kind_folder(layout.root, kind), kind)
         out.extend(files)
         out.extend(entry.path for entry in misplaced)
     return out
@@ -59,8 +59,8 @@ def known_outputs(layout: Layout) -> dict[ItemKey, str | None]:
 def validate_judgement_files(
     layout: Layout, files: list[Path] | None = None, *, allow_stale: bool = False, now: datetime | None = None
 ) -> ValidationReport:
-    """Every problem of the files (default: :func:`all_judgement_files`)."""
-    files = all_judgement_files(layout) if files is None else [Path(path) for path in files]
+    """Every problem of the files (default: :func:`list_judgement_files`)."""
+    files = list_judgement_files(layout) if files is None else [Path(path) for path in files]
     report = ValidationReport(files)
     outputs = known_outputs(layout)
     challenges = {key[0] for key in outputs}
@@ -71,7 +71,7 @@ def validate_judgement_files(
             continue
         file = read_judgement_file(kind, path)
         found = list(file.problems)
-        found.extend(JudgementProblem(str(path), p.line, p.message) for p in content_problems(file, now))
+        found.extend(JudgementProblem(str(path), p.line, p.message) for p in check_content(file, now))
         found.extend(_output_problems(file, outputs, challenges, allow_stale))
         report.problems.extend(sorted(found, key=lambda problem: problem.line))
         if file.legacy:
@@ -109,16 +109,16 @@ def _output_problems(file: JudgementFile, outputs, challenges, allow_stale: bool
 
 def _classify(layout: Layout, path: Path) -> tuple[JudgementKind, str | None]:
     """The kind to read ``path`` as, and why it is not read at all (``None``: it is read)."""
-    every = kinds()
+    every = list_kinds()
     resolved = path.resolve()
     for kind in every:
-        folder = kind_folder(layout.root, kind).resolve()
+        folder = resolve_kind_folder(layout.root, kind).resolve()
         if resolved.parent == folder:
-            return kind, None if is_judgement_file_name(path.name) else wrong_extension_message(kind)
+            return kind, None if is_judgement_file_name(path.name) else describe_wrong_extension(kind)
         if folder in resolved.parents:
-            return kind, in_subfolder_message(kind)
+            return kind, describe_subfolder(kind)
     if not path.name.endswith(".csv"):
-        return every[0], wrong_extension_message(every[0])
+        return every[0], describe_wrong_extension(every[0])
     return _kind_of_first_line(path) or every[0], None
 
 
@@ -129,4 +129,4 @@ def _kind_of_first_line(path: Path) -> JudgementKind | None:
     except OSError:
         return None
     row = next(csv.reader([first.lstrip(BOM)]), [])
-    return kind_of_header([name.strip() for name in row])
+    return find_kind_of_header([name.strip() for name in row])

@@ -131,7 +131,7 @@ class UtcTime(Codec):
         stripped = [raw.strip() for raw in raws]
         values: list[Any] = list(stripped)
         errors: dict[int, str] = {}
-        for index in np.flatnonzero(~canonical_and_valid(stripped)).tolist():
+        for index in np.flatnonzero(~check_canonical_times(stripped)).tolist():
             try:
                 values[index] = canonical_utc(parse_utc(name, stripped[index]))
             except CellError as exc:
@@ -170,7 +170,7 @@ class Notes(Codec):
         return None
 
     def unsafe(self, name: str, raw: str) -> str | None:
-        return note_text.formula_problem(name, raw, note_text.FORMULA_PREFIXES)
+        return note_text.check_formula(name, raw, note_text.FORMULA_PREFIXES)
 
 
 class LegacyNotes(Notes):
@@ -184,7 +184,7 @@ class LegacyNotes(Notes):
         raise NotImplementedError("files in the older format are read, never written")
 
     def unsafe(self, name: str, raw: str) -> str | None:
-        return note_text.formula_problem(name, raw, note_text.LEGACY_FORMULA_PREFIXES)
+        return note_text.check_formula(name, raw, note_text.LEGACY_FORMULA_PREFIXES)
 
 
 class Source(Codec):
@@ -276,7 +276,7 @@ def utc_now_iso() -> str:
     return canonical_utc(datetime.now(UTC))
 
 
-def canonical_and_valid(values: list[str]):
+def check_canonical_times(values: list[str]):
     """For each text, whether it is a valid time written ``YYYY-MM-DDTHH:MM:SSZ`` (numpy, all at once)."""
     import numpy as np
 

@@ -3,10 +3,10 @@
 A row can be read and still not be acceptable: its file is badly named or starts with two
 byte order marks, its grader is not the file's, its time is not on the file's day or lies in
 the future (it would replace every later judgement of the grader), its notes would run as a
-formula in a spreadsheet, or (in the current format) it spans several lines, which a union
-merge in git cuts apart. ``vizhub validate`` prints each of these; ``vizhub aggregate`` leaves
-such rows out and lists them with the reason in ``excluded.csv``. Both call
-:func:`content_problems`, so they always agree.
+formula in a spreadsheet, it spans several lines in a current-format file (a union merge in
+git would cut it apart), or its kind's own row rule refuses it. ``vizhub validate`` prints
+each of these; ``vizhub aggregate`` leaves such rows out and lists them with the reason in
+``excluded.csv``. Both call :func:`check_content`, so they always agree.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from vizhub_pipeline.core.judgements.columns import canonical_utc
-from vizhub_pipeline.core.judgements.kind import FILE_NAME_RULE
+from vizhub_pipeline.core.judgements.kind import FILE_NAME_RULE, JudgementKind
 from vizhub_pipeline.core.judgements.reader import JudgementFile
 from vizhub_pipeline.core.layout import is_safe_slug
 
@@ -31,7 +31,18 @@ GRADER_MISMATCH = "grader_mismatch"
 WRONG_DAY = "wrong_day"
 FUTURE = "future"
 MULTILINE = "multiline"
-REASONS = (BAD_FILE_NAME, DOUBLE_BOM, UNSAFE_NOTES, UNSAFE_GRADER, GRADER_MISMATCH, WRONG_DAY, FUTURE, MULTILINE)
+INVALID_ROW = "invalid_row"
+REASONS = (
+    BAD_FILE_NAME,
+    DOUBLE_BOM,
+    UNSAFE_NOTES,
+    UNSAFE_GRADER,
+    GRADER_MISMATCH,
+    WRONG_DAY,
+    FUTURE,
+    MULTILINE,
+    INVALID_ROW,
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ class ContentProblem:
     message: str
 
 
-def content_problems(file: JudgementFile, now: datetime | None = None) -> list[ContentProblem]:
+def check_content(file: JudgementFile, now: datetime | None = None) -> list[ContentProblem]:
     """Every content problem of a file that was read, file-wide ones first, then by row."""
     import numpy as np
     import pandas as pd
@@ -115,13 +126,18 @@ def content_problems(file: JudgementFile, now: datetime | None = None) -> list[C
                 "(write a line break in the notes as \\n), or a union merge in git cuts it apart"
             ),
         )
+    if type(kind).row_problem is not JudgementKind.row_problem:
+        for row, record in enumerate(file.records()):
+            problem = kind.row_problem(record)
+            if problem:
+                by_row.setdefault(row, []).append((INVALID_ROW, problem))
     for row in sorted(by_row):
         line = int(file.lines[row])
         out.extend(ContentProblem(row, line, reason, message) for reason, message in by_row[row])
     return out
 
 
-def row_reasons(file: JudgementFile, problems: list[ContentProblem]):
+def assign_row_reasons(file: JudgementFile, problems: list[ContentProblem]):
     """Per row, the first reason it may not count (``""``: it counts), as a numpy array."""
     import numpy as np
 

@@ -24,13 +24,13 @@ class MisplacedFile:
     message: str
 
 
-def kind_folder(root: Path, kind: JudgementKind) -> Path:
+def resolve_kind_folder(root: Path, kind: JudgementKind) -> Path:
     return Path(root) / kind.folder
 
 
-def judgement_file_path(root: Path, kind: JudgementKind, grader: str, day: date | None = None) -> Path:
+def make_judgement_path(root: Path, kind: JudgementKind, grader: str, day: date | None = None) -> Path:
     """``<folder>/<grader>-<YYYY-MM-DD>.csv`` for ``day`` (default: today, UTC)."""
-    return kind_folder(root, kind) / kind.file_name(grader, day or datetime.now(UTC).date())
+    return resolve_kind_folder(root, kind) / kind.file_name(grader, day or datetime.now(UTC).date())
 
 
 def is_judgement_file_name(name: str) -> bool:
@@ -53,20 +53,20 @@ def find_judgement_files(folder: Path, kind: JudgementKind) -> tuple[list[Path],
                 continue
             path = here / name
             if here != folder:
-                misplaced.append(MisplacedFile(path, in_subfolder_message(kind)))
+                misplaced.append(MisplacedFile(path, describe_subfolder(kind)))
             elif not is_judgement_file_name(name):
-                misplaced.append(MisplacedFile(path, wrong_extension_message(kind)))
+                misplaced.append(MisplacedFile(path, describe_wrong_extension(kind)))
             else:
                 files.append(path)
     return sorted(files), sorted(misplaced, key=lambda entry: entry.path)
 
 
-def in_subfolder_message(kind: JudgementKind) -> str:
+def describe_subfolder(kind: JudgementKind) -> str:
     return (
         f"not read: {kind.noun[0]} files must be directly in {kind.folder}/, not in a subfolder "
         f"(move it up, named {FILE_NAME_RULE})"
     )
 
 
-def wrong_extension_message(kind: JudgementKind) -> str:
+def describe_wrong_extension(kind: JudgementKind) -> str:
     return f"not read: only {FILE_NAME_RULE} files (lower-case .csv) are {kind.noun[0]} files; rename it or move it out"

@@ -111,11 +111,21 @@ class JudgementKind:
         }
 
     # -- records
+    def row_problem(self, record: Any) -> str | None:
+        """What is wrong with a row whose cells are each fine (e.g. the two sides of a vote are one
+        output), or ``None``. Checked by validate, by aggregate (the row is left out) and before
+        writing; a kind without such rules keeps this default."""
+        return None
+
     def check_record(self, record: Any) -> list[str]:
-        """What is wrong with a record about to be written (each column's codec asked)."""
+        """What is wrong with a record about to be written (each column's codec asked, then the row)."""
         problems = []
         for col in self.columns:
             problem = col.codec.check(col.name, getattr(record, col.name))
+            if problem:
+                problems.append(problem)
+        if not problems:
+            problem = self.row_problem(record)
             if problem:
                 problems.append(problem)
         return problems
@@ -180,7 +190,7 @@ class JudgementKind:
         return names == sorted(self.header) or (self.legacy_header is not None and names == sorted(self.legacy_header))
 
 
-def latest_judgements(kind: JudgementKind, records: Iterable[Any]) -> dict[tuple[str, tuple], Any]:
+def pick_latest(kind: JudgementKind, records: Iterable[Any]) -> dict[tuple[str, tuple], Any]:
     """Each grader's latest judgement of each subject: ``{(grader, subject): record}`` (the later
     time wins; at the same time, the later record read)."""
     latest: dict[tuple[str, tuple], Any] = {}

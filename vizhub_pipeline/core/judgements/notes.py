@@ -58,7 +58,7 @@ def decode_legacy_note(stored: str) -> str:
     return stored
 
 
-def formula_problem(name: str, stored: str, prefixes: tuple[str, ...]) -> str | None:
+def check_formula(name: str, stored: str, prefixes: tuple[str, ...]) -> str | None:
     """A message when the stored text starts like a formula without the protecting ``'``."""
     if stored.startswith(prefixes):
         return (

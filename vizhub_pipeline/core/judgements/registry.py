@@ -41,7 +41,7 @@ def unregister(kind: JudgementKind) -> None:
 
 
 @contextmanager
-def registered(kind: JudgementKind) -> Iterator[JudgementKind]:
+def register_temporarily(kind: JudgementKind) -> Iterator[JudgementKind]:
     """``kind`` registered for the block only."""
     _load()
     register(kind)
@@ -51,13 +51,13 @@ def registered(kind: JudgementKind) -> Iterator[JudgementKind]:
         unregister(kind)
 
 
-def kinds() -> list[JudgementKind]:
+def list_kinds() -> list[JudgementKind]:
     """Every kind, in registration order."""
     _load()
     return list(_kinds.values())
 
 
-def kind_named(name: str) -> JudgementKind:
+def find_kind(name: str) -> JudgementKind:
     _load()
     try:
         return _kinds[name]
@@ -65,19 +65,19 @@ def kind_named(name: str) -> JudgementKind:
         raise ValueError(f"no judgement kind {name!r} (known: {', '.join(_kinds)})") from None
 
 
-def kind_of_record(record: Any) -> JudgementKind:
-    for kind in kinds():
+def find_kind_of_record(record: Any) -> JudgementKind:
+    for kind in list_kinds():
         if isinstance(record, kind.record):
             return kind
     raise ValueError(f"{type(record).__name__} is not the record of a judgement kind")
 
 
-def kind_of_folder(folder: str) -> JudgementKind | None:
+def find_kind_of_folder(folder: str) -> JudgementKind | None:
     """The kind whose files live in ``folder`` (relative to the project, slash-separated)."""
     wanted = PurePosixPath(folder)
-    return next((kind for kind in kinds() if PurePosixPath(kind.folder) == wanted), None)
+    return next((kind for kind in list_kinds() if PurePosixPath(kind.folder) == wanted), None)
 
 
-def kind_of_header(header: list[str]) -> JudgementKind | None:
+def find_kind_of_header(header: list[str]) -> JudgementKind | None:
     """The kind whose current or older header has exactly these column names."""
-    return next((kind for kind in kinds() if kind.header_matches(header)), None)
+    return next((kind for kind in list_kinds() if kind.header_matches(header)), None)

@@ -23,7 +23,7 @@ from vizhub_pipeline.core.judgements.columns import (
     Text,
     UtcTime,
 )
-from vizhub_pipeline.core.judgements.kind import ItemKey, JudgementKind, column, latest_judgements
+from vizhub_pipeline.core.judgements.kind import ItemKey, JudgementKind, column, pick_latest
 
 
 @dataclass(frozen=True)
@@ -110,4 +110,4 @@ def read_grade_file(path: Path | str) -> list[Grade]:
 
 def latest_grades(grades: Iterable[Grade]) -> dict[tuple[str, ItemKey], Grade]:
     """A grader's latest grade of each output: ``{(grader, key): grade}``."""
-    return latest_judgements(KIND, grades)
+    return pick_latest(KIND, grades)

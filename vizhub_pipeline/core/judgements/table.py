@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from vizhub_pipeline.core.errors import GradeFileError
-from vizhub_pipeline.core.judgements.content import content_problems, row_reasons
-from vizhub_pipeline.core.judgements.files import MisplacedFile, find_judgement_files, kind_folder
+from vizhub_pipeline.core.judgements.content import assign_row_reasons, check_content
+from vizhub_pipeline.core.judgements.files import MisplacedFile, find_judgement_files, resolve_kind_folder
 from vizhub_pipeline.core.judgements.kind import JudgementKind
 from vizhub_pipeline.core.judgements.reader import JudgementFile, read_judgement_file
 
@@ -45,7 +45,7 @@ def read_judgement_table(root: Path, kind: JudgementKind, *, now: datetime | Non
     at the first file with a row that cannot be read."""
     import numpy as np
 
-    files, misplaced = find_judgement_files(kind_folder(root, kind), kind)
+    files, misplaced = find_judgement_files(resolve_kind_folder(root, kind), kind)
     parts = []
     for index, path in enumerate(files):
         file = read_judgement_file(kind, path)
@@ -53,7 +53,7 @@ def read_judgement_table(root: Path, kind: JudgementKind, *, now: datetime | Non
         columns = dict(file.columns)
         columns["file"] = np.full(len(file), index, dtype=np.int32)
         columns["line"] = file.lines
-        columns["reason"] = row_reasons(file, content_problems(file, now))
+        columns["reason"] = assign_row_reasons(file, check_content(file, now))
         parts.append(columns)
     if parts:
         merged = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}

@@ -58,14 +58,16 @@ class GraderConfig:
     def finish(self):
         """Commit what a batch-mode session saved; returns the library's result, or ``None``."""
         from vizhub_pipeline.core.judgements.scores import KIND
-        from vizhub_pipeline.grading.names import grade_file_path, judgement_day
+        from vizhub_pipeline.grading.names import get_judgement_day, grade_file_path
         from vizhub_pipeline.grading.submit import commit_judgement_files
 
         with self.submit_lock:
             if not self.uncommitted:
                 return None
             grades, self.uncommitted = self.uncommitted, []
-            paths = sorted({grade_file_path(self.layout, self.grader, judgement_day(KIND, grade)) for grade in grades})
+            paths = sorted(
+                {grade_file_path(self.layout, self.grader, get_judgement_day(KIND, grade)) for grade in grades}
+            )
             return commit_judgement_files(self.layout, self.grader, paths, grades)
 
     @property

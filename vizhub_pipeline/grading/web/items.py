@@ -288,9 +288,9 @@ class Catalog:
             return self._grades
         with self._lock:
             if signature != self._grades_signature:
-                from vizhub_pipeline.grading.loading import human_grades, load_grades
+                from vizhub_pipeline.grading.loading import keep_human_grades, load_grades
 
-                grades = human_grades(load_grades(self.layout, branch=self.branch))
+                grades = keep_human_grades(load_grades(self.layout, branch=self.branch))
                 self._grades = index_grades(grades, self.grader)
                 self._grades_signature = signature
         return self._grades
