@@ -329,6 +329,7 @@ def test_fast_tokenizer_agrees_with_the_exact_one(tmp_path, monkeypatch):
     rnd = random.Random(11)
     columns = list(GRADE_COLUMNS)
     paths = {"fast": 0, "exact": 0}
+    monkeypatch.setattr(reader, "FAST_FROM_CHARS", 0)  # the fast path for small files too
     real_fast = reader._tokenize_fast
     for case in range(150):
         names = columns[:9] if case % 4 == 0 else list(columns)  # older files too
@@ -378,7 +379,19 @@ def test_fast_tokenizer_agrees_with_the_exact_one(tmp_path, monkeypatch):
     assert min(paths.values()) >= 30
 
 
-def test_short_and_long_rows_are_errors_on_the_fast_path_too(tmp_path):
+def test_short_columns_are_factorized_as_pandas_does():
+    import numpy as np
+    import pandas as pd
+
+    rnd = random.Random(4)
+    values = np.array([rnd.choice(["a", "b", " a", "", "é", "2026-11-28T12:00:00Z"]) for _ in range(300)], dtype=object)
+    codes, uniques = reader.factorize_in_python(values)
+    expected_codes, expected_uniques = pd.factorize(values)
+    assert codes.tolist() == expected_codes.tolist() and uniques == expected_uniques.tolist()
+
+
+def test_short_and_long_rows_are_errors_on_the_fast_path_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "FAST_FROM_CHARS", 0)
     header = "challenge,model,sample,artifact_hash,functionality,aesthetics,grader,graded_at,notes"
     row = "barsOne,m/a,0,abc,3,3,alice,2026-11-28T12:00:00Z"
     short = tmp_path / "short.csv"

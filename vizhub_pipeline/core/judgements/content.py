@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vizhub_pipeline.core.judgements.columns import canonical_utc
 from vizhub_pipeline.core.judgements.kind import FILE_NAME_RULE, JudgementKind
-from vizhub_pipeline.core.judgements.reader import JudgementFile
+from vizhub_pipeline.core.judgements.reader import JudgementFile, factorize_values
 from vizhub_pipeline.core.layout import is_safe_slug
 
 FUTURE_TOLERANCE = timedelta(minutes=10)  # clocks of graders' machines may run a little ahead
@@ -58,7 +58,6 @@ class ContentProblem:
 def check_content(file: JudgementFile, now: datetime | None = None) -> list[ContentProblem]:
     """Every content problem of a file that was read, file-wide ones first, then by row."""
     import numpy as np
-    import pandas as pd
 
     kind = file.kind
     now = now or datetime.now(UTC)
@@ -82,7 +81,7 @@ def check_content(file: JudgementFile, now: datetime | None = None) -> list[Cont
         by_row.setdefault(row, []).append((UNSAFE_NOTES, message))
     graders = file.columns[kind.grader_column]
     times = file.columns[kind.time_column]
-    codes, uniques = pd.factorize(graders)
+    codes, uniques = factorize_values(graders)
     unsafe = np.asarray([not is_safe_slug(name) for name in uniques], dtype=bool)
     if unsafe.any():
         flag(
@@ -90,7 +89,7 @@ def check_content(file: JudgementFile, now: datetime | None = None) -> list[Cont
             UNSAFE_GRADER,
             lambda row: f"grader {graders[row]!r} is not a safe name (letters, digits, '-', '_')",
         )
-    time_codes, distinct = pd.factorize(times)
+    time_codes, distinct = factorize_values(times)
     distinct_times = np.asarray(distinct, dtype="U20")  # canonical times: text order is time order
     if named is not None:
         owner, day = named

@@ -24,6 +24,8 @@ from typing import Any
 from vizhub_pipeline.core.judgements.kind import JudgementKind
 
 BOM = "\ufeff"
+FAST_FROM_CHARS = 200_000  # smaller files are read by the csv module alone
+PANDAS_FROM_ROWS = 5_000  # smaller columns are factorized in Python unless pandas is loaded already
 
 
 @dataclass(frozen=True)
@@ -123,14 +125,15 @@ Tokens = tuple[list[str], list[Any], Any, Any]  # header, a cell array per colum
 
 
 def _tokenize_fast(text: str) -> Tokens | None:
-    """Cells by pandas' C reader, or ``None`` whenever the exact reader should decide. Rows are
-    taken to be the lines after the header: a blank line would make a row with empty cells,
-    which is a problem, and any problem sends the file to the exact reader."""
+    """Cells by pandas' C reader, or ``None`` whenever the exact reader should decide (and for a
+    small file, which the csv module reads as fast without loading pandas). Rows are taken to
+    be the lines after the header: a blank line would make a row with empty cells, which is a
+    problem, and any problem sends the file to the exact reader."""
+    if len(text) < FAST_FROM_CHARS or '"' in text or "\x00" in text or text.startswith(("\n", "\r")):
+        return None
     import numpy as np
     import pandas as pd
 
-    if '"' in text or "\x00" in text or text.startswith(("\n", "\r")):
-        return None
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         return None
     try:
@@ -236,7 +239,6 @@ def _check_header(result: JudgementFile, raw_header: list[str]):
 def _read_columns(result: JudgementFile, header: list[str], format_columns, cells, lines, multiline) -> None:
     """Check every column, each distinct text once; keep the rows without a problem."""
     import numpy as np
-    import pandas as pd
 
     n_rows = len(lines)
     position = {name.strip(): index for index, name in enumerate(header)}
@@ -248,8 +250,7 @@ def _read_columns(result: JudgementFile, header: list[str], format_columns, cell
     for order, (col, codec) in enumerate(format_columns):
         if codec is None:
             continue
-        codes, uniques = pd.factorize(cells[position[col.name]])
-        texts: list[str] = uniques.tolist()
+        codes, texts = factorize_values(cells[position[col.name]])
         value_of, problem_of = _parse_distinct(col.name, codec, texts)
         for index, (level, message) in problem_of.items():
             row_rank = level * len(format_columns) + order
@@ -294,6 +295,28 @@ def _read_columns(result: JudgementFile, header: list[str], format_columns, cell
             if flag:
                 result.unsafe.extend((int(row), flag) for row in np.flatnonzero(kept_codes == index))
     result.unsafe.sort()
+
+
+def factorize_values(values) -> tuple[Any, list[Any]]:
+    """``(codes, distinct values)`` of a numpy object array, distinct values in order of first
+    appearance (as ``pandas.factorize``, which does it for long columns)."""
+    import sys
+
+    if len(values) >= PANDAS_FROM_ROWS or "pandas" in sys.modules:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(values)
+        return codes, uniques.tolist()
+    return factorize_in_python(values)
+
+
+def factorize_in_python(values) -> tuple[Any, list[Any]]:
+    """:func:`factorize_values` with a dict, for short columns (no pandas to load)."""
+    import numpy as np
+
+    index: dict[Any, int] = {}
+    codes = np.fromiter((index.setdefault(value, len(index)) for value in values.tolist()), np.int64, len(values))
+    return codes, list(index)
 
 
 def _parse_distinct(name: str, codec, texts: list[str]) -> tuple[list[Any], dict[int, tuple[int, str]]]:
