@@ -209,3 +209,23 @@ def test_older_files_keep_their_reading_of_notes():
     assert notes.decode_legacy_note("'=1+1") == "=1+1"
     assert notes.decode_legacy_note("'quoted") == "'quoted"
     assert notes.decode_legacy_note("a\\nb") == "a\\nb"
+
+
+def test_project_records_for_other_stages(tmp_path, votes):
+    """What the grader and the pruning of outputs read: the rows that count, or every readable row."""
+    from vizhub_pipeline.core.judgements.collect import list_judged_outputs, read_project_records
+
+    layout = make_project(tmp_path / "p")
+    submit_judgements(layout, [make_grade()])
+    submit_judgements(layout, [vote(b="baseline/reference")])
+    other = layout.grades / "alice-2026-11-27.csv"  # a row on the wrong day: readable, does not count
+    other.write_text(
+        ",".join(SCORES.header) + "\nbarsTwo,openai/gpt-4o,0,4444dddd4444dddd,1,1,,alice,2026-11-28T09:00:00Z,cli,\n"
+    )
+    assert read_project_records(layout.root, SCORES) == [make_grade()]
+    assert len(read_project_records(layout.root, SCORES, acceptable_only=False)) == 2
+    assert list_judged_outputs(layout.root) == {
+        ("barsOne", "baseline/starter", 0),
+        ("barsOne", "baseline/reference", 0),
+        ("barsTwo", "openai/gpt-4o", 0),
+    }

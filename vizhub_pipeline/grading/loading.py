@@ -9,34 +9,22 @@ left out here and reported by ``vizhub validate``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
+from vizhub_pipeline.core.judgements.collect import read_acceptable_records, read_project_records
 from vizhub_pipeline.core.judgements.columns import is_human_source
-from vizhub_pipeline.core.judgements.content import assign_row_reasons, check_content
-from vizhub_pipeline.core.judgements.files import find_judgement_files, is_judgement_file_name, resolve_kind_folder
+from vizhub_pipeline.core.judgements.files import is_judgement_file_name, resolve_kind_folder
 from vizhub_pipeline.core.judgements.kind import ItemKey, JudgementKind
-from vizhub_pipeline.core.judgements.reader import read_judgement_file
 from vizhub_pipeline.core.judgements.scores import KIND as SCORES
 from vizhub_pipeline.core.judgements.scores import Grade, latest_grades
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.grading.errors import GradeError
 
 
-def read_acceptable_records(kind: JudgementKind, path: Path | str, data: bytes | str | None = None) -> list[Any]:
-    """The records of one file that may count (read, and without a content problem)."""
-    file = read_judgement_file(kind, path, data)
-    reasons = assign_row_reasons(file, check_content(file))
-    return [record for record, reason in zip(file.records(), reasons.tolist(), strict=True) if not reason]
-
-
 def load_judgements(layout: Layout, kind: JudgementKind, *, branch: str | None = None) -> list[Any]:
     """Every judgement of ``kind`` that may count, in file order. With ``branch``, the files as
     they are on that branch are read too (judgements committed with ``--branch``)."""
-    out: list[Any] = []
-    files, _misplaced = find_judgement_files(resolve_kind_folder(layout.root, kind), kind)
-    for path in files:
-        out.extend(read_acceptable_records(kind, path))
+    out = read_project_records(layout.root, kind)
     if branch:
         from vizhub_pipeline.grading.submit import make_branch_ref
 
