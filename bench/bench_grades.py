@@ -1,7 +1,7 @@
 """Latency of one grade submission (append + pygit2 commit) in a big repository.
 
 Builds, with ``git fast-import``, a repository of 10,000 commits holding 1,000 grade files
-(plus a few outputs to grade), then times N submissions through ``submit_grades`` and,
+(plus a few outputs to grade), then times N submissions through ``submit_judgements`` and,
 interleaved in the same run, the same append committed with the git command line
 (``git add`` + ``git commit``). Prints p50 and p95 of both and their ratio.
 
@@ -19,9 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from vizhub_pipeline.core.judgements.scores import GRADE_COLUMNS
 from vizhub_pipeline.core.layout import Layout
-from vizhub_pipeline.core.records import GRADE_COLUMNS, Generation, Grade, write_generation
-from vizhub_pipeline.grading.grades import submit_grades
+from vizhub_pipeline.core.records import Generation, Grade, write_generation
+from vizhub_pipeline.grading.submit import submit_judgements
 
 ARTIFACT = "1111aaaa1111aaaa"
 HEADER = ",".join(GRADE_COLUMNS) + "\r\n"
@@ -44,13 +45,15 @@ def build_repo(root: Path, commits: int, files: int) -> None:
     for number in range(1, commits + 1):
         index = number % files
         name = f"results/grades/grader{index:04d}-2026-01-{1 + index % 28:02d}.csv"
-        row = f"barsOne,baseline/starter,0,{ARTIFACT},{number % 6},{(number * 7) % 6},note {number},grader{index:04d},2026-01-{1 + index % 28:02d}T10:00:00Z\r\n"
+        day = f"2026-01-{1 + index % 28:02d}"
+        scores = f"{number % 6},{(number * 7) % 6}"
+        grader = f"grader{index:04d}"
+        row = f"barsOne,baseline/starter,0,{ARTIFACT},{scores},note {number},{grader},{day}T10:00:00Z,app,true\r\n"
         contents[name] = contents.get(name, HEADER) + row
         body = contents[name].encode()
         message = f"grade {number}\n".encode()
-        chunks.append(
-            f"commit refs/heads/main\nmark :{number}\ncommitter Bench <bench@example.org> {start + number} +0000\n".encode()
-        )
+        committer = f"committer Bench <bench@example.org> {start + number} +0000"
+        chunks.append(f"commit refs/heads/main\nmark :{number}\n{committer}\n".encode())
         chunks.append(b"data %d\n%s" % (len(message), message))
         if number > 1:
             chunks.append(f"from :{number - 1}\n".encode())
@@ -108,13 +111,16 @@ def main() -> None:
                 f"run {run}",
                 "bench",
                 "2026-11-28T10:00:00Z",
+                "app",
+                True,
             )
             c0, t0 = _cpu(), time.perf_counter()
-            submit_grades(layout, [grade])
+            submit_judgements(layout, [grade])
             c1, t1 = _cpu(), time.perf_counter()
 
             row = (
-                f"barsOne,baseline/starter,0,{ARTIFACT},{run % 6},{5 - run % 6},run {run},cli,2026-11-28T10:00:00Z\r\n"
+                f"barsOne,baseline/starter,0,{ARTIFACT},{run % 6},{5 - run % 6},run {run},cli,2026-11-28T10:00:00Z,"
+                "cli,true\r\n"
             )
             c2, t2 = _cpu(), time.perf_counter()
             with open(cli_file, "a", newline="") as handle:
@@ -145,18 +151,15 @@ def main() -> None:
             ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True
         ).stdout
         print(f"runs: {args.runs} (after 3 warm-up), working tree clean after: {clean == ''}")
+        p50, p95 = statistics.median(ours), percentile(ours, 0.95)
+        git_p50, git_p95 = statistics.median(theirs), percentile(theirs, 0.95)
+        cpu, git_cpu = statistics.median(ours_cpu), statistics.median(theirs_cpu)
+        print(f"submit_judgements (append + pygit2 commit + index entry): p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
+        print(f"git CLI (append + git add + git commit):                  p50 {git_p50:6.1f} ms  p95 {git_p95:6.1f} ms")
+        print(f"ratio ours/git CLI: p50 {p50 / git_p50:.2f}  p95 {p95 / git_p95:.2f}")
         print(
-            f"submit_grades (append + pygit2 commit + index entry): p50 {statistics.median(ours):6.1f} ms  p95 {percentile(ours, 0.95):6.1f} ms"
-        )
-        print(
-            f"git CLI (append + git add + git commit):              p50 {statistics.median(theirs):6.1f} ms  p95 {percentile(theirs, 0.95):6.1f} ms"
-        )
-        print(
-            f"ratio ours/git CLI: p50 {statistics.median(ours) / statistics.median(theirs):.2f}  p95 {percentile(ours, 0.95) / percentile(theirs, 0.95):.2f}"
-        )
-        print(
-            f"CPU time (this process + children, less sensitive to machine load): ours p50 {statistics.median(ours_cpu):.1f} ms, "
-            f"git CLI p50 {statistics.median(theirs_cpu):.1f} ms, ratio {statistics.median(ours_cpu) / statistics.median(theirs_cpu):.2f}"
+            f"CPU time (this process + children, less sensitive to machine load): ours p50 {cpu:.1f} ms, "
+            f"git CLI p50 {git_cpu:.1f} ms, ratio {cpu / git_cpu:.2f}"
         )
         print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"target p95 <= 50 ms: {'met' if percentile(ours, 0.95) <= 50 else 'NOT met'}")

@@ -67,9 +67,11 @@ def make_grade(
     grader: str = "alice",
     at: str = AT,
     artifact: str | None = None,
+    source: str = "app",
+    blind: bool | None = True,
 ) -> Grade:
     artifact = OUTPUTS.get((challenge, model, sample), "0000000000000000") if artifact is None else artifact
-    return Grade(challenge, model, sample, artifact, functionality, aesthetics, notes, grader, at)
+    return Grade(challenge, model, sample, artifact, functionality, aesthetics, notes, grader, at, source, blind)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import random
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,17 +18,19 @@ from vizhub_pipeline.analysis.aggregate import run_aggregate
 from vizhub_pipeline.analysis.leaderboard import _assign_ranks
 from vizhub_pipeline.cli import cli
 from vizhub_pipeline.core.errors import GradeFileError
-from vizhub_pipeline.core.grade_table import _canonical_and_valid, _utc_moment, canonical_times, read_grade_columns
+from vizhub_pipeline.core.judgements import reader
+from vizhub_pipeline.core.judgements.columns import CellError, UtcTime, check_canonical_times, parse_utc
+from vizhub_pipeline.core.judgements.reader import read_judgement_file
+from vizhub_pipeline.core.judgements.scores import GRADE_COLUMNS, KIND, latest_grades, read_grade_file
+from vizhub_pipeline.core.judgements.table import raise_first_problem
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.params import AggregateParams
 from vizhub_pipeline.core.records import (
-    GRADE_COLUMNS,
     CheckResult,
     Generation,
     Grade,
     Render,
     format_grade_rows,
-    parse_grade_file,
     read_consensus,
     write_generation,
     write_render,
@@ -71,6 +74,14 @@ def write_grades(layout: Layout, name: str, grades) -> Path:
     path = layout.grades / name
     path.write_text(format_grade_rows(grades, header=True), encoding="utf-8")
     return path
+
+
+def write_grade_files(layout: Layout, grades) -> list[Path]:
+    """One file per grader and day, named as the grader writes them."""
+    by_file: dict[str, list[Grade]] = {}
+    for one in grades:
+        by_file.setdefault(f"{one.grader}-{one.graded_at[:10]}.csv", []).append(one)
+    return [write_grades(layout, name, rows) for name, rows in sorted(by_file.items())]
 
 
 def consensus_of(layout: Layout) -> dict:
@@ -136,9 +147,8 @@ def test_no_generations_and_no_grades(tmp_path):
 
 def test_consensus_statistics_worked_by_hand(project):
     layout = add_items(project)
-    write_grades(
+    write_grade_files(
         layout,
-        "all.csv",
         [
             grade("barsOne", MODELS[0], 4, 2, "alice"),
             grade("barsOne", MODELS[0], 5, 3, "bob"),
@@ -163,9 +173,7 @@ def test_consensus_statistics_worked_by_hand(project):
 
 def test_high_variance_is_flagged_for_review(project):
     layout = add_items(project)
-    write_grades(
-        layout, "all.csv", [grade("barsOne", MODELS[1], 0, 0, "alice"), grade("barsOne", MODELS[1], 5, 5, "bob")]
-    )
+    write_grade_files(layout, [grade("barsOne", MODELS[1], 0, 0, "alice"), grade("barsOne", MODELS[1], 5, 5, "bob")])
     summary = run_aggregate(layout, FAST)
     row = consensus_of(layout)[("barsOne", MODELS[1], 0)]
     assert row.flags == ("high_variance", "needs_review")
@@ -181,15 +189,13 @@ def test_a_graders_latest_grade_counts_once(project):
     write_grades(
         layout,
         "alice-2026-11-27.csv",
-        [
-            grade("barsOne", MODELS[0], 1, 1, "alice", at="2026-11-27T09:00:00Z"),
-            grade("barsOne", MODELS[0], 5, 5, "alice", at="2026-11-29T09:00:00Z"),  # latest, in the older file
-        ],
+        [grade("barsOne", MODELS[0], 1, 1, "alice", at="2026-11-27T09:00:00Z")],
     )
     write_grades(
         layout,
         "alice-2026-11-28.csv",
         [
+            grade("barsOne", MODELS[0], 5, 5, "alice", at="2026-11-28T11:00:00Z"),  # latest, though read first
             grade("barsOne", MODELS[0], 2, 2, "alice", at="2026-11-28T09:00:00Z"),
             grade("barsTwo", MODELS[0], 1, 1, "alice", at="2026-11-28T09:00:00Z"),
             grade("barsTwo", MODELS[0], 3, 3, "alice", at="2026-11-28T09:00:00Z"),  # same time: the later row wins
@@ -205,8 +211,6 @@ def test_a_graders_latest_grade_counts_once(project):
 
 def test_graded_at_in_other_accepted_forms_compares_as_time(project):
     """Text order would keep 12:00:00Z over 12:00:00.5Z, and 12:00:00Z over "13:00:00+00:00"."""
-    from vizhub_pipeline.core.records import latest_grades, read_grade_file
-
     layout = add_items(project)
     path = write_grades(
         layout,
@@ -231,9 +235,8 @@ def test_graded_at_in_other_accepted_forms_compares_as_time(project):
 
 def test_stale_grades_are_excluded_counted_and_flagged(project):
     layout = add_items(project)
-    path = write_grades(
+    paths = write_grade_files(
         layout,
-        "g.csv",
         [
             grade("barsOne", MODELS[0], 1, 1, "alice", artifact="0000000000000000"),
             grade("barsOne", MODELS[0], 4, 4, "bob", artifact="0000000000000000", at="2026-11-27T12:00:00Z"),
@@ -248,20 +251,20 @@ def test_stale_grades_are_excluded_counted_and_flagged(project):
     assert summary.stale == 1
     excluded = read_csv(layout.consensus / "excluded.csv")
     assert [(r["reason"], r["grader"], r["file"]) for r in excluded] == [
-        ("stale", "alice", "results/grades/g.csv"),
-        ("stale_regraded", "bob", "results/grades/g.csv"),
+        ("stale", "alice", "results/grades/alice-2026-11-28.csv:2"),
+        ("stale_regraded", "bob", "results/grades/bob-2026-11-27.csv:2"),
     ]
     graders = {r["grader"]: r for r in read_csv(layout.consensus / "graders.csv")}
     assert (graders["alice"]["grades"], graders["alice"]["stale"]) == ("0", "1")
     assert json.loads(layout.metrics.read_text())["stale"] == 1
-    assert path.exists()
+    assert all(path.exists() for path in paths)
 
 
 def test_grades_of_unknown_items_are_reported_and_left_out(project):
     layout = add_items(project)
     write_grades(
         layout,
-        "g.csv",
+        "alice-2026-11-28.csv",
         [grade("barsOne", MODELS[0], 3, 3, "alice"), grade("ghost", MODELS[0], 5, 5, "alice", artifact="abc")],
     )
     summary = run_aggregate(layout, FAST)
@@ -292,11 +295,12 @@ def test_an_outdated_render_is_not_used(project):
 def test_malformed_grade_file_stops_the_stage_with_file_line_and_reason(project):
     layout = add_items(project)
     path = write_grades(layout, "bad.csv", [grade("barsOne", MODELS[0], 3, 3, "alice")])
-    path.write_text(path.read_text() + "barsOne,baseline/starter,0,abc,9,3,,alice,2026-11-28T12:00:00Z\r\n")
+    path.write_text(path.read_text() + "barsOne,baseline/starter,0,abc,9,3,,alice,2026-11-28T12:00:00Z,app,\r\n")
     with pytest.raises(GradeFileError) as caught:
         run_aggregate(layout, FAST)
     assert str(caught.value) == (
-        f"{path}:3: functionality must be an integer from 0 to 5, found '9'; run `vizhub validate` for the full list of problems"
+        f"{path}:3: functionality must be an integer from 0 to 5, found '9'; "
+        "run `vizhub validate` for the full list of problems"
     )
     assert not layout.consensus.exists()
     result = CliRunner().invoke(cli, ["aggregate", "--project", str(project)], catch_exceptions=False)
@@ -318,16 +322,20 @@ def test_malformed_quoted_file_names_the_line(project):
     assert "malformed CSV" in str(caught.value)
 
 
-def test_fast_reader_agrees_with_the_records_module(tmp_path):
-    """Random files, with and without quotes, blank lines, spaces and odd columns orders:
-    the fast reader accepts exactly what parse_grade_file accepts, with the same values."""
+def test_fast_tokenizer_agrees_with_the_exact_one(tmp_path, monkeypatch):
+    """Random files, with and without quotes, blank lines, spaces, odd column orders, both
+    headers and damaged rows: pandas' fast path reads exactly what the csv module reads, with
+    the same values, lines and problems."""
     rnd = random.Random(11)
     columns = list(GRADE_COLUMNS)
-    paths = {"pandas": 0, "csv": 0}
-    for case in range(90):
-        rnd.shuffle(columns)
-        lines = [",".join(columns)]
-        for row in range(rnd.randint(0, 30)):
+    paths = {"fast": 0, "exact": 0}
+    monkeypatch.setattr(reader, "FAST_FROM_CHARS", 0)  # the fast path for small files too
+    real_fast = reader._tokenize_fast
+    for case in range(150):
+        names = columns[:9] if case % 4 == 0 else list(columns)  # older files too
+        rnd.shuffle(names)
+        lines = [",".join(names)]
+        for _row in range(rnd.randint(0, 30)):
             values = {
                 "challenge": rnd.choice(["barsOne", " barsTwo", "c3"]),
                 "model": rnd.choice(["m/a", "m/b "]),
@@ -336,7 +344,8 @@ def test_fast_reader_agrees_with_the_records_module(tmp_path):
                 "functionality": rnd.choice(["0", "3", "5", " 4", "05"] + (["6", "x"] if case % 5 == 0 else [])),
                 "aesthetics": rnd.choice(["1", "2"]),
                 "notes": rnd.choice(
-                    ["", "fine", "'=1+1"] + (['"a, b"', '"say ""hi"""', '"two\nlines"'] if case % 2 else [])
+                    ["", "fine", "'=1+1", "a\\nb", "=raw"]
+                    + (['"a, b"', '"say ""hi"""', '"two\nlines"'] if case % 2 else [])
                 ),
                 "grader": rnd.choice(["alice", "bob"]),
                 "graded_at": rnd.choice(
@@ -344,57 +353,61 @@ def test_fast_reader_agrees_with_the_records_module(tmp_path):
                         : 3 if case % 7 == 0 else 2
                     ]
                 ),
+                "source": rnd.choice(["app", "cli", "judge:gpt-4o"] + (["robot"] if case % 6 == 0 else [])),
+                "blind": rnd.choice(["true", "false", ""]),
             }
-            cells = [values[name] for name in columns]
+            cells = [values[name] for name in names]
             damage = rnd.random()
             if case % 3 == 0 and damage < 0.04:
                 cells = cells[:-1]  # a short row
             elif case % 3 == 0 and damage < 0.06:
                 cells.append("extra")
             lines.append(",".join(cells))
-            if rnd.random() < 0.1:
-                lines.append(rnd.choice(["", "   ", ",,,,,,,,"]))
+            if case % 5 == 1 and rnd.random() < 0.2:
+                lines.append(rnd.choice(["", "   ", ",,,,,,,,", ",,,,,,,,,,"]))
         path = tmp_path / f"case{case}.csv"
         path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-        paths["csv" if '"' in path.read_text() else "pandas"] += 1
-        grades, problems = parse_grade_file(path)
-        if problems:
-            with pytest.raises(GradeFileError) as caught:
-                read_grade_columns(path)
-            assert (caught.value.path, caught.value.line) == (problems[0].path, problems[0].line)
-            continue
-        table = read_grade_columns(path)
-        got = list(
-            zip(
-                *(
-                    table[name].tolist()
-                    for name in ("challenge", "model", "sample", "functionality", "aesthetics", "grader", "graded_at")
-                )
-            )
-        )
-        assert got == [
-            (g.challenge, g.model, g.sample, g.functionality, g.aesthetics, g.grader, g.graded_at) for g in grades
-        ]
+        monkeypatch.setattr(reader, "_tokenize_fast", real_fast)
+        fast = read_judgement_file(KIND, path)
+        paths["fast" if real_fast(path.read_text(encoding="utf-8")) is not None else "exact"] += 1
+        monkeypatch.setattr(reader, "_tokenize_fast", lambda text: None)
+        exact = read_judgement_file(KIND, path)
+        assert fast.problems == exact.problems
+        assert fast.records() == exact.records()
+        assert fast.lines.tolist() == exact.lines.tolist() and fast.unsafe == exact.unsafe
+        assert fast.legacy == exact.legacy == (len(names) == 9)
     assert min(paths.values()) >= 30
 
 
-def test_short_and_long_rows_are_errors_on_the_fast_path_too(tmp_path):
+def test_short_columns_are_factorized_as_pandas_does():
+    import numpy as np
+    import pandas as pd
+
+    rnd = random.Random(4)
+    values = np.array([rnd.choice(["a", "b", " a", "", "é", "2026-11-28T12:00:00Z"]) for _ in range(300)], dtype=object)
+    codes, uniques = reader.factorize_in_python(values)
+    expected_codes, expected_uniques = pd.factorize(values)
+    assert codes.tolist() == expected_codes.tolist() and uniques == expected_uniques.tolist()
+
+
+def test_short_and_long_rows_are_errors_on_the_fast_path_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "FAST_FROM_CHARS", 0)
     header = "challenge,model,sample,artifact_hash,functionality,aesthetics,grader,graded_at,notes"
     row = "barsOne,m/a,0,abc,3,3,alice,2026-11-28T12:00:00Z"
     short = tmp_path / "short.csv"
     short.write_text(f"{header}\n{row},fine\n{row}\n", encoding="utf-8")
     long = tmp_path / "long.csv"
     long.write_text(f"{header}\n{row},fine,extra\n", encoding="utf-8")
-    for path, message in ((short, "expected 9 fields, found 8"), (long, "expected 9 fields, found 10")):
+    new_short = tmp_path / "new-short.csv"  # the last column (blind) may be empty: the row is still short
+    new_short.write_text(f"{header},source,blind\n{row},fine,app,true\n{row},fine,app\n", encoding="utf-8")
+    cases = ((short, 3, "expected 9 fields, found 8"), (long, 2, "expected 9 fields, found 10"))
+    for path, line, message in cases + ((new_short, 3, "expected 11 fields, found 10"),):
         with pytest.raises(GradeFileError) as caught:
-            read_grade_columns(path)
-        assert (
-            str(caught.value)
-            == f"{path}:{3 if path == short else 2}: {message}; run `vizhub validate` for the full list of problems"
-        )
+            raise_first_problem(read_judgement_file(KIND, path))
+        assert str(caught.value) == f"{path}:{line}: {message}; run `vizhub validate` for the full list of problems"
 
 
-def test_graded_at_check_matches_the_records_rule():
+def test_graded_at_check_is_one_rule_read_fast_or_one_by_one():
     values = [
         "2026-11-28T12:00:00Z",
         "2024-02-29T23:59:59Z",
@@ -409,13 +422,168 @@ def test_graded_at_check_matches_the_records_rule():
         "0000-01-01T00:00:00Z",
         "2026-11-28T12:00:00ZZ",
     ]
-    fast = _canonical_and_valid(values).tolist()
-    assert fast == [_utc_moment(value) is not None and len(value) == 20 for value in values]
+
+    def one(value):
+        try:
+            return parse_utc("graded_at", value)
+        except CellError:
+            return None
+
+    fast = check_canonical_times(values).tolist()
+    assert fast == [one(value) is not None and len(value) == 20 for value in values]
     assert fast[:3] == [True, True, False]
-    for value in values:  # one by one: a single refused value makes the whole column None
-        moment = _utc_moment(value)
-        assert canonical_times([value]) == (None if moment is None else [moment.strftime("%Y-%m-%dT%H:%M:%SZ")])
-    assert canonical_times([]) == []
+    parsed, errors = UtcTime().parse_many("graded_at", values)
+    for index, value in enumerate(values):
+        moment = one(value)
+        assert (parsed[index], index in errors) == (
+            (None, True) if moment is None else (moment.strftime("%Y-%m-%dT%H:%M:%SZ"), False)
+        )
+    assert (
+        errors[2] == "graded_at must be an ISO 8601 UTC time such as 2026-11-28T12:00:00Z, found '2023-02-29T00:00:00Z'"
+    )
+    assert errors[6] == "graded_at must be in UTC (end in Z), found '2026-11-28T12:00:00+01:00'"
+    assert UtcTime().parse_many("graded_at", []) == ([], {})
+
+
+# --------------------------------------------------------------------------- rows validate rejects
+
+NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+GOOD = "barsOne,baseline/reference,0,{h},3,3,fine,{grader},2026-11-28T10:00:00Z,app,true"
+
+
+def _bad_grade_files(layout: Layout, case: str) -> tuple[str, str]:
+    """Write alice's grade 5/5 of barsOne / baseline/reference so that validate rejects it for
+    ``case``; return (where excluded.csv lists it, the reason)."""
+    h = hash_of("barsOne", MODELS[0])
+    header = ",".join(GRADE_COLUMNS)
+    row = GOOD.format(h=h, grader="alice").replace(",3,3,", ",5,5,")
+    name, text, where = "alice-2026-11-28.csv", f"{header}\n{row}\n", 2
+    if case == "grader_mismatch":
+        text = text.replace(",alice,", ",zoe,")
+    if case == "future":
+        name, text = "alice-2026-12-05.csv", f"{header}\n{row.replace('2026-11-28', '2026-12-05')}\n"
+    elif case == "wrong_day":
+        name = "alice-2026-11-27.csv"
+    elif case == "double_bom":
+        text = "\ufeff\ufeff" + text
+    elif case == "bad_file_name":
+        name = "all.csv"
+    elif case == "unsafe_notes":
+        text = text.replace(",fine,", ",=1+1,")
+    elif case == "multiline":
+        text = text.replace(",fine,", ',"two\nlines",')
+    elif case == "not_read":
+        name = "alice-2026-11-28.CSV"
+    layout.grades.mkdir(parents=True, exist_ok=True)
+    (layout.grades / name).write_bytes(text.encode("utf-8"))
+    shown = f"results/grades/{name}"
+    return (shown if case == "not_read" else f"{shown}:{where}"), case
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "future",
+        "grader_mismatch",
+        "wrong_day",
+        "double_bom",
+        "bad_file_name",
+        "unsafe_notes",
+        "multiline",
+        "not_read",
+    ],
+)
+def test_rows_validate_rejects_are_left_out_and_listed(project, case):
+    """Each of these rows used to be counted (or its file silently ignored) by aggregate while
+    validate rejects it: now aggregate leaves it out and lists it in excluded.csv."""
+    from vizhub_pipeline.grading.validate import validate_judgement_files
+
+    layout = add_items(project)
+    h = hash_of("barsOne", MODELS[0])
+    write_grades(layout, "bob-2026-11-28.csv", [grade("barsOne", MODELS[0], 1, 1, "bob", artifact=h)])
+    # alice's own valid grade of the item, earlier: the rejected one must not replace it
+    write_grades(
+        layout, "alice-2026-11-20.csv", [grade("barsOne", MODELS[0], 2, 2, "alice", at="2026-11-20T09:00:00Z")]
+    )
+    where, reason = _bad_grade_files(layout, case)
+    summary = run_aggregate(layout, FAST, now=NOW)
+    row = consensus_of(layout)[("barsOne", MODELS[0], 0)]
+    assert (row.n_graders, row.functionality.mean) == (2, 1.5)  # bob 1 and alice's earlier 2, never the 5
+    excluded = read_csv(layout.consensus / "excluded.csv")
+    assert [(r["reason"], r["file"]) for r in excluded] == [(reason, where)]
+    lines = "\n".join(summary.lines())
+    if case == "not_read":
+        assert f"{where}: not read: only <grader>-<YYYY-MM-DD>.csv files (lower-case .csv) are grade files; " in lines
+    else:
+        assert f"left out 1 grade(s) that `vizhub validate` rejects (1 {reason}; " in lines
+        assert excluded[0]["grader"] == ("zoe" if case == "grader_mismatch" else "alice")
+    problems = validate_judgement_files(layout, now=NOW).problems
+    assert problems and {Path(problem.path).name for problem in problems} == {where.split(":")[0].rsplit("/", 1)[1]}
+
+
+def test_aggregate_and_validate_agree_on_every_row(project):
+    """A mix of rows with every row-level problem: excluded.csv lists exactly the rows validate reports."""
+    from vizhub_pipeline.grading.validate import validate_judgement_files
+
+    layout = add_items(project)
+    rnd = random.Random(5)
+    header = ",".join(GRADE_COLUMNS)
+    for grader in ("alice", "bob", "carol"):
+        for day in ("2026-11-28", "2026-11-30"):
+            rows = []
+            for _ in range(40):
+                challenge, model = rnd.choice(["barsOne", "barsTwo", "ghost"]), rnd.choice(MODELS)
+                artifact = hash_of(challenge, model) if rnd.random() < 0.85 else "0000000000000000"
+                at = f"{day}T{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:00Z"
+                notes, who, source = "ok", grader, rnd.choice(["app", "cli", "unknown", "imported"])
+                damage = rnd.random()
+                if damage < 0.05:
+                    at = at.replace(day, "2026-11-29")
+                elif damage < 0.1:
+                    who = "mallory"
+                elif damage < 0.15:
+                    notes = "-3 for colours"
+                elif damage < 0.2:
+                    notes = '"multi\nline"'
+                elif damage < 0.25:
+                    at = at.replace(day, "2027-01-01")
+                f, a = rnd.randint(0, 5), rnd.randint(0, 5)
+                rows.append(f"{challenge},{model},0,{artifact},{f},{a},{notes},{who},{at},{source},")
+            (layout.grades / f"{grader}-{day}.csv").parent.mkdir(parents=True, exist_ok=True)
+            (layout.grades / f"{grader}-{day}.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    run_aggregate(layout, FAST, now=NOW)
+    excluded = {r["file"] for r in read_csv(layout.consensus / "excluded.csv")}
+    reported = {
+        f"{Path(p.path).relative_to(layout.root).as_posix()}:{p.line}"
+        for p in validate_judgement_files(layout, now=NOW).problems
+    }
+    assert excluded == reported and len(excluded) > 40
+
+
+def test_judge_grades_never_enter_the_human_consensus(project):
+    layout = add_items(project)
+    h = hash_of("barsOne", MODELS[0])
+    header = ",".join(GRADE_COLUMNS)
+    judge = f"barsOne,{MODELS[0]},0,{h},5,5,,judge-gpt,2026-11-28T10:00:00Z,judge:gpt-4o,false"
+    (layout.grades).mkdir(parents=True)
+    (layout.grades / "judge-gpt-2026-11-28.csv").write_text(f"{header}\n{judge}\n")
+    write_grades(layout, "bob-2026-11-28.csv", [grade("barsOne", MODELS[0], 1, 1, "bob")])
+    older = ",".join(GRADE_COLUMNS[:9])  # an older file: source unknown, counted as human
+    (layout.grades / "carol-2026-11-28.csv").write_text(
+        f"{older}\nbarsOne,{MODELS[0]},0,{h},3,3,,carol,2026-11-28T10:00:00Z\n"
+    )
+    summary = run_aggregate(layout, FAST, now=NOW)
+    row = consensus_of(layout)[("barsOne", MODELS[0], 0)]
+    assert (row.n_graders, row.functionality.mean) == (2, 2.0)
+    assert [r["grader"] for r in read_csv(layout.consensus / "graders.csv")] == ["bob", "carol"]
+    assert read_csv(layout.consensus / "excluded.csv") == []
+    assert (
+        "not counted: grades from sources not selected (1 judge:gpt-4o); human grades only by default"
+        in summary.lines()
+    )
+    run_aggregate(layout, FAST, now=NOW, sources=["judge"])  # asked for: the judge alone
+    row = consensus_of(layout)[("barsOne", MODELS[0], 0)]
+    assert (row.n_graders, row.functionality.mean) == (1, 5.0)
 
 
 # --------------------------------------------------------------------------- leaderboard, determinism, CLI
@@ -437,13 +605,13 @@ def graded_project(project) -> Layout:
     rnd = random.Random(2)
     grades = []
     for challenge in ("barsOne", "barsTwo", "lines"):
-        for quality, model in zip((4, 1, 3), MODELS + ("gpt-4o",)):
+        for quality, model in zip((4, 1, 3), MODELS + ("gpt-4o",), strict=True):
             for grader in ("alice", "bob", "carol"):
                 f = min(5, max(0, quality + rnd.randint(-1, 1)))
                 grades.append(
                     grade(challenge, model, f, min(5, max(0, quality + rnd.randint(-1, 1))), grader, notes="ok, fine")
                 )
-    write_grades(layout, "all.csv", grades)
+    write_grade_files(layout, grades)
     return layout
 
 

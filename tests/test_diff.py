@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from tests.grade_repo import git, isolated_git, make_grade, make_project  # noqa: F401
 from vizhub_pipeline.cli import cli
 from vizhub_pipeline.core.records import format_grade_rows
-from vizhub_pipeline.grading.grades import diff_grades, submit_grades
+from vizhub_pipeline.grading.diff import diff_judgements as diff_grades
+from vizhub_pipeline.grading.submit import submit_judgements as submit_grades
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 
@@ -72,6 +73,8 @@ def test_json(history):
                 "notes": "",
                 "artifact_hash": "1111aaaa1111aaaa",
                 "graded_at": "2026-11-28T10:00:00Z",
+                "source": "app",
+                "blind": True,
             },
             "new": {
                 "functionality": 4,
@@ -79,6 +82,8 @@ def test_json(history):
                 "notes": "better on a second look",
                 "artifact_hash": "1111aaaa1111aaaa",
                 "graded_at": "2026-11-28T11:00:00Z",
+                "source": "app",
+                "blind": True,
             },
         }
     ]
@@ -91,7 +96,9 @@ def test_branches_and_the_working_tree(history):
         history, [make_grade("barsTwo", "baseline/starter", grader="carol")], branch="grades/carol-2026-11-28"
     )
     diff = diff_grades(history, "main", "grades/carol-2026-11-28")
-    assert [(c.grader, c.kind, c.key) for c in diff.changes] == [("carol", "added", ("barsTwo", "baseline/starter", 0))]
+    assert [(c.grader, c.change, c.key) for c in diff.changes] == [
+        ("carol", "added", ("barsTwo", "baseline/starter", 0))
+    ]
     submit_grades(history, [make_grade("barsTwo", "baseline/starter", functionality=0)], commit=False)
     result = _diff(history, "HEAD")
     assert result.output.splitlines()[:3] == [

@@ -93,7 +93,8 @@ def test_held_index_lock_fails_clearly_and_leaves_the_lock_alone(tmp_path):
     with pytest.raises(gitrepo.IndexLockedError) as info:
         _commit_worktree(gitrepo.open_repo(root), REL, lock_timeout=0.2)
     assert str(info.value) == (
-        f"{lock} is held by another git process (waited 0.2 s); if no git command is running, remove that file and commit again"
+        f"{lock} is held by another git process (waited 0.2 s); "
+        "if no git command is running, remove that file and commit again"
     )
     assert lock.read_text() == "another git process"
     assert git(root, "rev-list", "--count", "HEAD").strip() == "1"

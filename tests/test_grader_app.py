@@ -193,11 +193,14 @@ def test_items_are_blind_and_in_a_stable_order_per_grader(layout):
 
 
 def test_not_blind_shows_models_sorted(layout):
-    _, app, _ = make_clients(layout, "alice", blind=False)
+    apps, app, _ = make_clients(layout, "alice", blind=False)
     listing = items_of(app)
     assert [(i["challenge"], i["model"]) for i in listing["items"]] == [
         (challenge, model) for challenge in ("barsOne", "barsTwo") for model in sorted(MODELS)
     ]
+    first = listing["items"][0]["id"]
+    assert post_grade(app, apps, {"item": first, "functionality": 1, "aesthetics": 1}).status_code == 200
+    assert grade_rows(layout)[0].split(",")[9:] == ["app", "false"]  # graded with the model names shown
 
 
 def test_challenge_filter_and_unknown_challenge(clients):
@@ -299,7 +302,7 @@ def test_screenshots_are_served(clients, layout):
 def test_submit_writes_the_row_commits_and_moves_on(clients, layout):
     import pygit2
 
-    from vizhub_pipeline.grading.grades import grade_file_path
+    from vizhub_pipeline.grading.names import grade_file_path
 
     apps, app, _ = clients
     first = items_of(app)["items"][0]
@@ -318,6 +321,7 @@ def test_submit_writes_the_row_commits_and_moves_on(clients, layout):
     fields = rows[0].split(",")
     assert fields[:2] == [first["challenge"], body["model"]]
     assert fields[4:8] == ["4", "2", "'=SUM(A1) fine", "alice"]
+    assert fields[9:] == ["app", "true"]  # made in the web app, blind
     repo = pygit2.Repository(str(layout.root))
     head = repo.head.peel(pygit2.Commit)
     assert str(head.id) == body["commit"]

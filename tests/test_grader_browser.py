@@ -66,7 +66,7 @@ class Traffic:
 
 
 @pytest.fixture
-def session(tmp_path, browser, grading_template):
+def session(tmp_path, browser, grading_template):  # noqa: F811 (the fixture imported above)
     """A real grader on free ports over a project in git, and a fresh browser context."""
     from vizhub_pipeline.grading.web.server import build_server
 
@@ -97,7 +97,8 @@ def api_items(page, server) -> list[dict]:
 def test_grade_with_the_keyboard_then_check_the_csv_and_the_commit(session):
     import pygit2
 
-    from vizhub_pipeline.grading.grades import grade_file_path, load_grades
+    from vizhub_pipeline.grading.loading import load_grades
+    from vizhub_pipeline.grading.names import grade_file_path
 
     layout, server, page, traffic = session()
     items = api_items(page, server)
@@ -197,11 +198,17 @@ HOSTILE = """<!DOCTYPE html>
 <body><pre id="out">running</pre>
 <script>
 const results = {};
-function note(key, value) { results[key] = value; document.getElementById("out").textContent = JSON.stringify(results); }
+function note(key, value) {
+  results[key] = value;
+  document.getElementById("out").textContent = JSON.stringify(results);
+}
 function attempt(key, action) { try { action(); note(key, "done"); } catch (error) { note(key, "blocked"); } }
 attempt("parentDom", () => { window.parent.document.body.innerHTML = "<h1>pwned</h1>"; });
 attempt("topDom", () => { window.top.document.getElementById("grader-name").textContent = "pwned"; });
-attempt("cookie", () => { if (!document.cookie.length) { throw new Error("nothing"); } window.stolen = document.cookie; });
+attempt("cookie", () => {
+  if (!document.cookie.length) { throw new Error("nothing"); }
+  window.stolen = document.cookie;
+});
 attempt("storage", () => { window.localStorage.setItem("x", "1"); });
 attempt("popup", () => { if (!window.open("https://evil.example/popup")) { throw new Error("no popup"); } });
 attempt("topNavigation", () => { window.top.location = "https://evil.example/navigated"; });

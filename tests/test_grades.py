@@ -9,21 +9,13 @@ from datetime import date
 import pytest
 
 from tests.grade_repo import git, head_files, isolated_git, make_grade, make_project, status  # noqa: F401
+from vizhub_pipeline.core.judgements.scores import GRADE_COLUMNS, KIND, read_grade_file
 from vizhub_pipeline.core.layout import Layout
-from vizhub_pipeline.core.records import GRADE_COLUMNS, read_grade_file
 from vizhub_pipeline.grading import gitrepo
-from vizhub_pipeline.grading.grades import (
-    GradeCommitError,
-    GradeError,
-    commit_message,
-    grade_file_path,
-    graded_items,
-    latest_by_grader,
-    load_grades,
-    resolve_grader,
-    slugify_grader,
-    submit_grades,
-)
+from vizhub_pipeline.grading.errors import GradeCommitError, GradeError
+from vizhub_pipeline.grading.loading import graded_items, latest_by_grader, load_grades
+from vizhub_pipeline.grading.names import grade_file_path, resolve_grader, slugify_grader
+from vizhub_pipeline.grading.submit import submit_judgements as submit_grades
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
 HEADER = ",".join(GRADE_COLUMNS)
@@ -57,23 +49,28 @@ def test_grader_names_become_slugs(name, slug):
     [
         (
             "alice/bob",
-            "grader name 'alice/bob' contains '/': use letters, digits, '-' and '_' only (for example alice or alice-smith)",
+            "grader name 'alice/bob' contains '/': use letters, digits, '-' and '_' only "
+            "(for example alice or alice-smith)",
         ),
         (
             "../etc",
-            "grader name '../etc' contains '/': use letters, digits, '-' and '_' only (for example alice or alice-smith)",
+            "grader name '../etc' contains '/': use letters, digits, '-' and '_' only "
+            "(for example alice or alice-smith)",
         ),
         (
             "a..b",
-            "grader name 'a..b' contains '..': use letters, digits, '-' and '_' only (for example alice or alice-smith)",
+            "grader name 'a..b' contains '..': use letters, digits, '-' and '_' only "
+            "(for example alice or alice-smith)",
         ),
         (
             "a\\b",
-            "grader name 'a\\\\b' contains '\\\\': use letters, digits, '-' and '_' only (for example alice or alice-smith)",
+            "grader name 'a\\\\b' contains '\\\\': use letters, digits, '-' and '_' only "
+            "(for example alice or alice-smith)",
         ),
         (
             "!!!",
-            "grader name '!!!' has no letters or digits to make a name from: pass --grader with letters, digits, '-' or '_'",
+            "grader name '!!!' has no letters or digits to make a name from: "
+            "pass --grader with letters, digits, '-' or '_'",
         ),
     ],
 )
@@ -132,9 +129,9 @@ def test_submit_appends_and_commits_only_the_grade_file(layout):
     committed = git(root, "show", f"HEAD:{FILE}")
     assert committed.splitlines() == [
         HEADER,
-        "barsOne,baseline/starter,0,1111aaaa1111aaaa,3,4,solid,alice,2026-11-28T10:00:00Z",
-        "barsTwo,baseline/starter,0,3333cccc3333cccc,3,4,,alice,2026-11-28T10:00:00Z",
-        "barsOne,baseline/reference,0,2222bbbb2222bbbb,3,4,,alice,2026-11-28T10:00:00Z",
+        "barsOne,baseline/starter,0,1111aaaa1111aaaa,3,4,solid,alice,2026-11-28T10:00:00Z,app,true",
+        "barsTwo,baseline/starter,0,3333cccc3333cccc,3,4,,alice,2026-11-28T10:00:00Z,app,true",
+        "barsOne,baseline/reference,0,2222bbbb2222bbbb,3,4,,alice,2026-11-28T10:00:00Z,app,true",
     ]
     assert (root / FILE).read_bytes().count(b"\r\n") == 4  # RFC 4180 line ends
 
@@ -149,8 +146,8 @@ def test_author_is_the_grader_when_not_the_git_user(layout):
 
 def test_commit_message_wording():
     grades = [make_grade(c) for c in ("a", "b", "c", "d")]
-    assert commit_message("alice", grades[:1]).splitlines()[0] == "grade: alice graded 1 output of a"
-    assert commit_message("alice", grades).splitlines() == [
+    assert KIND.commit_message("alice", grades[:1]).splitlines()[0] == "grade: alice graded 1 output of a"
+    assert KIND.commit_message("alice", grades).splitlines() == [
         "grade: alice graded 4 outputs of 4 challenges",
         "",
         "Grader: alice",
@@ -174,11 +171,29 @@ def test_a_later_grade_supersedes_the_earlier_one_when_read(layout):
 
 
 def test_notes_survive_commas_quotes_newlines_and_formula_prefixes(layout):
-    notes = ["a, b", 'says "hi"', "two\nlines", '=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tTAB"]
-    grades = [make_grade(notes=note, at=f"2026-11-28T10:00:0{i}Z") for i, note in enumerate(notes)]
+    notes = [
+        "a, b",
+        'says "hi"',
+        "two\nlines",
+        "crlf\r\nend\r",
+        '=HYPERLINK("x")',
+        "+1",
+        "-2",
+        "@SUM(A1)",
+        "\tTAB",
+        "'=looks neutralised",
+        "'quoted",
+        "''",
+        "back\\slash \\n not a break",
+        "\\",
+        "",
+    ]
+    grades = [make_grade(notes=note, at=f"2026-11-28T10:00:{i:02d}Z") for i, note in enumerate(notes)]
     submit_grades(layout, grades)
-    raw = (layout.root / FILE).read_text(encoding="utf-8")
+    raw = (layout.root / FILE).read_bytes().decode("utf-8")
     assert "'=HYPERLINK" in raw and ",'+1," in raw and ",'-2," in raw and "'@SUM" in raw and "'\tTAB" in raw
+    assert ",''=looks neutralised," in raw and ",''quoted," in raw and ",two\\nlines," in raw
+    assert len(raw.split("\r\n")) == len(notes) + 2 and "\n" not in raw.replace("\r\n", "")  # one line per grade
     assert [grade.notes for grade in read_grade_file(layout.root / FILE)] == notes
 
 
@@ -209,7 +224,8 @@ def test_notes_survive_commas_quotes_newlines_and_formula_prefixes(layout):
         ({"challenge": "../x"}, "grade 1 (../x/baseline/starter): unknown challenge '../x': not a challenge id"),
         (
             {"model": "gpt-9"},
-            "grade 1 (barsOne/gpt-9): unknown model 'gpt-9' (sample 0) for challenge 'barsOne': no {root}/visualizations/barsOne/gpt-9/meta.json",
+            "grade 1 (barsOne/gpt-9): unknown model 'gpt-9' (sample 0) for challenge 'barsOne': "
+            "no {root}/visualizations/barsOne/gpt-9/meta.json",
         ),
         (
             {"artifact": "ffffffffffffffff"},
@@ -223,7 +239,8 @@ def test_notes_survive_commas_quotes_newlines_and_formula_prefixes(layout):
         ),
         (
             {"at": "yesterday"},
-            "grade 1 (barsOne/baseline/starter): graded_at must be an ISO 8601 UTC time such as 2026-11-28T12:00:00Z, found 'yesterday'",
+            "grade 1 (barsOne/baseline/starter): graded_at must be an ISO 8601 UTC time such as "
+            "2026-11-28T12:00:00Z, found 'yesterday'",
         ),
     ],
 )
@@ -256,7 +273,7 @@ def test_one_grader_per_submission(layout):
 def test_appending_keeps_a_bom_crlf_or_lf_file_valid(layout):
     path = layout.root / FILE
     path.parent.mkdir(parents=True)
-    row = "barsOne,baseline/starter,0,1111aaaa1111aaaa,2,2,old,alice,2026-11-28T09:00:00Z"
+    row = "barsOne,baseline/starter,0,1111aaaa1111aaaa,2,2,old,alice,2026-11-28T09:00:00Z,cli,false"
     path.write_bytes(("\ufeff" + HEADER + "\r\n" + row + "\r\n").encode())
     submit_grades(layout, [make_grade(notes="new")])
     data = path.read_bytes()
@@ -393,7 +410,7 @@ def test_branch_needs_git_and_a_valid_name(tmp_path, layout):
 
 WORKER = """
 import sys
-from vizhub_pipeline.grading.grades import submit_grades
+from vizhub_pipeline.grading.submit import submit_judgements
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.records import Grade
 layout = Layout.at(sys.argv[1])
@@ -402,7 +419,7 @@ for i in range(int(sys.argv[3])):
     model = "baseline/starter" if i % 2 else "baseline/reference"
     artifact = "1111aaaa1111aaaa" if i % 2 else "2222bbbb2222bbbb"
     grade = Grade("barsOne", model, 0, artifact, i % 6, 5 - i % 6, f"{who}-{i}", sys.argv[4], "2026-11-28T10:00:00Z")
-    submit_grades(layout, [grade])
+    submit_judgements(layout, [grade])
 """
 
 
@@ -430,3 +447,64 @@ def test_two_processes_grading_at_once_lose_no_row(layout, graders):
         assert git(root, "show", f"HEAD:{path.relative_to(root).as_posix()}").replace(
             "\r", ""
         ) == path.read_text().replace("\r", "")
+
+
+# --------------------------------------------------------------------------- older files and merges
+
+
+def test_appending_to_an_older_file_rewrites_it_in_the_current_format(layout):
+    path = layout.root / FILE
+    path.parent.mkdir(parents=True)
+    older = ",".join(GRADE_COLUMNS[:9])
+    rows = [
+        "barsOne,baseline/starter,0,1111aaaa1111aaaa,2,2,'=SUM(A1),alice,2026-11-28T09:00:00+00:00",
+        'barsTwo,baseline/starter,0,3333cccc3333cccc,1,1,"two\nlines",alice,2026-11-28T09:30:00Z',
+    ]
+    path.write_bytes(("\ufeff" + older + "\n" + "\n".join(rows) + "\n").encode())
+    before = read_grade_file(path)
+    assert [(g.notes, g.source, g.blind) for g in before] == [
+        ("=SUM(A1)", "unknown", None),
+        ("two\nlines", "unknown", None),
+    ]
+    submit_grades(layout, [make_grade(notes="new")])
+    text = path.read_bytes().decode("utf-8")
+    assert text.splitlines() == [
+        "\ufeff" + HEADER,
+        "barsOne,baseline/starter,0,1111aaaa1111aaaa,2,2,'=SUM(A1),alice,2026-11-28T09:00:00Z,unknown,",
+        "barsTwo,baseline/starter,0,3333cccc3333cccc,1,1,two\\nlines,alice,2026-11-28T09:30:00Z,unknown,",
+        "barsOne,baseline/starter,0,1111aaaa1111aaaa,3,4,new,alice,2026-11-28T10:00:00Z,app,true",
+    ]
+    assert "\r" not in text  # the file's own LF line ends
+    assert read_grade_file(path) == [*before, make_grade(notes="new")]
+    assert status(layout.root) == []
+
+
+def test_the_same_grader_on_two_branches_merges_with_git(layout):
+    """Two grading branches both add to results/grades/alice-<day>.csv, with multi-line notes;
+    the shipped .gitattributes makes `git merge` keep the rows of both, and the result reads back."""
+    from tests.conftest import REPO_ROOT
+    from vizhub_pipeline.grading.validate import validate_judgement_files
+
+    root = layout.root
+    (root / ".gitattributes").write_bytes((REPO_ROOT / ".gitattributes").read_bytes())
+    git(root, "add", ".gitattributes")
+    git(root, "commit", "-q", "-m", "merge judgement files by union")
+    first = [make_grade(notes='bars fine\ntooltip, "missing"\n', at="2026-11-28T10:00:00Z")]
+    second = [
+        make_grade("barsTwo", "openai/gpt-4o", notes="line one\r\nline two", at="2026-11-28T10:00:00Z"),
+        make_grade("barsTwo", "baseline/starter", notes="=1+1\n'=x", at="2026-11-28T11:00:00Z"),
+    ]
+    git(root, "switch", "-q", "-c", "grades/one")
+    submit_grades(layout, first)
+    git(root, "switch", "-q", "-c", "grades/two", "main")
+    submit_grades(layout, second)
+    git(root, "switch", "-q", "main")
+    git(root, "merge", "-q", "--no-edit", "grades/one")
+    git(root, "merge", "-q", "--no-edit", "grades/two")
+    assert status(root) == []
+    text = (root / FILE).read_text(encoding="utf-8")
+    assert text.count(HEADER) == 1 and "<<<<<<<" not in text and len(text.splitlines()) == 4
+    assert sorted(load_grades(layout), key=lambda g: g.graded_at + g.challenge) == sorted(
+        first + second, key=lambda g: g.graded_at + g.challenge
+    )
+    assert validate_judgement_files(layout).problems == []

@@ -8,9 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from tests.grade_repo import OUTPUTS, git, isolated_git, make_grade, make_project, status  # noqa: F401
+from vizhub_pipeline.core.judgements.scores import read_grade_file
 from vizhub_pipeline.core.params import GradeParams, Params
-from vizhub_pipeline.core.records import CheckResult, Render, read_grade_file, write_render
-from vizhub_pipeline.grading.grades import GradeError, graded_items, submit_grades
+from vizhub_pipeline.core.records import CheckResult, Render, write_render
+from vizhub_pipeline.grading.errors import GradeError
+from vizhub_pipeline.grading.loading import graded_items
+from vizhub_pipeline.grading.submit import submit_judgements as submit_grades
 from vizhub_pipeline.grading.terminal import run_grading_session
 
 pytestmark = pytest.mark.usefixtures("isolated_git")
@@ -76,6 +79,7 @@ def test_grades_one_output_shows_render_and_checks_and_commits(layout):
     assert lines[-1] == "Done: 1 graded, 0 skipped, 0 left."
     grades = read_grade_file(next(layout.grades.glob("alice-*.csv")))
     assert [(g.functionality, g.aesthetics, g.notes) for g in grades] == [(3, 4, 'bars missing, "axis" fine')]
+    assert [(g.source, g.blind) for g in grades] == [("cli", False)]  # in the terminal, model names shown
     assert git(layout.root, "log", "-1", "--format=%s").strip() == "grade: alice graded 1 output of barsOne"
     assert status(layout.root) == []
 
@@ -124,7 +128,7 @@ def test_batch_mode_makes_one_commit_per_session(layout):
     assert int(git(layout.root, "rev-list", "--count", "HEAD")) == int(head) + 1
     assert git(layout.root, "log", "-1", "--format=%s").strip() == "grade: alice graded 2 outputs of barsTwo"
     assert status(layout.root) == []
-    assert len(graded_items(layout, "alice")) == 2
+    assert {(g.source, g.blind) for g in graded_items(layout, "alice").values()} == {("cli", True)}
 
 
 def test_blind_screenshots_are_neutral_copies(layout):
@@ -134,7 +138,8 @@ def test_blind_screenshots_are_neutral_copies(layout):
         def write(self, text):
             if text.startswith("  screenshot: "):
                 path = text.split(": ", 1)[1].strip()
-                seen.append((path, open(path, "rb").read()))
+                with open(path, "rb") as shot:
+                    seen.append((path, shot.read()))
             return super().write(text)
 
     out = Peek()

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from vizhub_pipeline.cli import cli
 from vizhub_pipeline.core.challenges import load_challenge
+from vizhub_pipeline.core.judgements.scores import read_grade_file
 from vizhub_pipeline.core.layout import Layout, hash_files
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash
 from vizhub_pipeline.core.records import read_generation
@@ -80,9 +81,13 @@ def test_imports_challenges_outputs_and_grades(empty_project):
 
     grades = sorted(layout.grades.glob("*.csv"))
     assert [p.name for p in grades] == ["alice-2025-06-03.csv"]
-    text = grades[0].read_text(encoding="utf-8")
-    assert "barChart,openrouter/acme/model-a,0," in text and "2025-06-03T14:53:00Z" in text
-    assert "bob" not in text  # nothing of the malformed file
+    records = read_grade_file(grades[0])
+    assert [(g.model, g.functionality, g.aesthetics, g.notes, g.graded_at, g.source, g.blind) for g in records] == [
+        ("openrouter/acme/model-a", 4, 3, "clean bars, no axes", "2025-06-03T14:53:00Z", "imported", False),
+        ("openrouter/acme/model-b", 1, 1, "", "2025-06-03T14:55:10Z", "imported", False),
+    ]
+    assert records[0].artifact_hash == meta.artifact_hash
+    assert all(g.grader == "alice" for g in records)  # nothing of bob's malformed file
 
 
 def test_a_second_import_changes_nothing(empty_project):

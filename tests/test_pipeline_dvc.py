@@ -78,7 +78,7 @@ def test_grades_committed_by_two_graders_flow_into_consensus_and_a_preference_da
     from vizhub_pipeline.core.layout import Layout
     from vizhub_pipeline.core.records import Grade, read_generation
     from vizhub_pipeline.export.card import read_reliability
-    from vizhub_pipeline.grading.grades import submit_grades
+    from vizhub_pipeline.grading.submit import submit_judgements
 
     run(["dvc", "repro"], dvc_project)
     run(["git", "add", "-A"], dvc_project)
@@ -97,7 +97,7 @@ def test_grades_committed_by_two_graders_flow_into_consensus_and_a_preference_da
                 grades.append(
                     Grade(challenge, model, 0, artifact, functionality, aesthetics, "", grader, "2026-11-28T12:00:00Z")
                 )
-        assert submit_grades(layout, grades).commit_id
+        assert submit_judgements(layout, grades).commit_id
 
     log = run(["git", "log", "--format=%an|%s"], dvc_project).stdout.splitlines()
     assert log[:2] == [

@@ -5,11 +5,13 @@ Outputs (atomic, deterministic): ``results/consensus/`` (consensus, leaderboard,
 pairwise agreement, reliability, disagreements, excluded grades, plot data) and
 ``results/metrics.json``.
 
-Counting rules: a grader's latest grade of an item (by ``graded_at``; on a tie, the later
-row read) among those whose artifact hash matches the item's current generation counts
-once. A grader with grades of an item but none of its current version counts in that
-item's ``n_stale``. A grade of an item with no generation is listed in ``excluded.csv``
-and reported, never merged.
+Counting rules: only rows ``vizhub validate`` accepts for their content, from human sources
+(unless others are asked for), are considered (:mod:`vizhub_pipeline.analysis.selection`);
+the others are listed in ``excluded.csv`` with their file and line. A grader's latest grade
+of an item (by ``graded_at``; on a tie, the later row read) among those whose artifact hash
+matches the item's current generation counts once. A grader with grades of an item but none
+of its current version counts in that item's ``n_stale``. A grade of an item with no
+generation is listed in ``excluded.csv`` and reported, never merged.
 
 Item intervals: two-sided t-interval of the mean over the item's graders, clipped to the
 0..5 scale (none with a single grader).
@@ -21,8 +23,9 @@ import csv
 import io
 import shutil
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +49,10 @@ from vizhub_pipeline.core.records import (
     write_consensus,
 )
 
-ITEM_INTERVAL_METHOD = "t-interval of the mean over the item's graders (t with n-1 degrees of freedom), clipped to 0..5; none for one grader"
+ITEM_INTERVAL_METHOD = (
+    "t-interval of the mean over the item's graders (t with n-1 degrees of freedom), clipped to 0..5; "
+    "none for one grader"
+)
 FLAG_ORDER = ("ungraded", "too_few_graders", "high_variance", "stale", "render_outdated", "needs_review")
 # dimension -> (number of codes, the score of each code)
 DOMAINS = {
@@ -57,7 +63,7 @@ DOMAINS = {
 
 
 @dataclass
-class Items:
+class OutputTable:
     """Every existing item (one generation), sorted by (challenge, model, sample), as columns."""
 
     keys: list[tuple[str, str, int]]
@@ -90,6 +96,9 @@ class Counted:
     stale_rows: int = 0
     excluded: list[list[str]] = field(default_factory=list)  # rows of excluded.csv
     unknown: dict[tuple[str, str, int], int] = field(default_factory=dict)  # item key -> grade rows
+    left_out: dict[str, int] = field(default_factory=dict)  # content reason -> rows (see selection)
+    other_sources: dict[str, int] = field(default_factory=dict)  # source not selected -> rows
+    not_read: list[tuple[str, str]] = field(default_factory=list)  # (file, why) of files not read
 
     @property
     def active_graders(self) -> int:
@@ -114,6 +123,9 @@ class AggregateSummary:
     rows_read: int = 0
     stale: int = 0
     unknown: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
+    other_sources: dict[str, int] = field(default_factory=dict)
+    not_read: list[tuple[str, str]] = field(default_factory=list)
     needs_review: int = 0
     alpha: dict[str, float | None] = field(default_factory=dict)
     leaderboard: list[dict[str, Any]] = field(default_factory=list)
@@ -129,8 +141,20 @@ class AggregateSummary:
         for key, count in sorted(self.unknown.items()):
             challenge, model, sample = key
             out.append(
-                f"left out {count} grade(s) of an unknown item: {challenge} / {model} sample {sample} (listed in excluded.csv)"
+                f"left out {count} grade(s) of an unknown item: {challenge} / {model} sample {sample} "
+                "(listed in excluded.csv)"
             )
+        if self.left_out:
+            reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(self.left_out.items()))
+            out.append(
+                f"left out {sum(self.left_out.values())} grade(s) that `vizhub validate` rejects ({reasons}; "
+                "listed in excluded.csv with file and line)"
+            )
+        for where, why in self.not_read:
+            out.append(f"{where}: {why}")
+        if self.other_sources:
+            sources = ", ".join(f"{count} {source}" for source, count in sorted(self.other_sources.items()))
+            out.append(f"not counted: grades from sources not selected ({sources}); human grades only by default")
         if self.alpha and any(value is not None for value in self.alpha.values()):
             parts = ", ".join(f"{dim} {format_float(value, 3) or 'n/a'}" for dim, value in self.alpha.items())
             out.append(f"Krippendorff's alpha (ordinal): {parts}")
@@ -143,14 +167,14 @@ class AggregateSummary:
 # --------------------------------------------------------------------------- inputs
 
 
-def collect_items(layout: Layout) -> Items:
+def collect_items(layout: Layout) -> OutputTable:
     """Every generation, with its current render (a render of another artifact is outdated)."""
     generations = {}
     for _, generation in iter_generations(layout.visualizations):
         generations[(generation.challenge, generation.model, generation.sample)] = generation
     renders = {(render.challenge, render.model, render.sample): render for _, render in iter_renders(layout.renders)}
     keys = sorted(generations)
-    items = Items(keys, [], [], [], [], [], [], [], [], [])
+    items = OutputTable(keys, [], [], [], [], [], [], [], [], [])
     for key in keys:
         generation = generations[key]
         items.artifact_hash.append(generation.artifact_hash)
@@ -159,21 +183,30 @@ def collect_items(layout: Layout) -> Items:
         items.tokens_out.append(generation.tokens_out)
         items.cost.append(generation.cost)
         render = renders.get(key)
-        current = render is not None and render.artifact_hash == generation.artifact_hash
-        items.render_outdated.append(render is not None and not current)
-        items.render_status.append(render.status if current else None)
-        items.checks_passed.append(render.checks_passed if current else None)
-        items.checks_total.append(len(render.checks) if current else None)
+        current = render if render is not None and render.artifact_hash == generation.artifact_hash else None
+        items.render_outdated.append(render is not None and current is None)
+        items.render_status.append(current.status if current else None)
+        items.checks_passed.append(current.checks_passed if current else None)
+        items.checks_total.append(len(current.checks) if current else None)
     return items
 
 
-def count_grades(table, items: Items) -> Counted:
-    """Apply the counting rules (module docstring) to a :class:`GradeTable`."""
+def count_grades(table, items: OutputTable, *, sources=None, shown=str) -> Counted:
+    """Apply the counting rules (module docstring) to a judgement table of grades
+    (:class:`~vizhub_pipeline.core.judgements.table.JudgementTable`); ``sources`` as
+    :func:`~vizhub_pipeline.analysis.selection.make_source_filter` takes them, ``shown`` turns a
+    file path into the text listed in ``excluded.csv``."""
     import numpy as np
     import pandas as pd
 
-    columns = table.columns
+    from vizhub_pipeline.analysis.selection import make_excluded_row, select_rows, sort_excluded
+
     n_rows = len(table)
+    selection = select_rows(table, sources, shown=shown)
+    columns = table.columns
+    rows_of = np.flatnonzero(selection.usable)  # table row of each row considered
+    if len(rows_of) != n_rows:
+        columns = {name: values[rows_of] for name, values in columns.items()}
     n_items = len(items)
     item = _item_index(columns, items)
     grader_codes, graders = pd.factorize(columns["grader"], sort=True)
@@ -209,27 +242,24 @@ def count_grades(table, items: Items) -> Counted:
         stale_slots=stale_slots,
         rows_read=n_rows,
         stale_rows=len(stale_rows),
+        left_out=selection.by_reason,
+        other_sources=selection.other_sources,
+        not_read=selection.not_read,
     )
     regraded = np.isin(slot[stale_rows], fresh_slots)
     excluded_index = np.concatenate([stale_rows, np.flatnonzero(~known)])
     reasons = ["stale_regraded" if r else "stale" for r in regraded] + ["unknown_item"] * int((~known).sum())
-    for index, reason in zip(excluded_index, reasons):
-        counted.excluded.append(
-            [reason]
-            + [
-                str(columns[name][index])
-                for name in ("challenge", "model", "sample", "artifact_hash", "grader", "graded_at")
-            ]
-            + [table.files[int(columns["file"][index])]]
-        )
+    entries = list(selection.excluded)
+    for index, reason in zip(excluded_index.tolist(), reasons, strict=True):
+        entries.append(make_excluded_row(table, int(rows_of[index]), reason, shown))
         if reason == "unknown_item":
             key = (str(columns["challenge"][index]), str(columns["model"][index]), int(columns["sample"][index]))
             counted.unknown[key] = counted.unknown.get(key, 0) + 1
-    counted.excluded.sort()
+    counted.excluded = sort_excluded(entries)
     return counted
 
 
-def _item_index(columns, items: Items):
+def _item_index(columns, items: OutputTable):
     """Index of each grade row's item in ``items``, -1 for an unknown item."""
     import numpy as np
     import pandas as pd
@@ -307,7 +337,7 @@ def summarize_items(counted: Counted, n_items: int, confidence: float) -> dict[s
     return out
 
 
-def build_consensus(items: Items, counted: Counted, summary: dict, params: AggregateParams) -> list[ConsensusRow]:
+def build_consensus(items: OutputTable, counted: Counted, summary: dict, params: AggregateParams) -> list[ConsensusRow]:
     import math
 
     rows = []
@@ -315,7 +345,7 @@ def build_consensus(items: Items, counted: Counted, summary: dict, params: Aggre
     for index, key in enumerate(items.keys):
         graders = int(n[index])
         stale = int(counted.n_stale[index]) if len(counted.n_stale) else 0
-        scores = {}
+        scores: dict[str, ScoreSummary | None] = {}
         for dim in DIMENSIONS:
             if graders:
                 stat = summary[dim]
@@ -369,11 +399,21 @@ def rng_for(seed: int, *labels: str):
 
 
 def run_aggregate(
-    layout: Layout, params: AggregateParams, *, echo: Callable[[str], None] | None = None
+    layout: Layout,
+    params: AggregateParams,
+    *,
+    echo: Callable[[str], None] | None = None,
+    sources: Iterable[str] | None = None,
+    now: datetime | None = None,
 ) -> AggregateSummary:
-    """Read grades, generations and renders; write ``results/consensus/`` and ``results/metrics.json``."""
+    """Read grades, generations and renders; write ``results/consensus/`` and ``results/metrics.json``.
+
+    ``sources``: the grade sources to count (default: the human ones; see
+    :func:`~vizhub_pipeline.analysis.selection.make_source_filter`); ``now``: the time a grade may
+    not be later than (default: the clock)."""
     from vizhub_pipeline.analysis.leaderboard import build_leaderboard
-    from vizhub_pipeline.core.grade_table import read_grade_table
+    from vizhub_pipeline.core.judgements.scores import KIND as SCORES
+    from vizhub_pipeline.core.judgements.table import read_judgement_table
 
     if echo:
         echo("aggregate: reading generations, renders and grades")
@@ -381,9 +421,8 @@ def run_aggregate(
     check_params(params, layout.params)
     _remove_leftovers(layout.consensus)
     items = collect_items(layout)
-    table = read_grade_table(layout.grades)
-    table.files = [_relative(layout, Path(path)) for path in table.files]
-    counted = count_grades(table, items)
+    table = read_judgement_table(layout.root, SCORES, now=now)
+    counted = count_grades(table, items, sources=sources, shown=lambda path: _relative(layout, Path(path)))
     summary = summarize_items(counted, len(items), params.confidence)
     rows = build_consensus(items, counted, summary, params)
     board = build_leaderboard(items, summary, counted, params, rng_for(params.seed, "leaderboard"))
@@ -407,6 +446,9 @@ def run_aggregate(
         rows_read=counted.rows_read,
         stale=int(counted.n_stale.sum()) if len(counted.n_stale) else 0,
         unknown=dict(counted.unknown),
+        left_out=dict(counted.left_out),
+        other_sources=dict(counted.other_sources),
+        not_read=list(counted.not_read),
         needs_review=sum(1 for row in rows if "needs_review" in row.flags),
         alpha={dim: reliability["alpha"][dim]["value"] for dim in DIMENSIONS},
         leaderboard=board["rows"],
@@ -443,7 +485,7 @@ def _relative(layout: Layout, path: Path) -> str:
         return str(path)
 
 
-def _reliability(items: Items, counted: Counted, params: AggregateParams) -> dict[str, Any]:
+def _reliability(items: OutputTable, counted: Counted, params: AggregateParams) -> dict[str, Any]:
     import numpy as np
 
     from vizhub_pipeline.analysis import reliability as rel
@@ -465,10 +507,10 @@ def _reliability(items: Items, counted: Counted, params: AggregateParams) -> dic
     for index, challenge in enumerate(challenges):
         bounds.setdefault(challenge, []).append(index)
     for challenge in sorted(bounds):
-        index = np.asarray(bounds[challenge])
+        members = np.asarray(bounds[challenge])
         result["alpha_by_challenge"][challenge] = {
             dim: rel.alpha_with_interval(
-                counts[dim][index],
+                counts[dim][members],
                 DOMAINS[dim],
                 n_boot=params.bootstrap,
                 confidence=params.confidence,
@@ -488,7 +530,7 @@ def _reliability(items: Items, counted: Counted, params: AggregateParams) -> dic
     pairs: dict[tuple[int, int], dict[str, Any]] = {}
     for dim in DIMENSIONS:
         a, b, common, kappa = rel.pairwise_kappa(counted.item, counted.grader, counted.scores(dim), n_items, n_graders)
-        for x, y, c, k in zip(a.tolist(), b.tolist(), common.tolist(), kappa.tolist()):
+        for x, y, c, k in zip(a.tolist(), b.tolist(), common.tolist(), kappa.tolist(), strict=True):
             pairs.setdefault((x, y), {"common": c})[dim] = None if np.isnan(k) else k
     result["pairwise"] = [
         {"grader_a": counted.graders[x], "grader_b": counted.graders[y], **values}
@@ -510,7 +552,14 @@ GRADER_COLUMNS = (
     "spearman",
     "mean_kappa_overall",
 )
-PAIR_COLUMNS = ("grader_a", "grader_b", "common_items", "kappa_functionality", "kappa_aesthetics", "kappa_overall")
+GRADER_PAIR_COLUMNS = (
+    "grader_a",
+    "grader_b",
+    "common_items",
+    "kappa_functionality",
+    "kappa_aesthetics",
+    "kappa_overall",
+)
 DISAGREEMENT_COLUMNS = (
     "challenge",
     "model",
@@ -563,7 +612,7 @@ def _round(value: Any) -> Any:
 
 def write_outputs(
     folder: Path,
-    items: Items,
+    items: OutputTable,
     counted: Counted,
     summary: dict,
     rows: list[ConsensusRow],
@@ -614,7 +663,7 @@ def write_outputs(
     put(
         "pairwise.csv",
         _csv_text(
-            PAIR_COLUMNS,
+            GRADER_PAIR_COLUMNS,
             (
                 [
                     p["grader_a"],
@@ -731,7 +780,7 @@ def _reliability_methods() -> dict[str, str]:
 
 
 def _metrics(
-    items: Items,
+    items: OutputTable,
     counted: Counted,
     rows: list[ConsensusRow],
     board: dict[str, Any],
@@ -739,7 +788,7 @@ def _metrics(
     document: dict[str, Any],
 ) -> dict[str, Any]:
     renders = [status for status in items.render_status if status is not None]
-    passed = sum(p for p, t in zip(items.checks_passed, items.checks_total) if t)
+    passed = sum(p or 0 for p, t in zip(items.checks_passed, items.checks_total, strict=True) if t)
     total = sum(t for t in items.checks_total if t)
     icc = reliability["icc"] or {}
     return {

@@ -34,8 +34,10 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
     flag_value="",
     default=None,
     metavar="[NAME]",
-    help="Commit grades on this branch (alone: grades/<grader>-<date>), ready for a pull request. "
-    "Default: the current branch.",
+    help=(
+        "Commit grades on this branch (alone: grades/<grader>-<date>), ready for a pull request. "
+        "Default: the current branch."
+    ),
 )
 @click.option("--cli", "use_cli", is_flag=True, help="Grade in the terminal instead of the browser.")
 @project_option
@@ -56,7 +58,8 @@ def grade(challenges, models, grader, host, port, blind, open_browser, branch, u
     import datetime
 
     from vizhub_pipeline.core.layout import Layout
-    from vizhub_pipeline.grading.grades import check_can_commit, resolve_grader
+    from vizhub_pipeline.grading.names import resolve_grader
+    from vizhub_pipeline.grading.submit import check_can_commit
 
     layout = Layout.at(project)
     params = load_project_params(project)

@@ -16,29 +16,35 @@ from vizhub_pipeline.cli.common import project_option
 def validate(files, allow_stale, project) -> None:
     """Check grade files, for CI on grading pull requests.
 
-    Checks the columns, score ranges (whole numbers 0-5), that each challenge and model
-    exists in visualizations/, that the artifact hash is the current output's (else the
-    grade is stale), duplicate rows, notes a spreadsheet would run as formulas, and that
-    the file name matches the grader and date of its rows. Prints every problem as
-    file:line: message and exits 1; exits 0 when all is clean. Default FILES: every
-    file in results/grades/.
+    Checks the columns, score ranges (whole numbers 0-5), source (app, cli, imported,
+    unknown or judge:<model>) and blind (true, false or empty), that each challenge and
+    model exists in visualizations/, that the artifact hash is the current output's (else
+    the grade is stale), notes a spreadsheet would run as formulas, that the file name
+    matches the grader and date of its rows, that no time lies in the future, and that
+    each grade is one line. Files in the older format (without the source and blind
+    columns) are valid: a note says their grades read as source unknown, counted as human.
+    Files that are not read (not <grader>-<YYYY-MM-DD>.csv, or in a subfolder) are
+    problems. aggregate leaves out exactly the rows reported here for their content.
+    Prints every problem as file:line: message and exits 1; exits 0 when all is clean.
+    Default FILES: every file in results/grades/.
 
     \b
     Example:
         vizhub validate results/grades/alice-2026-11-28.csv
     """
     from vizhub_pipeline.core.layout import Layout, shorter_path
-    from vizhub_pipeline.core.records import grade_files
-    from vizhub_pipeline.grading.grades import validate_grade_files
+    from vizhub_pipeline.grading.validate import list_judgement_files, validate_judgement_files
 
     layout = Layout.at(project)
-    chosen = list(files) if files else [shorter_path(path) for path in grade_files(layout.grades)]
-    problems = validate_grade_files(layout, chosen, allow_stale=allow_stale)
-    for problem in problems:
+    chosen = list(files) if files else [shorter_path(path) for path in list_judgement_files(layout)]
+    report = validate_judgement_files(layout, chosen, allow_stale=allow_stale)
+    for problem in report.problems:
         click.echo(str(problem))
-    if problems:
-        where = len({problem.path for problem in problems})
-        click.echo(f"{len(problems)} problem(s) in {where} of {len(chosen)} grade file(s).", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if report.problems:
+        where = len({problem.path for problem in report.problems})
+        click.echo(f"{len(report.problems)} problem(s) in {where} of {len(chosen)} grade file(s).", err=True)
         raise SystemExit(1)
     click.echo(f"OK: {len(chosen)} grade file(s), no problems.")
 
@@ -53,7 +59,8 @@ def diff(rev1, rev2, as_json, project) -> None:
 
     REV1 REV2 or REV1..REV2; with REV1 alone, compares it with the working tree.
     Lists grades added, changed (old -> new scores) and removed, comparing each
-    grader's latest grade of each output.
+    grader's latest grade of each output (and likewise for every other kind of
+    judgement). Rows that vizhub validate rejects for their content are not compared.
 
     \b
     Example:
@@ -62,9 +69,9 @@ def diff(rev1, rev2, as_json, project) -> None:
     """
     from vizhub_pipeline.core.atomic import dumps_json
     from vizhub_pipeline.core.layout import Layout
-    from vizhub_pipeline.grading.grades import diff_grades
+    from vizhub_pipeline.grading.diff import diff_judgements
 
-    result = diff_grades(Layout.at(project), rev1, rev2)
+    result = diff_judgements(Layout.at(project), rev1, rev2)
     click.echo(dumps_json(result.to_json()) if as_json else result.to_table(), nl=False)
 
 

@@ -1,7 +1,9 @@
 """The typed records that pass between stages, and how each is read from and written to its file.
 
-This module is the contract of DESIGN.md in code: every stage, the grader and the exporter
-speak to each other only through these records and their files.
+Every stage, the grader and the exporter speak to each other only through these records and
+their files. Grades (and any other kind of judgement) are declared in
+:mod:`vizhub_pipeline.core.judgements`; :class:`Grade` and :func:`format_grade_rows` are
+named here too, as part of the same contract.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from vizhub_pipeline.core.atomic import write_json_atomic, write_text_atomic
-from vizhub_pipeline.core.errors import GradeFileError, InputError
+from vizhub_pipeline.core.errors import InputError
+from vizhub_pipeline.core.judgements.columns import utc_now_iso as utc_now_iso
+from vizhub_pipeline.core.judgements.scores import Grade as Grade
+from vizhub_pipeline.core.judgements.scores import format_grade_rows as format_grade_rows
 
 # --------------------------------------------------------------------------- generation
 
@@ -166,224 +170,8 @@ def read_render(path: Path) -> Render:
 
 
 # --------------------------------------------------------------------------- grades
-
-GRADE_COLUMNS = (
-    "challenge",
-    "model",
-    "sample",
-    "artifact_hash",
-    "functionality",
-    "aesthetics",
-    "notes",
-    "grader",
-    "graded_at",
-)
-SCORE_RANGE = range(0, 6)
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class Grade:
-    """One row of ``results/grades/<grader>-<date>.csv``."""
-
-    challenge: str
-    model: str
-    sample: int
-    artifact_hash: str
-    functionality: int
-    aesthetics: int
-    notes: str
-    grader: str
-    graded_at: str  # UTC, ISO 8601, e.g. 2026-11-28T12:00:00Z
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.challenge, self.model, self.sample)
-
-    @property
-    def overall(self) -> float:
-        return (self.functionality + self.aesthetics) / 2
-
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def neutralize_formula(text: str) -> str:
-    """Prefix a note that a spreadsheet would run as a formula with ``'``."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def display_note(text: str) -> str:
-    """The note as the grader wrote it (undoes :func:`neutralize_formula`)."""
-    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
-        return text[1:]
-    return text
-
-
-def format_grade_rows(grades: Iterable[Grade], *, header: bool, lineterminator: str = "\r\n") -> str:
-    """RFC 4180 CSV text (CRLF line ends, as the RFC says) of ``grades``, notes neutralised.
-
-    ``lineterminator="\\n"`` matches a file that already uses LF line ends when appending."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=lineterminator)
-    if header:
-        writer.writerow(GRADE_COLUMNS)
-    for grade in grades:
-        row = asdict(grade)
-        row["notes"] = neutralize_formula(grade.notes)
-        writer.writerow([row[column] for column in GRADE_COLUMNS])
-    return buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class GradeProblem:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
-class GradeLine:
-    """A well-formed grade with the line it starts on and its notes cell exactly as stored."""
-
-    line: int
-    grade: Grade
-    raw_notes: str
-
-
-def parse_grade_file(path: Path | str, text: str | None = None) -> tuple[list[Grade], list[GradeProblem]]:
-    """Every well-formed grade of a file, and every problem found (with its line)."""
-    lines, problems = parse_grade_lines(path, text)
-    return [entry.grade for entry in lines], problems
-
-
-def parse_grade_lines(path: Path | str, text: str | None = None) -> tuple[list[GradeLine], list[GradeProblem]]:
-    """Like :func:`parse_grade_file`, with each grade's line and raw notes (for ``vizhub validate``)."""
-    path = Path(path)
-    if text is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            return [], [GradeProblem(str(path), 0, f"cannot read: {exc.strerror or exc}")]
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            return [], [GradeProblem(str(path), 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-    elif text.startswith("\ufeff"):
-        text = text[1:]
-    grades: list[GradeLine] = []
-    problems: list[GradeProblem] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [GradeProblem(str(path), 1, "empty file: expected the header " + ",".join(GRADE_COLUMNS))]
-    except csv.Error as exc:
-        return [], [GradeProblem(str(path), 1, f"malformed CSV: {exc}")]
-    header = [name.strip() for name in header]
-    missing = [name for name in GRADE_COLUMNS if name not in header]
-    extra = [name for name in header if name not in GRADE_COLUMNS]
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if missing or extra or duplicated:
-        parts = []
-        if missing:
-            parts.append("missing column(s) " + ", ".join(missing))
-        if extra:
-            parts.append("unknown column(s) " + ", ".join(extra))
-        if duplicated:
-            parts.append("repeated column(s) " + ", ".join(duplicated))
-        return [], [GradeProblem(str(path), 1, "; ".join(parts) + " (expected " + ",".join(GRADE_COLUMNS) + ")")]
-    line = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(GradeProblem(str(path), line, f"malformed CSV: {exc}"))
-            break
-        start, line = line, reader.line_num + 1
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            problems.append(GradeProblem(str(path), start, f"expected {len(header)} fields, found {len(row)}"))
-            continue
-        values = dict(zip(header, row))
-        grade, message = _grade_from_row(values)
-        if message:
-            problems.append(GradeProblem(str(path), start, message))
-        else:
-            grades.append(GradeLine(start, grade, values["notes"]))
-    return grades, problems
-
-
-def _grade_from_row(values: dict[str, str]) -> tuple[Grade | None, str | None]:
-    for name in ("challenge", "model", "artifact_hash", "grader", "graded_at"):
-        if not values[name].strip():
-            return None, f"{name} is empty"
-    scores = {}
-    for name in ("functionality", "aesthetics"):
-        raw = values[name].strip()
-        if not (raw.isascii() and raw.isdigit() and int(raw) in SCORE_RANGE):
-            return None, f"{name} must be an integer from 0 to 5, found {raw!r}"
-        scores[name] = int(raw)
-    sample = values["sample"].strip() or "0"
-    if not (sample.isascii() and sample.isdigit()):
-        return None, f"sample must be a whole number, found {values['sample']!r}"
-    graded_at = values["graded_at"].strip()
-    try:
-        parsed = datetime.fromisoformat(graded_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None, f"graded_at must be an ISO 8601 UTC time such as 2026-11-28T12:00:00Z, found {graded_at!r}"
-    if parsed.tzinfo is None or parsed.utcoffset().total_seconds() != 0:
-        return None, f"graded_at must be in UTC (end in Z), found {graded_at!r}"
-    grade = Grade(
-        challenge=values["challenge"].strip(),
-        model=values["model"].strip(),
-        sample=int(sample),
-        artifact_hash=values["artifact_hash"].strip(),
-        functionality=scores["functionality"],
-        aesthetics=scores["aesthetics"],
-        notes=display_note(values["notes"]),
-        grader=values["grader"].strip(),
-        graded_at=canonical_utc(parsed),
-    )
-    return grade, None
-
-
-def canonical_utc(moment: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ``: the one form of ``graded_at`` once read, so that comparing the
-    texts compares the times (``12:00:00.5Z`` or ``+00:00`` would sort wrongly as written)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def read_grade_file(path: Path | str) -> list[Grade]:
-    """The grades of one file; raises :class:`GradeFileError` at the first problem."""
-    grades, problems = parse_grade_file(path)
-    if problems:
-        first = problems[0]
-        raise GradeFileError(first.path, first.message, line=first.line)
-    return grades
-
-
-def grade_files(folder: Path) -> list[Path]:
-    return sorted(path for path in Path(folder).glob("*.csv") if not path.name.startswith("."))
-
-
-def latest_grades(grades: Iterable[Grade]) -> dict[tuple[str, str, tuple[str, str, int]], Grade]:
-    """A grader's latest grade of each item: ``{(grader, key): grade}`` (later ``graded_at`` wins;
-    on a tie, the later row read wins)."""
-    latest: dict[Any, Grade] = {}
-    for grade in grades:
-        slot = (grade.grader, grade.key)
-        current = latest.get(slot)
-        if current is None or grade.graded_at >= current.graded_at:
-            latest[slot] = grade
-    return latest
+# A grade is one kind of judgement: its record (Grade), columns and file format are declared
+# in core.judgements.scores and read and written through core.judgements.
 
 
 # --------------------------------------------------------------------------- consensus
@@ -477,7 +265,7 @@ def _consensus_from_row(values: dict[str, str]) -> ConsensusRow:
     def number(text: str) -> float:
         return float(text)
 
-    summaries = {}
+    summaries: dict[str, ScoreSummary | None] = {}
     for dim in DIMENSIONS:
         if values[f"{dim}_mean"] == "":
             summaries[dim] = None
@@ -556,7 +344,7 @@ def iter_renders(renders: Path) -> Iterator[tuple[Path, Render]]:
 
 # --------------------------------------------------------------------------- preference pairs
 
-PAIR_COLUMNS = (
+PREFERENCE_PAIR_COLUMNS = (
     "prompt",
     "chosen",
     "rejected",
@@ -584,7 +372,7 @@ class PreferencePair:
     higher (``chosen``) over one they scored lower (``rejected``), by at least the margin.
 
     Both sides are consensus rows with an overall score; the row's text (prompt and replies)
-    is added by the export stage, which writes the columns of :data:`PAIR_COLUMNS`.
+    is added by the export stage, which writes the columns of :data:`PREFERENCE_PAIR_COLUMNS`.
     """
 
     challenge: str
@@ -594,4 +382,7 @@ class PreferencePair:
     @property
     def margin(self) -> float:
         """How much higher the chosen output's overall mean is (rounded to 4 digits, as stored)."""
-        return round(self.chosen.overall.mean - self.rejected.overall.mean, 4)
+        chosen, rejected = self.chosen.overall, self.rejected.overall
+        if chosen is None or rejected is None:
+            raise ValueError(f"{self.challenge}: a preference pair needs two graded outputs")
+        return round(chosen.mean - rejected.mean, 4)

@@ -39,7 +39,7 @@ from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash
 from vizhub_pipeline.core.records import (
     DIMENSIONS,
-    PAIR_COLUMNS,
+    PREFERENCE_PAIR_COLUMNS,
     ConsensusRow,
     Generation,
     PreferencePair,
@@ -269,7 +269,7 @@ class _Encoded:
 def pair_line(
     prompt: str, challenge: str, version: str, chosen: _Encoded, rejected: _Encoded, margin: float, images: bool
 ) -> str:
-    """One line of preferences.jsonl, columns in :data:`PAIR_COLUMNS` order (``images`` last)."""
+    """One line of preferences.jsonl, columns in :data:`PREFERENCE_PAIR_COLUMNS` order (``images`` last)."""
     values = (
         prompt,
         chosen.completion,
@@ -290,7 +290,7 @@ def pair_line(
         rejected.hash,
         version,
     )
-    body = ", ".join(f'"{name}": {value}' for name, value in zip(PAIR_COLUMNS, values, strict=True))
+    body = ", ".join(f'"{name}": {value}' for name, value in zip(PREFERENCE_PAIR_COLUMNS, values, strict=True))
     if images:
         body += f', "images": [{chosen.image}, {rejected.image}]'
     return "{" + body + "}\n"

@@ -298,14 +298,10 @@ def _imported(folder: Path) -> bool:
 
 
 def graded_keys(layout: Layout) -> set[tuple[str, str, int]]:
-    """Every (challenge, model, sample) some grade file names (unreadable rows are left to validate)."""
-    from vizhub_pipeline.core.records import grade_files, parse_grade_file
+    """Every (challenge, model, sample) some readable judgement names (bad rows are left to validate)."""
+    from vizhub_pipeline.core.judgements.collect import list_judged_outputs
 
-    keys: set[tuple[str, str, int]] = set()
-    for path in grade_files(layout.grades):
-        grades, _problems = parse_grade_file(path)
-        keys.update(grade.key for grade in grades)
-    return keys
+    return list_judged_outputs(layout.root)
 
 
 def output_keys(layout: Layout) -> set[tuple[str, str, int]]:

@@ -14,7 +14,9 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from vizhub_pipeline.core.errors import VizhubError
 
@@ -35,7 +37,7 @@ class IndexLockedError(RepoError):
 class GitRepo:
     """An opened repository with a working tree."""
 
-    repo: object  # pygit2.Repository
+    repo: Any  # pygit2.Repository
     workdir: Path
     git_dir: Path
 
@@ -116,8 +118,8 @@ def file_lock(path: Path) -> Iterator[None]:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
-            fcntl = None
-        if fcntl is not None:
+            pass
+        else:
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
@@ -162,7 +164,7 @@ def commit_files(
     import pygit2
 
     on_head = ref is None
-    target = head_branch(git) if on_head else ref
+    target = head_branch(git) if ref is None else ref
     timeout = INDEX_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
     lock_fd = _acquire_index_lock(git, timeout) if on_head else None
     try:
@@ -173,7 +175,7 @@ def commit_files(
                 base = _head_commit(git)
             else:
                 base = tip
-            files = build(lambda relpath, base=base: _blob_in(base, relpath))
+            files = build(partial(_blob_in, base))
             blobs = {relpath: git.repo.create_blob(content) for relpath, content in files.items()}
             tree = base.tree if base is not None else None
             tree_id = tree.id if tree is not None else None
@@ -192,7 +194,7 @@ def commit_files(
                     continue
                 raise RepoError(f"git refused the commit on {target}: {exc}") from None
             break
-        if on_head:
+        if lock_fd is not None:
             _update_index_entries(git, lock_fd, blobs)
             lock_fd = None
         return str(commit_id), target

@@ -2,9 +2,9 @@
 
 Walks the outputs this grader has not graded yet (or whose grade went stale), shows where the
 screenshot is, how the page rendered and which checks passed, asks for functionality,
-aesthetics and notes, and submits each grade through :mod:`vizhub_pipeline.grading.grades` (a commit
-per grade, or one per session with ``grade.commit: batch``). Input and output are streams, so
-a test can drive a whole session.
+aesthetics and notes, and submits each grade through :mod:`vizhub_pipeline.grading.submit` (a commit
+per grade, or one per session with ``grade.commit: batch``), with source ``cli`` and whether the
+session was blind. Input and output are streams, so a test can drive a whole session.
 """
 
 from __future__ import annotations
@@ -19,14 +19,9 @@ from vizhub_pipeline.core import rubric
 from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.records import Generation, Grade, Render, iter_generations, read_render, utc_now_iso
-from vizhub_pipeline.grading.grades import (
-    GradeCommitError,
-    GradeError,
-    check_can_commit,
-    commit_grade_files,
-    graded_items,
-    submit_grades,
-)
+from vizhub_pipeline.grading.errors import GradeCommitError, GradeError
+from vizhub_pipeline.grading.loading import graded_items
+from vizhub_pipeline.grading.submit import check_can_commit, commit_judgement_files, submit_judgements
 
 QUIT = ("q", "quit", "exit")
 SKIP = ("s", "skip")
@@ -52,7 +47,9 @@ class SessionSummary:
 
 
 @dataclass(frozen=True)
-class _Item:
+class _PendingOutput:
+    """An output this grader has still to grade."""
+
     generation: Generation
     previous: Grade | None  # this grader's earlier grade, when it went stale
 
@@ -125,9 +122,11 @@ def _run(layout, grader, challenges, models, input, output, branch, blind, batch
             notes.strip(),
             grader,
             utc_now_iso(),
+            source="cli",
+            blind=blind,
         )
         try:
-            result = submit_grades(layout, [grade], commit=not batch, branch=branch)
+            result = submit_judgements(layout, [grade], commit=not batch, branch=branch)
         except GradeCommitError as exc:
             say(f"Warning: {exc}")
             summary.graded += 1
@@ -145,7 +144,7 @@ def _run(layout, grader, challenges, models, input, output, branch, blind, batch
             summary.commits.append(result.commit_id)
         say(result.message)
     if batch and pending:
-        result = commit_grade_files(layout, grader, summary.paths, pending)
+        result = commit_judgement_files(layout, grader, summary.paths, pending)
         if result.commit_id:
             summary.commits.append(result.commit_id)
         say(result.message)
@@ -157,7 +156,7 @@ def _run(layout, grader, challenges, models, input, output, branch, blind, batch
 
 def select_items(
     layout: Layout, grader: str, *, challenges=(), models=(), branch: str | None = None, blind: bool = True
-) -> list[_Item]:
+) -> list[_PendingOutput]:
     """The outputs to grade: selected, not yet graded by ``grader`` at their current artifact hash."""
     wanted_challenges = set(challenges or ())
     wanted_models = set(models or ())
@@ -181,13 +180,13 @@ def select_items(
         previous = mine.get((generation.challenge, generation.model, generation.sample))
         if previous is not None and previous.artifact_hash == generation.artifact_hash:
             continue
-        items.append(_Item(generation, previous))
+        items.append(_PendingOutput(generation, previous))
     if blind:
         random.Random(f"vizhub-grading:{grader}").shuffle(items)
     return items
 
 
-def _show_item(layout: Layout, item: _Item, number: int, total: int, shots: Path | None, say) -> None:
+def _show_item(layout: Layout, item: _PendingOutput, number: int, total: int, shots: Path | None, say) -> None:
     """What the grader needs to see; with ``shots`` (blind) nothing that names the model."""
     gen = item.generation
     who = f"output {number}" if shots else (gen.model if gen.sample == 0 else f"{gen.model} sample {gen.sample}")
@@ -195,7 +194,8 @@ def _show_item(layout: Layout, item: _Item, number: int, total: int, shots: Path
     say(f"[{number}/{total}] {gen.challenge} - {who}")
     if item.previous is not None:
         say(
-            f"  (you graded an earlier version: functionality {item.previous.functionality}, aesthetics {item.previous.aesthetics})"
+            f"  (you graded an earlier version: functionality {item.previous.functionality}, "
+            f"aesthetics {item.previous.aesthetics})"
         )
     if gen.status != "ok":
         say(f"  generation: {gen.status}" + (f" ({gen.error})" if gen.error else ""))

@@ -35,7 +35,8 @@ from vizhub_pipeline.core.challenges import load_challenge
 from vizhub_pipeline.core.errors import ChallengeError, InputError
 from vizhub_pipeline.core.layout import Layout, hash_files, is_safe_slug
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash
-from vizhub_pipeline.core.records import Generation, Grade, read_generation, write_generation
+from vizhub_pipeline.core.judgements.scores import Grade
+from vizhub_pipeline.core.records import Generation, read_generation, write_generation
 from vizhub_pipeline.importing import ImportSummary, importer
 
 SOURCE = "vizhub-benchmarks"
@@ -471,6 +472,8 @@ def _import_grade_file(
                 notes=grade.notes,
                 grader=grade.grader,
                 graded_at=grade.graded_at,
+                source="imported",
+                blind=False,
             )
         )
     added, present = append_imported_grades(layout, rows)

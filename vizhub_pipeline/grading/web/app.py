@@ -22,7 +22,7 @@ from vizhub_pipeline.core import rubric
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.grading.web import detail
 from vizhub_pipeline.grading.web.guard import TOKEN_HEADER, CrossSiteGuard, HostGuard, SecurityHeaders, safe_join
-from vizhub_pipeline.grading.web.items import Catalog, Item
+from vizhub_pipeline.grading.web.items import Catalog, GradableOutput
 
 HERE = Path(__file__).resolve().parent
 MAX_NOTES = 10_000
@@ -57,14 +57,18 @@ class GraderConfig:
 
     def finish(self):
         """Commit what a batch-mode session saved; returns the library's result, or ``None``."""
-        from vizhub_pipeline.grading.grades import commit_grade_files, grade_day, grade_file_path
+        from vizhub_pipeline.core.judgements.scores import KIND
+        from vizhub_pipeline.grading.names import get_judgement_day, grade_file_path
+        from vizhub_pipeline.grading.submit import commit_judgement_files
 
         with self.submit_lock:
             if not self.uncommitted:
                 return None
             grades, self.uncommitted = self.uncommitted, []
-            paths = sorted({grade_file_path(self.layout, self.grader, grade_day(grade)) for grade in grades})
-            return commit_grade_files(self.layout, self.grader, paths, grades)
+            paths = sorted(
+                {grade_file_path(self.layout, self.grader, get_judgement_day(KIND, grade)) for grade in grades}
+            )
+            return commit_judgement_files(self.layout, self.grader, paths, grades)
 
     @property
     def blind(self) -> bool:
@@ -89,7 +93,7 @@ def _challenge_filter(config: GraderConfig, challenge: str | None) -> str | None
     return challenge
 
 
-def _item_or_404(config: GraderConfig, item_id: str) -> Item:
+def _item_or_404(config: GraderConfig, item_id: str) -> GradableOutput:
     config.catalog.refresh()
     item = config.catalog.get(item_id)
     if item is None:
@@ -97,7 +101,7 @@ def _item_or_404(config: GraderConfig, item_id: str) -> Item:
     return item
 
 
-def _next_open(items: list[Item], grades, after: int) -> Item | None:
+def _next_open(items: list[GradableOutput], grades, after: int) -> GradableOutput | None:
     """The first item after position ``after`` (wrapping round, not the item itself) without a
     current grade; with ``after`` -1, the first of all."""
     count = len(items)
@@ -108,7 +112,7 @@ def _next_open(items: list[Item], grades, after: int) -> Item | None:
     return None
 
 
-def resume_item(config: GraderConfig, challenge: str | None = None) -> Item | None:
+def resume_item(config: GraderConfig, challenge: str | None = None) -> GradableOutput | None:
     """Where this grader left off: the first item in their order without a current grade."""
     items = config.catalog.items(challenge)
     if not items:
@@ -133,7 +137,7 @@ def _grade_json(grade) -> dict[str, Any] | None:
     }
 
 
-def item_summary(config: GraderConfig, item: Item, grades, position: int) -> dict[str, Any]:
+def item_summary(config: GraderConfig, item: GradableOutput, grades, position: int) -> dict[str, Any]:
     status = grades.status(item)
     revealed = not config.blind or status != "ungraded"
     return {
@@ -147,7 +151,7 @@ def item_summary(config: GraderConfig, item: Item, grades, position: int) -> dic
     }
 
 
-def page_context(config: GraderConfig, item: Item, challenge_filter: str | None) -> dict[str, Any]:
+def page_context(config: GraderConfig, item: GradableOutput, challenge_filter: str | None) -> dict[str, Any]:
     """Everything the grading page shows of one item."""
     catalog = config.catalog
     items = catalog.items(challenge_filter)
@@ -203,9 +207,10 @@ def page_context(config: GraderConfig, item: Item, challenge_filter: str | None)
 
 
 def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
-    """Validate a submission, write it through the grades library and commit it."""
+    """Validate a submission, write it through the grading library and commit it."""
     from vizhub_pipeline.core.records import Grade, utc_now_iso
-    from vizhub_pipeline.grading.grades import GradeCommitError, GradeError, submit_grades
+    from vizhub_pipeline.grading.errors import GradeCommitError, GradeError
+    from vizhub_pipeline.grading.submit import submit_judgements
 
     if not isinstance(body, dict):
         raise GraderRequestError(400, "expected a JSON object with item, functionality, aesthetics and notes")
@@ -247,11 +252,13 @@ def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
         notes=notes.strip(),
         grader=config.grader,
         graded_at=utc_now_iso(),
+        source="app",
+        blind=config.blind,
     )
     warning = saved_path = None
     with config.submit_lock:
         try:
-            result = submit_grades(config.layout, [grade], commit=config.commit, branch=config.branch)
+            result = submit_judgements(config.layout, [grade], commit=config.commit, branch=config.branch)
         except GradeCommitError as exc:  # saved on disk, not committed: say so, and go on
             result, warning, saved_path = None, str(exc), exc.path
         except GradeError as exc:
@@ -438,7 +445,7 @@ def create_app(config: GraderConfig):
     return HostGuard(guarded, config.allowed_hosts)
 
 
-def _render_json(view: detail.RenderView, item: Item) -> dict[str, Any]:
+def _render_json(view: detail.RenderView, item: GradableOutput) -> dict[str, Any]:
     if view.render is None:
         return {"status": None, "problem": view.problem}
     render = view.render

@@ -14,7 +14,7 @@ from pathlib import Path
 from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.records import Render, read_render
-from vizhub_pipeline.grading.web.items import Item
+from vizhub_pipeline.grading.web.items import GradableOutput
 
 MAX_SHOWN_CHARS = 200_000  # a larger file (data) is shown in part
 IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
@@ -84,7 +84,7 @@ def highlight(name: str, text: str) -> str:
     return run(text, _lexer(name, text), _formatter())
 
 
-def read_item_files(item: Item) -> dict[str, str | None]:
+def read_item_files(item: GradableOutput) -> dict[str, str | None]:
     """The item's files as text (``None`` for a file that is not UTF-8 text or is missing)."""
     root = item.folder.resolve()
     out: dict[str, str | None] = {}
@@ -162,7 +162,7 @@ def diff_view(files: dict[str, str | None], starter: dict[str, str]) -> DiffView
     return _diff(tuple(pairs))
 
 
-def render_view(render_dir: Path, item: Item, challenge: Challenge | None) -> RenderView:
+def render_view(render_dir: Path, item: GradableOutput, challenge: Challenge | None) -> RenderView:
     """The render of an item; a missing or unreadable render.json is reported, not raised."""
     path = render_dir / "render.json"
     if not path.is_file():

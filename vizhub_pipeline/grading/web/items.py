@@ -19,14 +19,15 @@ from pathlib import Path
 
 from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.errors import InputError
+from vizhub_pipeline.core.judgements.scores import latest_grades
 from vizhub_pipeline.core.layout import Layout
-from vizhub_pipeline.core.records import Grade, iter_generations, latest_grades
+from vizhub_pipeline.core.records import Grade, iter_generations
 
 DEEP_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
-class Item:
+class GradableOutput:
     """One output to grade."""
 
     id: str
@@ -52,7 +53,7 @@ def _rank(*parts: str) -> str:
     return hashlib.sha256("\0".join(("vizhub-grade-order",) + parts).encode("utf-8")).hexdigest()
 
 
-def order_items(items: Iterable[Item], grader: str, *, blind: bool) -> list[Item]:
+def order_items(items: Iterable[GradableOutput], grader: str, *, blind: bool) -> list[GradableOutput]:
     """The order a grader sees the items in.
 
     Not blind: by challenge, model and sample. Blind: challenges in an order drawn from
@@ -76,11 +77,11 @@ def order_items(items: Iterable[Item], grader: str, *, blind: bool) -> list[Item
 
 def scan_items(
     layout: Layout, challenges: Iterable[str] = (), models: Iterable[str] = ()
-) -> tuple[list[Item], list[str]]:
+) -> tuple[list[GradableOutput], list[str]]:
     """Every gradable output (status ``ok``) of the selection, and notes on what was left out."""
     only_challenges = set(challenges)
     only_models = set(models)
-    items: list[Item] = []
+    items: list[GradableOutput] = []
     notes: list[str] = []
     skipped = 0
     generations = iter_generations(layout.visualizations)
@@ -100,7 +101,7 @@ def scan_items(
             skipped += 1
             continue
         items.append(
-            Item(
+            GradableOutput(
                 id=make_item_id(generation.challenge, generation.model, generation.sample),
                 challenge=generation.challenge,
                 model=generation.model,
@@ -131,14 +132,14 @@ class GradeIndex:
     # (item key, artifact hash) -> graders whose latest grade of the item is of that version
     graders_by_version: dict[tuple[tuple[str, str, int], str], set[str]] = field(default_factory=dict)
 
-    def status(self, item: Item) -> str:
+    def status(self, item: GradableOutput) -> str:
         """``ungraded``, ``graded`` or ``stale`` (graded before the output changed)."""
         grade = self.mine.get(item.key)
         if grade is None:
             return "ungraded"
         return "graded" if grade.artifact_hash == item.artifact_hash else "stale"
 
-    def progress(self, items: list[Item]) -> Progress:
+    def progress(self, items: list[GradableOutput]) -> Progress:
         mine = sum(1 for item in items if self.status(item) == "graded")
         everyone = 0
         graders: set[str] = set()
@@ -234,13 +235,13 @@ class Catalog:
         self._items_signature: tuple | None = None
         self._shallow_signature: tuple | None = None
         self._deep_checked = 0.0
-        self._items: list[Item] = []
-        self._by_id: dict[str, Item] = {}
+        self._items: list[GradableOutput] = []
+        self._by_id: dict[str, GradableOutput] = {}
         self._grades_signature: tuple | None = None
         self._grades = GradeIndex()
 
     # -- items
-    def items(self, challenge: str | None = None) -> list[Item]:
+    def items(self, challenge: str | None = None) -> list[GradableOutput]:
         """The session's items in this grader's order (only ``challenge``'s when given), as of
         the last :meth:`refresh`."""
         if self._items_signature is None:
@@ -249,7 +250,7 @@ class Catalog:
             return [item for item in self._items if item.challenge == challenge]
         return list(self._items)
 
-    def get(self, item_id: str) -> Item | None:
+    def get(self, item_id: str) -> GradableOutput | None:
         if self._items_signature is None:
             self.refresh()
         return self._by_id.get(item_id)
@@ -281,15 +282,16 @@ class Catalog:
 
     # -- grades
     def grades(self) -> GradeIndex:
-        """The grade index, reread through the grades library when a grade file changed."""
+        """The grade index (people's grades only), reread when a grade file changed."""
         signature = _files_signature(self.layout.grades)
         if signature == self._grades_signature:
             return self._grades
         with self._lock:
             if signature != self._grades_signature:
-                from vizhub_pipeline.grading.grades import load_grades
+                from vizhub_pipeline.grading.loading import keep_human_grades, load_grades
 
-                self._grades = index_grades(load_grades(self.layout, branch=self.branch), self.grader)
+                grades = keep_human_grades(load_grades(self.layout, branch=self.branch))
+                self._grades = index_grades(grades, self.grader)
                 self._grades_signature = signature
         return self._grades
 

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from vizhub_pipeline.core.challenges import discover_challenges
 from vizhub_pipeline.core.errors import PrerequisiteError, VizhubError
@@ -65,7 +66,7 @@ class PortDispatcher:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         server = scope.get("server") or (None, None)
-        app = self.apps.get(server[1])
+        app = self.apps.get(server[1]) if isinstance(server[1], int) else None
         if app is None:  # pragma: no cover - uvicorn always reports the listening socket
             raise RuntimeError(f"request on an unknown port {server!r}")
         await app(scope, receive, send)
@@ -81,7 +82,7 @@ class GraderServer:
     sandbox_url: str
     app: Callable
 
-    _server: object | None = None
+    _server: Any = None  # uvicorn.Server once run
     _thread: threading.Thread | None = None
 
     def run(self):
