@@ -315,7 +315,7 @@ def build_consensus(items: Items, counted: Counted, summary: dict, params: Aggre
     for index, key in enumerate(items.keys):
         graders = int(n[index])
         stale = int(counted.n_stale[index]) if len(counted.n_stale) else 0
-        scores = {}
+        scores: dict[str, ScoreSummary | None] = {}
         for dim in DIMENSIONS:
             if graders:
                 stat = summary[dim]
@@ -452,30 +452,23 @@ def _reliability(items: Items, counted: Counted, params: AggregateParams) -> dic
     n_graders = len(counted.graders)
     result: dict[str, Any] = {"alpha": {}, "alpha_by_challenge": {}, "icc": None, "pairwise": [], "graders": []}
     counts = {dim: rel.value_counts(counted.item, counted.codes(dim), n_items, len(DOMAINS[dim])) for dim in DIMENSIONS}
-    for dim in DIMENSIONS:
-        result["alpha"][dim] = rel.alpha_with_interval(
-            counts[dim],
-            DOMAINS[dim],
+
+    def alphas(groups: dict[str, Any], *labels: str) -> dict[str, Any]:
+        found = rel.alphas_with_intervals(
+            counts,
+            DOMAINS,
+            groups,
             n_boot=params.bootstrap,
             confidence=params.confidence,
-            rng=rng_for(params.seed, "alpha", dim),
-        ).to_json()
-    challenges = [key[0] for key in items.keys]
+            rng=rng_for(params.seed, "alpha", *labels),
+        )
+        return {name: {dim: alpha.to_json() for dim, alpha in by_dim.items()} for name, by_dim in found.items()}
+
+    result["alpha"] = alphas({"all": np.arange(n_items)})["all"]
     bounds: dict[str, list[int]] = {}
-    for index, challenge in enumerate(challenges):
-        bounds.setdefault(challenge, []).append(index)
-    for challenge in sorted(bounds):
-        index = np.asarray(bounds[challenge])
-        result["alpha_by_challenge"][challenge] = {
-            dim: rel.alpha_with_interval(
-                counts[dim][index],
-                DOMAINS[dim],
-                n_boot=params.bootstrap,
-                confidence=params.confidence,
-                rng=rng_for(params.seed, "alpha", dim, challenge),
-            ).to_json()
-            for dim in DIMENSIONS
-        }
+    for index, key in enumerate(items.keys):
+        bounds.setdefault(key[0], []).append(index)
+    result["alpha_by_challenge"] = alphas({name: bounds[name] for name in sorted(bounds)}, "by challenge")
     block_items, block_graders = rel.crossed_block(counted.item, counted.grader, n_items, n_graders)
     if len(block_items):
         icc: dict[str, Any] = {"items": len(block_items), "graders": [counted.graders[g] for g in block_graders]}
@@ -739,7 +732,7 @@ def _metrics(
     document: dict[str, Any],
 ) -> dict[str, Any]:
     renders = [status for status in items.render_status if status is not None]
-    passed = sum(p for p, t in zip(items.checks_passed, items.checks_total) if t)
+    passed = sum(p or 0 for p, t in zip(items.checks_passed, items.checks_total, strict=True) if t)
     total = sum(t for t in items.checks_total if t)
     icc = reliability["icc"] or {}
     return {
