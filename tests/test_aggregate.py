@@ -624,7 +624,7 @@ def test_leaderboard_reliability_and_metrics(project):
         assert float(row["overall_ci_low"]) <= float(row["overall_mean"]) <= float(row["overall_ci_high"])
     reliability = json.loads((layout.consensus / "reliability.json").read_text())
     assert "t-interval" in reliability["methods"]["item_interval"]
-    assert "bootstrap over challenges" in reliability["methods"]["leaderboard_interval"]
+    assert "over grades" in reliability["methods"]["leaderboard_interval"]
     assert reliability["icc"]["items"] == 9 and reliability["icc"]["graders"] == ["alice", "bob", "carol"]
     assert set(reliability["alpha_by_challenge"]) == {"barsOne", "barsTwo", "lines"}
     alpha = reliability["alpha"]["overall"]

@@ -494,30 +494,23 @@ def _reliability(items: OutputTable, counted: Counted, params: AggregateParams) 
     n_graders = len(counted.graders)
     result: dict[str, Any] = {"alpha": {}, "alpha_by_challenge": {}, "icc": None, "pairwise": [], "graders": []}
     counts = {dim: rel.value_counts(counted.item, counted.codes(dim), n_items, len(DOMAINS[dim])) for dim in DIMENSIONS}
-    for dim in DIMENSIONS:
-        result["alpha"][dim] = rel.alpha_with_interval(
-            counts[dim],
-            DOMAINS[dim],
+
+    def alphas(groups: dict[str, Any], *labels: str) -> dict[str, Any]:
+        found = rel.alphas_with_intervals(
+            counts,
+            DOMAINS,
+            groups,
             n_boot=params.bootstrap,
             confidence=params.confidence,
-            rng=rng_for(params.seed, "alpha", dim),
-        ).to_json()
-    challenges = [key[0] for key in items.keys]
+            rng=rng_for(params.seed, "alpha", *labels),
+        )
+        return {name: {dim: alpha.to_json() for dim, alpha in by_dim.items()} for name, by_dim in found.items()}
+
+    result["alpha"] = alphas({"all": np.arange(n_items)})["all"]
     bounds: dict[str, list[int]] = {}
-    for index, challenge in enumerate(challenges):
-        bounds.setdefault(challenge, []).append(index)
-    for challenge in sorted(bounds):
-        members = np.asarray(bounds[challenge])
-        result["alpha_by_challenge"][challenge] = {
-            dim: rel.alpha_with_interval(
-                counts[dim][members],
-                DOMAINS[dim],
-                n_boot=params.bootstrap,
-                confidence=params.confidence,
-                rng=rng_for(params.seed, "alpha", dim, challenge),
-            ).to_json()
-            for dim in DIMENSIONS
-        }
+    for index, key in enumerate(items.keys):
+        bounds.setdefault(key[0], []).append(index)
+    result["alpha_by_challenge"] = alphas({name: bounds[name] for name in sorted(bounds)}, "by challenge")
     block_items, block_graders = rel.crossed_block(counted.item, counted.grader, n_items, n_graders)
     if len(block_items):
         icc: dict[str, Any] = {"items": len(block_items), "graders": [counted.graders[g] for g in block_graders]}

@@ -1,24 +1,41 @@
 """The per-model leaderboard: human scores with bootstrap intervals, automated results, cost.
 
-A model's human score is the mean over challenges of its per-challenge mean item consensus
-(an item's consensus is the mean of its graders). The interval is a percentile bootstrap
-over challenges, all models resampled with the same draws; when fewer than two challenges
-have grades, items are resampled instead. Ranks respect the intervals: a model's rank is
-1 + the number of models whose interval lies entirely above its own, so models whose
-intervals overlap share a rank.
+A model's human score is the mean over the challenges it was graded on of its mean output
+consensus in each (an output's consensus is the mean of its graders' scores).
+
+Intervals come from a percentile bootstrap (:mod:`~vizhub_pipeline.analysis.resample`) that
+resamples the highest level of the design with enough units and holds the levels above it
+fixed (Davison & Hinkley 1997, section 3.8: resample the top level; lower-level noise is
+already inside each unit's mean):
+
+- ``challenges`` when at least :data:`MIN_CHALLENGES` challenges are graded: each model's
+  graded challenges are drawn with replacement. The interval speaks for other challenges
+  like these. A model graded on fewer challenges has none.
+- ``grades`` when fewer challenges are graded: a percentile interval over a handful of
+  challenges is far too narrow (over 3 it covers about 75% where it claims 95%; over 10
+  about 90%), and with one challenge it has zero width. Each output's grades are drawn with
+  replacement among themselves instead, challenges and outputs held fixed: the interval
+  shows how much the score rests on which graders graded. A model with an output graded
+  once has none (one grade shows no spread).
+
+Rank = 1 + the number of models whose lower bound is above this model's upper bound (on
+the overall score); a model without an interval has no rank.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from vizhub_pipeline.core.params import AggregateParams
 from vizhub_pipeline.core.records import DIMENSIONS
 
+# fewest graded challenges for an interval over challenges; see the module docstring
+MIN_CHALLENGES = 10
+
 LEADERBOARD_COLUMNS = (
     ["rank", "model", "items", "graded_items", "grades"]
     + [f"{dim}_{stat}" for dim in DIMENSIONS for stat in ("mean", "ci_low", "ci_high")]
+    + ["interval_unit", "interval_note"]
     + [
         "generation_ok_rate",
         "renders",
@@ -33,16 +50,44 @@ LEADERBOARD_COLUMNS = (
     ]
 )
 
+SCORE_TEXT = (
+    "Score: a model's mean over the challenges it was graded on of its mean output consensus "
+    "(an output's consensus is the mean of its graders' scores). "
+)
+RANK_TEXT = (
+    "Rank: 1 + the number of models whose lower bound (overall) is above this model's upper bound; "
+    "a model without an interval has no rank."
+)
 
-def leaderboard_method(unit: str) -> str:
-    return (
-        f"percentile bootstrap over {unit} (all models resampled together) of the mean over challenges "
-        "of each model's mean item consensus; rank = 1 + number of models whose interval lies entirely above"
-    )
+
+def leaderboard_method(unit: str | None, graded_challenges: int, params: AggregateParams) -> str:
+    """The method text written beside the leaderboard (``reliability.json``) and printed by the report."""
+    if unit is None:
+        return SCORE_TEXT + "No output has a human grade yet: no score, interval or rank. " + RANK_TEXT
+    if params.bootstrap <= 0:
+        return SCORE_TEXT + "No intervals: aggregate.bootstrap is 0. " + RANK_TEXT
+    level = f"{params.confidence * 100:g}%"
+    bootstrap = f"{level} percentile bootstrap (scipy.stats.bootstrap, {params.bootstrap} resamples)"
+    if unit == "challenges":
+        interval = (
+            f"Interval: {bootstrap} over challenges: each model's graded challenges are drawn with replacement, "
+            "so it shows how the score could differ on other challenges like these; grader disagreement is "
+            f"inside each challenge's mean. A model graded on fewer than {MIN_CHALLENGES} challenges has none "
+            f"(over fewer, a {level} percentile interval covers much less than {level}). "
+        )
+    else:
+        interval = (
+            f"Interval: {graded_challenges} challenge(s) graded, too few to resample challenges (at least "
+            f"{MIN_CHALLENGES} needed), so it is a {bootstrap} over grades: each output's grades are drawn "
+            "with replacement among themselves, challenges and outputs held fixed. It shows how much the score "
+            "rests on which graders graded, not how it would change on other challenges, and with few grades "
+            "per output it is narrow. A model with an output graded once has none. "
+        )
+    return SCORE_TEXT + interval + RANK_TEXT
 
 
 def build_leaderboard(items, summary: dict, counted, params: AggregateParams, rng) -> dict[str, Any]:
-    """``{"unit": "challenges" | "items", "method": ..., "rows": [row dict per model]}``."""
+    """``{"unit": "challenges" | "grades" | None, "method": ..., "rows": [row dict per model]}``."""
     import numpy as np
 
     models = sorted({key[1] for key in items.keys})
@@ -53,36 +98,142 @@ def build_leaderboard(items, summary: dict, counted, params: AggregateParams, rn
     item_challenge = np.asarray([challenge_index[key[0]] for key in items.keys], dtype=np.int64)
     n = summary["overall"]["n"] if len(items) else np.zeros(0)
     graded = np.flatnonzero(n > 0)
-    unit = "challenges" if len(np.unique(item_challenge[graded])) >= 2 else "items"
-    scores = {}
-    for dim in DIMENSIONS:
-        means = summary[dim]["mean"]
-        if unit == "challenges":
-            matrix = _cluster_means(
-                item_challenge[graded], item_model[graded], means[graded], len(challenges), len(models)
-            )
+    graded_challenges = len(np.unique(item_challenge[graded]))
+    unit = None if not len(graded) else "challenges" if graded_challenges >= MIN_CHALLENGES else "grades"
+
+    # (challenge, model) means of the item consensus, per dimension: (C, M, 3)
+    cells = np.stack(
+        [
+            _cell_means(item_challenge[graded], item_model[graded], summary[dim]["mean"][graded], challenges, models)
+            for dim in DIMENSIONS
+        ],
+        axis=-1,
+    )
+    present = ~np.isnan(cells[:, :, 0])
+    with np.errstate(invalid="ignore"):
+        means = np.where(present[:, :, None], cells, 0).sum(axis=0) / present.sum(axis=0)[:, None]  # (M, 3)
+    low = np.full((len(models), len(DIMENSIONS)), np.nan)
+    high = np.full((len(models), len(DIMENSIONS)), np.nan)
+    notes = [""] * len(models)
+    if unit is not None:
+        if params.bootstrap <= 0:
+            notes = ["no interval: aggregate.bootstrap is 0"] * len(models)
+        elif unit == "challenges":
+            _intervals_over_challenges(cells, present, params, rng, low, high, notes)
         else:
-            matrix = np.full((len(graded), len(models)), np.nan)
-            matrix[np.arange(len(graded)), item_model[graded]] = means[graded]
-        scores[dim] = _bootstrap_means(matrix, params.bootstrap, params.confidence, rng)
+            _intervals_over_grades(counted, item_model, item_challenge, len(items), params, rng, low, high, notes)
+
     grades_per_item = np.bincount(counted.item, minlength=len(items)) if len(items) else np.zeros(0, dtype=np.int64)
     rows = []
     for m, model in enumerate(models):
         mine = np.flatnonzero(item_model == m)
+        scored = bool(present[:, m].any())
         row: dict[str, Any] = {
             "model": model,
             "items": len(mine),
             "graded_items": int((n[mine] > 0).sum()),
             "grades": int(grades_per_item[mine].sum()),
         }
-        for dim in DIMENSIONS:
-            mean, low, high = (value[m] for value in scores[dim])
-            row[f"{dim}_mean"], row[f"{dim}_ci_low"], row[f"{dim}_ci_high"] = _num(mean), _num(low), _num(high)
+        for d, dim in enumerate(DIMENSIONS):
+            row[f"{dim}_mean"] = _num(means[m, d]) if scored else None
+            row[f"{dim}_ci_low"], row[f"{dim}_ci_high"] = _num(low[m, d]), _num(high[m, d])
+        row["interval_unit"] = unit if scored and params.bootstrap > 0 else None
+        row["interval_note"] = (notes[m] or None) if scored else None
         row.update(_automated(items, mine))
         rows.append(row)
     _assign_ranks(rows)
-    rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, -(r["overall_mean"] or 0), r["model"]))
-    return {"unit": unit, "method": leaderboard_method(unit), "rows": rows}
+    rows.sort(
+        key=lambda r: (
+            r["rank"] is None,
+            r["rank"] or 0,
+            r["overall_mean"] is None,
+            -(r["overall_mean"] or 0),
+            r["model"],
+        )
+    )
+    return {"unit": unit, "method": leaderboard_method(unit, graded_challenges, params), "rows": rows}
+
+
+def _intervals_over_challenges(cells, present, params: AggregateParams, rng, low, high, notes: list[str]) -> None:
+    """Each model's challenge means (``cells``: challenges x models x dimensions) resampled on their own."""
+    import numpy as np
+
+    from vizhub_pipeline.analysis.resample import percentile_interval
+
+    samples, kept = [], []
+    for m in range(cells.shape[1]):
+        rows = np.flatnonzero(present[:, m])
+        if len(rows) >= MIN_CHALLENGES:
+            samples.append(cells[rows, m, :].T)  # (3, challenges of m)
+            kept.append(m)
+        elif len(rows):
+            notes[m] = f"graded on {len(rows)} challenge(s); an interval over challenges needs {MIN_CHALLENGES}"
+    if not kept:
+        return
+
+    def mean_per_model(*resamples, axis=-1):
+        return np.stack([resample.mean(axis=axis) for resample in resamples])  # (models, 3, resamples)
+
+    lows, highs = percentile_interval(
+        samples, mean_per_model, n_resamples=params.bootstrap, confidence=params.confidence, rng=rng
+    )
+    low[kept], high[kept] = lows, highs
+
+
+def _intervals_over_grades(
+    counted, item_model, item_challenge, n_items: int, params: AggregateParams, rng, low, high, notes: list[str]
+) -> None:
+    """Each output's grades resampled among themselves (stratified by output); the score recomputed."""
+    import numpy as np
+
+    from vizhub_pipeline.analysis.resample import percentile_interval
+
+    per_item = np.bincount(counted.item, minlength=n_items)
+    graded = per_item > 0
+    kept = []
+    for m in range(len(notes)):
+        mine = graded & (item_model == m)
+        once = int((per_item[mine] == 1).sum())
+        if once:
+            notes[m] = f"{once} output(s) graded once; an interval over grades needs two or more grades per output"
+        elif mine.any():
+            kept.append(m)
+    if not kept:
+        return
+    scores = np.stack([counted.scores(dim) for dim in DIMENSIONS])  # (3, grades)
+    order = np.argsort(counted.item, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(per_item)])
+    kept_items = np.flatnonzero(graded & np.isin(item_model, kept))
+    samples = [scores[:, order[starts[i] : starts[i + 1]]] for i in kept_items]  # (3, grades of item i)
+    # score of model m = sum over its items of weight * item mean, weight = 1 / (challenges of m * its items there)
+    weights = np.zeros((len(kept), len(kept_items)))
+    for row, m in enumerate(kept):
+        mine = item_model[kept_items] == m
+        cells, per_cell = np.unique(item_challenge[kept_items][mine], return_counts=True)
+        share = dict(zip(cells.tolist(), (1 / (len(cells) * per_cell)).tolist(), strict=True))
+        weights[row, mine] = [share[c] for c in item_challenge[kept_items][mine].tolist()]
+
+    def score_per_model(*resamples, axis=-1):
+        item_means = np.stack([resample.mean(axis=axis) for resample in resamples])  # (items, 3, resamples)
+        return np.einsum("mi,idb->mdb", weights, item_means)
+
+    lows, highs = percentile_interval(
+        samples, score_per_model, n_resamples=params.bootstrap, confidence=params.confidence, rng=rng
+    )
+    low[kept], high[kept] = lows, highs
+
+
+def _cell_means(challenge, model, values, challenges: list[str], models: list[str]):
+    """``(challenges, models)`` means of ``values``; NaN where a model has no graded output."""
+    import numpy as np
+
+    n_cells = len(challenges) * len(models)
+    slot = challenge * len(models) + model
+    total = np.bincount(slot, weights=values, minlength=n_cells)
+    count = np.bincount(slot, minlength=n_cells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matrix = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return matrix.reshape(len(challenges), len(models))
 
 
 def _num(value) -> float | None:
@@ -91,61 +242,14 @@ def _num(value) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def _cluster_means(cluster, model, values, n_clusters: int, n_models: int):
-    import numpy as np
-
-    slot = cluster * n_models + model
-    total = np.bincount(slot, weights=values, minlength=n_clusters * n_models)
-    count = np.bincount(slot, minlength=n_clusters * n_models)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        matrix = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return matrix.reshape(n_clusters, n_models)
-
-
-def _bootstrap_means(matrix, n_boot: int, confidence: float, rng):
-    """Per column: the mean of the present rows, and a percentile bootstrap interval over rows."""
-    import numpy as np
-
-    from vizhub_pipeline.analysis.reliability import bootstrap_weights
-
-    rows, columns = matrix.shape
-    present = ~np.isnan(matrix)
-    filled = np.where(present, matrix, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = filled.sum(axis=0) / present.sum(axis=0)
-    low = np.full(columns, np.nan)
-    high = np.full(columns, np.nan)
-    if rows == 0 or n_boot <= 0:
-        return mean, low, high
-    boots = []
-    chunk = max(1, 2_000_000 // rows)
-    for start in range(0, n_boot, chunk):
-        size = min(chunk, n_boot - start)
-        weights = bootstrap_weights(rows, size, rng).astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            boots.append((weights @ filled) / (weights @ present))
-    sample = np.concatenate(boots)  # (n_boot, columns)
-    tail = (1 - confidence) / 2 * 100
-    for column in range(columns):
-        values = sample[:, column]
-        values = values[~np.isnan(values)]
-        if len(values) and not np.isnan(mean[column]):
-            low[column], high[column] = np.percentile(values, [tail, 100 - tail])
-    return mean, low, high
-
-
 def _assign_ranks(rows: list[dict[str, Any]]) -> None:
-    scored = [row for row in rows if row["overall_mean"] is not None]
+    """Rank = 1 + the number of models whose lower bound is above this model's upper bound (overall);
+    ``None`` for a model without a score or an interval."""
+    bounded = [row for row in rows if row["overall_ci_low"] is not None and row["overall_ci_high"] is not None]
     for row in rows:
         row["rank"] = None
-    for row in scored:
-        high = row["overall_ci_high"] if row["overall_ci_high"] is not None else row["overall_mean"]
-        above = 0
-        for other in scored:
-            low = other["overall_ci_low"] if other["overall_ci_low"] is not None else other["overall_mean"]
-            if other is not row and low > high:
-                above += 1
-        row["rank"] = 1 + above
+    for row in bounded:
+        row["rank"] = 1 + sum(1 for other in bounded if other["overall_ci_low"] > row["overall_ci_high"])
 
 
 def _automated(items, mine) -> dict[str, Any]:
@@ -168,114 +272,3 @@ def _automated(items, mine) -> dict[str, Any]:
         "cost_per_item": sum(costs) / len(costs) if costs else None,
         "cost_total": sum(costs) if costs else None,
     }
-
-
-# --------------------------------------------------------------------------- report
-
-
-def read_report(consensus: Path, metrics: Path) -> dict[str, Any]:
-    """The leaderboard and reliability summary of a finished aggregate run, for ``vizhub report``."""
-    import csv
-    import json
-
-    from vizhub_pipeline.core.errors import InputError
-
-    consensus, metrics = Path(consensus), Path(metrics)
-    board_path, reliability_path = consensus / "leaderboard.csv", consensus / "reliability.json"
-    for path in (board_path, reliability_path, metrics):
-        if not path.is_file():
-            raise InputError(path, "not found; run `vizhub aggregate` (or `dvc repro aggregate`) first")
-    with open(board_path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames != LEADERBOARD_COLUMNS:
-            raise InputError(board_path, "unexpected header; rerun `vizhub aggregate`", line=1)
-        rows = [{key: _parse_cell(value) for key, value in row.items()} for row in reader]
-    documents = {}
-    for name, path in (("reliability", reliability_path), ("metrics", metrics)):
-        try:
-            documents[name] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(path, f"cannot read: {exc}") from None
-    reliability, totals = documents["reliability"], documents["metrics"]
-    return {
-        "leaderboard": rows,
-        "grades": reliability.get("grades", {}),
-        "items": totals.get("items"),
-        "graded_items": totals.get("graded_items"),
-        "needs_review": totals.get("needs_review"),
-        "alpha": reliability.get("alpha", {}),
-        "icc": reliability.get("icc"),
-        "pairwise_mean_kappa": reliability.get("pairwise_mean_kappa", {}),
-        "methods": reliability.get("methods", {}),
-    }
-
-
-def _parse_cell(value: str) -> Any:
-    if value == "":
-        return None
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
-
-
-def format_report(report: dict[str, Any]) -> str:
-    """The report as aligned plain-text tables."""
-
-    def num(value: Any, digits: int = 2) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
-
-    def interval(row: dict[str, Any], dim: str) -> str:
-        if row[f"{dim}_mean"] is None:
-            return "-"
-        low, high = row[f"{dim}_ci_low"], row[f"{dim}_ci_high"]
-        bounds = f" [{num(low)}, {num(high)}]" if low is not None and high is not None else ""
-        return f"{num(row[f'{dim}_mean'])}{bounds}"
-
-    header = ["rank", "model", "overall", "functionality", "aesthetics", "graded", "checks", "renders", "cost/item"]
-    table = [header]
-    for row in report["leaderboard"]:
-        table.append(
-            [
-                "-" if row["rank"] is None else str(row["rank"]),
-                str(row["model"]),
-                interval(row, "overall"),
-                interval(row, "functionality"),
-                interval(row, "aesthetics"),
-                f"{row['graded_items']}/{row['items']}",
-                "-" if row["check_pass_rate"] is None else f"{row['check_pass_rate'] * 100:.0f}%",
-                "-" if row["render_rate"] is None else f"{row['render_rate'] * 100:.0f}%",
-                "-" if row["cost_per_item"] is None else f"${row['cost_per_item']:.4f}",
-            ]
-        )
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    lines = ["Leaderboard (mean human score, 0-5, with intervals; tied ranks overlap)"]
-    for line in table:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-    grades = report.get("grades") or {}
-    lines.append("")
-    if not grades.get("read"):
-        lines.append("No human grade exists yet (grade with `vizhub grade`); the automated columns are filled.")
-    else:
-        lines.append(
-            f"Grades: {grades.get('counted', 0)} counted of {grades.get('read', 0)} read from {grades.get('graders', 0)} grader(s); "
-            f"{grades.get('stale', 0)} stale, {grades.get('unknown_item_rows', 0)} for unknown items; "
-            f"{report.get('needs_review') or 0} item(s) need review"
-        )
-    lines.append("Reliability (Krippendorff's alpha, ordinal; ICC(2,1); mean pairwise weighted kappa):")
-    icc = report.get("icc") or {}
-    for dim in DIMENSIONS:
-        alpha = (report.get("alpha") or {}).get(dim) or {}
-        ci = (
-            f" [{num(alpha.get('ci_low'), 3)}, {num(alpha.get('ci_high'), 3)}]"
-            if alpha.get("ci_low") is not None
-            else ""
-        )
-        dim_icc = (icc.get(dim) or {}).get("icc2_1") if icc else None
-        kappa = (report.get("pairwise_mean_kappa") or {}).get(dim)
-        lines.append(
-            f"  {dim:<14} alpha {num(alpha.get('value'), 3)}{ci}   ICC {num(dim_icc, 3)}   kappa {num(kappa, 3)}"
-        )
-    return "\n".join(lines)

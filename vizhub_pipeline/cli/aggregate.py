@@ -36,17 +36,21 @@ def aggregate(project) -> None:
 def report(as_json, project) -> None:
     """Print the leaderboard and the grader reliability from results/ (after `vizhub aggregate`).
 
+    Says what the numbers mean: which unit the leaderboard intervals resampled and how
+    ranks follow from them, how reliable Krippendorff's alpha and the ICC are by the usual
+    conventions, and which outputs need review.
+
     \b
     Example:
         vizhub report
         vizhub report --json | jq '.leaderboard[0]'
     """
-    from vizhub_pipeline.analysis.leaderboard import format_report, read_report
+    from vizhub_pipeline.analysis.report import format_report, read_report
     from vizhub_pipeline.core.atomic import dumps_json
     from vizhub_pipeline.core.layout import Layout
 
     layout = Layout.at(project)
-    data = read_report(layout.consensus, layout.metrics)
+    data = read_report(layout.consensus, layout.metrics, root=layout.root)
     click.echo(dumps_json(data).rstrip("\n") if as_json else format_report(data))
 
 

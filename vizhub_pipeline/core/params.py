@@ -2,83 +2,108 @@
 
 One section per stage (``generate``, ``screenshot``, ``aggregate``, ``export``) plus
 ``grade`` for the grading tools. A DVC stage depends on its own section's keys only.
+
+The sections are pydantic dataclasses: pydantic checks every value's type when
+``params.yaml`` is read (strictly: ``true`` is not a number, ``1.5`` is not a whole number,
+a number is not text), and they stay frozen standard dataclasses, so ``dataclasses.replace``
+derives a changed copy. A bad value is reported as an :class:`InputError` that names the
+file and the key (``params.yaml: generate.samples: expected a whole number, found 'two'``);
+with several bad values, the one written first in the file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BeforeValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from vizhub_pipeline.core.errors import InputError
 
 DEFAULT_MODELS = ("baseline/starter", "baseline/reference")
 
 
-@dataclass(frozen=True)
+def _split_commas(value: Any) -> Any:
+    """``models: a, b`` is the list ``[a, b]``."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]  # strict still takes a whole number (30 -> 30.0), never true/false
+Bool = Annotated[bool, Strict()]
+Text = Annotated[str, Strict()]
+Models = Annotated[tuple[Text, ...], BeforeValidator(_split_commas)]
+
+SECTION = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, config=SECTION)
 class GenerateParams:
-    models: tuple[str, ...] = DEFAULT_MODELS
-    samples: int = 1
-    temperature: float = 0.0
-    max_tokens: int = 8192
-    seed: int | None = 42
-    concurrency: int = 8  # in-flight requests per provider
-    timeout: float = 120.0  # seconds per model call
-    retries: int = 4  # extra attempts on rate limits, 5xx and timeouts
-    backoff: float = 2.0  # first retry delay in seconds, doubled each time (jittered)
+    models: Models = DEFAULT_MODELS
+    samples: Int = 1
+    temperature: Float = 0.0
+    max_tokens: Int = 8192
+    seed: Int | None = 42
+    concurrency: Int = 8  # in-flight requests per provider
+    timeout: Float = 120.0  # seconds per model call
+    retries: Int = 4  # extra attempts on rate limits, 5xx and timeouts
+    backoff: Float = 2.0  # first retry delay in seconds, doubled each time (jittered)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class ScreenshotParams:
-    width: int = 800  # default viewport when a challenge does not set one
-    height: int = 600
-    timeout: float = 15.0  # seconds per page, wall clock
-    settle_ms: int = 5000  # virtual time run before the screenshot, for transitions
-    step_ms: int = 1000  # virtual time run after each interaction step
-    seed: int = 1  # Math.random seed
-    concurrency: int = field(default=2, metadata={"at_least": 1})  # pages rendered at once (not in the render hash)
+    width: Int = 800  # default viewport when a challenge does not set one
+    height: Int = 600
+    timeout: Float = 15.0  # seconds per page, wall clock
+    settle_ms: Int = 5000  # virtual time run before the screenshot, for transitions
+    step_ms: Int = 1000  # virtual time run after each interaction step
+    seed: Int = 1  # Math.random seed
+    concurrency: Annotated[Int, Field(ge=1)] = 2  # pages rendered at once (not in the render hash)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class AggregateParams:
-    min_graders: int = 2
-    high_variance: float = 1.5  # standard deviation of overall score that flags an item
-    confidence: float = 0.95
-    bootstrap: int = 1000
-    seed: int = 0
+    min_graders: Int = 2
+    high_variance: Float = 1.5  # standard deviation of overall score that flags an item
+    confidence: Float = 0.95
+    bootstrap: Int = 1000
+    seed: Int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class ExportParams:
-    output: str = "exports/preferences.jsonl"
-    min_votes: int = 1
-    min_margin: float = 0.5
-    format: str = "standard"
-    pairs: str = "all"
-    images: bool = False
-    kto_desirable: float = 3.5  # overall mean at or above: label true in the KTO file
-    kto_undesirable: float = 2.0  # overall mean at or below: label false (between: left out)
-    sft_min_score: float = 3.5  # the best item of a challenge joins the SFT file only from this score
-    version: str = "0.1.0"  # dataset version, written into every row and the card
-    license: str = "mit"  # dataset licence id for the card's YAML header
+    output: Text = "exports/preferences.jsonl"
+    min_votes: Int = 1
+    min_margin: Float = 0.5
+    format: Text = "standard"
+    pairs: Text = "all"
+    images: Bool = False
+    kto_desirable: Float = 3.5  # overall mean at or above: label true in the KTO file
+    kto_undesirable: Float = 2.0  # overall mean at or below: label false (between: left out)
+    sft_min_score: Float = 3.5  # the best item of a challenge joins the SFT file only from this score
+    version: Text = "0.1.0"  # dataset version, written into every row and the card
+    license: Text = "mit"  # dataset licence id for the card's YAML header
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class GradeParams:
-    commit: str = "submission"  # "submission": one commit per grade; "batch": one per session
-    blind: bool = True
+    commit: Text = "submission"  # "submission": one commit per grade; "batch": one per session
+    blind: Bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="ignore"))  # other tools may keep their own sections here
 class Params:
-    generate: GenerateParams = field(default_factory=GenerateParams)
-    screenshot: ScreenshotParams = field(default_factory=ScreenshotParams)
-    aggregate: AggregateParams = field(default_factory=AggregateParams)
-    export: ExportParams = field(default_factory=ExportParams)
-    grade: GradeParams = field(default_factory=GradeParams)
+    generate: GenerateParams = dataclasses.field(default_factory=GenerateParams)
+    screenshot: ScreenshotParams = dataclasses.field(default_factory=ScreenshotParams)
+    aggregate: AggregateParams = dataclasses.field(default_factory=AggregateParams)
+    export: ExportParams = dataclasses.field(default_factory=ExportParams)
+    grade: GradeParams = dataclasses.field(default_factory=GradeParams)
 
 
 def load_params(path: Path | str = "params.yaml") -> Params:
@@ -95,60 +120,47 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         ) from None
     if not isinstance(data, dict):
         raise InputError(path, "expected a mapping of sections")
-    sections = {}
-    hints = typing.get_type_hints(Params)
-    for name, value in data.items():
-        if name not in hints:
-            continue  # other tools may keep their own sections here
-        if not isinstance(value, dict):
-            raise InputError(path, "expected a mapping", field=name)
-        sections[name] = _build(hints[name], value, path, name)
-    return Params(**sections)
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda error: _file_position(data, error["loc"]))
+        raise _input_error(path, errors[0]) from None
 
 
-def _build(cls: type, data: dict[str, Any], path: Path, section: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}
-    values = {}
-    for key, value in data.items():
-        where = f"{section}.{key}"
-        if key not in known:
-            raise InputError(path, f"unknown key (known: {', '.join(sorted(known))})", field=where)
-        values[key] = _coerce(hints[key], value, path, where)
-        least = known[key].metadata.get("at_least")
-        if least is not None and values[key] < least:
-            raise InputError(path, f"expected a whole number of at least {least}, found {value!r}", field=where)
-    return cls(**values)
+_ADAPTER = TypeAdapter(Params)
+_SECTIONS = typing.get_type_hints(Params)  # section name -> its class
 
 
-def _coerce(hint: Any, value: Any, path: Path, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if value is None and type(None) in args:
-            return None
-        hint = next(arg for arg in args if arg is not type(None))
-        return _coerce(hint, value, path, where)
-    if origin is tuple:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise InputError(path, "expected a list of strings", field=where)
-        return tuple(value)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise InputError(path, f"expected true or false, found {value!r}", field=where)
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(path, f"expected a whole number, found {value!r}", field=where)
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(path, f"expected a number, found {value!r}", field=where)
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise InputError(path, f"expected text, found {value!r}", field=where)
-        return value
-    return value
+def _file_position(data: dict[str, Any], loc: tuple[Any, ...]) -> tuple[int, ...]:
+    """Where the key at ``loc`` is written in the file, to report the first bad key first."""
+    position = []
+    node: Any = data
+    for part in loc:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node))) if isinstance(node, list) else []
+        position.append(keys.index(part) if part in keys else len(keys))
+        node = node[part] if part in keys else None
+    return tuple(position)
+
+
+def _input_error(path: Path, error: Any) -> InputError:
+    loc, kind, value = error["loc"], error["type"], error.get("input")
+    where = ".".join(str(part) for part in loc[:2])
+    if len(loc) == 1:
+        return InputError(path, "expected a mapping", field=where)
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        known = ", ".join(sorted(field.name for field in dataclasses.fields(_SECTIONS[loc[0]])))
+        return InputError(path, f"unknown key (known: {known})", field=where)
+    if len(loc) > 2 or kind == "tuple_type":
+        return InputError(path, "expected a list of strings", field=where)
+    expected = {
+        "int_type": "a whole number",
+        "float_type": "a number",
+        "bool_type": "true or false",
+        "string_type": "text",
+    }
+    if kind == "greater_than_equal":
+        least = error["ctx"]["ge"]
+        return InputError(path, f"expected a whole number of at least {least}, found {value!r}", field=where)
+    if kind in expected:
+        return InputError(path, f"expected {expected[kind]}, found {value!r}", field=where)
+    return InputError(path, f"{error['msg']}, found {value!r}", field=where)

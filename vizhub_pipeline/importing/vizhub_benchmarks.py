@@ -33,9 +33,9 @@ import yaml
 from vizhub_pipeline.core.atomic import replace_dir_atomic, staging_dir, write_bytes_atomic, write_text_atomic
 from vizhub_pipeline.core.challenges import load_challenge
 from vizhub_pipeline.core.errors import ChallengeError, InputError
+from vizhub_pipeline.core.judgements.scores import Grade
 from vizhub_pipeline.core.layout import Layout, hash_files, is_safe_slug
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash
-from vizhub_pipeline.core.judgements.scores import Grade
 from vizhub_pipeline.core.records import Generation, read_generation, write_generation
 from vizhub_pipeline.importing import ImportSummary, importer
 
