@@ -44,7 +44,7 @@ class PairVote:
     flagged: bool = column(Flag())
     notes: str = column(Notes())
     grader: str = column(Slug())
-    voted_at: str = column(UtcTime())
+    decided_at: str = column(UtcTime())  # not voted_at: its header must differ from the real votes kind
     source: str = column(Source())
     blind: bool | None = column(Flag(optional=True), default=None)
 
@@ -56,7 +56,7 @@ class PairVoteKind(JudgementKind):
     noun = ("vote", "votes")
     verb = "voted on"
     object_noun = ("pair", "pairs")
-    time_column = "voted_at"
+    time_column = "decided_at"
     subject_columns = ("challenge", "model_a", "sample_a", "model_b", "sample_b")
     shown_columns = ("winner",)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from vizhub_pipeline.core.judgements.kind import JudgementKind
 
-KIND_MODULES = ("vizhub_pipeline.core.judgements.scores",)
+KIND_MODULES = ("vizhub_pipeline.core.judgements.scores", "vizhub_pipeline.core.judgements.votes")
 
 _kinds: dict[str, JudgementKind] = {}
 
