@@ -1,5 +1,6 @@
-"""Every shipped challenge, rendered for real: its reference passes all its checks (interaction
-steps included) and its starter fails at least one."""
+"""Every shipped challenge, for real: a visualization's reference renders and passes all its checks
+(interaction steps included) and its starter fails at least one; a code challenge's test passes on
+the reference and fails on the starter, in the sandbox."""
 
 from __future__ import annotations
 
@@ -43,6 +44,19 @@ def render(browser: BrowserThread, tmp_path: Path, folder: Path, model: str, fil
     return browser.run(render_item(browser.session, item, ScreenshotParams(timeout=20), mirror, "test", out))
 
 
+def run_test(tmp_path: Path, folder: Path, model: str, files: dict):
+    import asyncio
+
+    from vizhub_pipeline.core.records import read_generation
+    from vizhub_pipeline.screenshot.stage import RenderItem, page_files, run_code_item
+
+    challenge = load_challenge(folder)
+    viz = write_visualization(tmp_path, challenge.id, model, files)
+    generation = read_generation(viz / "meta.json")
+    item = RenderItem(viz, generation, challenge, 800, 600, page_files(viz, generation))
+    return asyncio.run(run_code_item(item, ScreenshotParams(timeout=20), "test", tmp_path))
+
+
 def describe(render) -> str:
     lines = [f"status {render.status} {render.error or ''}"]
     lines += [f"  {'ok  ' if c.passed else 'FAIL'} [{c.step or 'page'}] {c.name}: {c.message}" for c in render.checks]
@@ -58,6 +72,12 @@ def test_reference_passes_and_starter_fails(browser, tmp_path, folder):
     assert not problems, "\n".join(str(p) for p in problems)
     challenge = load_challenge(folder)
     assert challenge.reference, f"{folder} has no reference/ solution"
+    if challenge.test is not None:
+        reference = run_test(tmp_path, folder, "baseline/reference", challenge.reference_files)
+        assert reference.status == "passed", reference
+        starter = run_test(tmp_path, folder, "baseline/starter", dict(challenge.files))
+        assert starter.status == "failed", starter
+        return
     assert challenge.checks, f"{folder} has no checks"
 
     reference = render(browser, tmp_path, folder, "baseline/reference", challenge.reference_files)
