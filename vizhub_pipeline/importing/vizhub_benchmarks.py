@@ -30,13 +30,19 @@ from typing import Any
 
 import yaml
 
-from vizhub_pipeline.core.atomic import replace_dir_atomic, staging_dir, write_bytes_atomic, write_text_atomic
+from vizhub_pipeline.core.atomic import (
+    dumps_json,
+    replace_dir_atomic,
+    staging_dir,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from vizhub_pipeline.core.challenges import load_challenge
 from vizhub_pipeline.core.errors import ChallengeError, InputError
 from vizhub_pipeline.core.judgements.scores import Grade
 from vizhub_pipeline.core.layout import Layout, hash_files, is_safe_slug
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash
-from vizhub_pipeline.core.records import Generation, read_generation, write_generation
+from vizhub_pipeline.core.records import Generation, read_generation
 from vizhub_pipeline.importing import ImportSummary, importer
 
 SOURCE = "vizhub-benchmarks"
@@ -86,8 +92,10 @@ def import_vizhub_benchmarks(source: Path, layout: Layout) -> ImportSummary:
             imported_challenges[original.name] = original
     known: dict[tuple[str, str], str] = {}  # (challenge, original model id) -> artifact hash
     for original in imported_challenges.values():
+        # the prompt the original's models were sent, as far as it can be rebuilt (see the card)
+        rebuilt = prompt_hash(build_messages(load_challenge(layout.challenge_dir(original.name))))
         for folder in original.outputs:
-            hashed = _import_output(original, folder, root, layout, results, summary)
+            hashed = _import_output(original, folder, root, layout, results, rebuilt, summary)
             if hashed is not None:
                 known[(original.name, _original_id(original.folder, folder))] = hashed
     grades_dir = root / "results" / "grades"
@@ -314,6 +322,7 @@ def _import_output(
     root: Path,
     layout: Layout,
     results: dict[tuple[str, str], str],
+    rebuilt_prompt_hash: str,
     summary: ImportSummary,
 ) -> str | None:
     """Write one output folder; its artifact hash when it is (now or already) here, else None."""
@@ -330,7 +339,6 @@ def _import_output(
         return None
     model = model_id(original_model)
     final = layout.visualization_dir(original.name, model)
-    challenge = load_challenge(layout.challenge_dir(original.name))
     origin: dict[str, Any] = {
         "source": SOURCE,
         "path": _relative(folder, root),
@@ -348,7 +356,7 @@ def _import_output(
         input_hash=None,
         artifact_hash=hash_files(files),
         files=tuple(sorted(files)),
-        prompt_hash=prompt_hash(build_messages(challenge)),
+        prompt_hash=rebuilt_prompt_hash,
         origin=origin,
     )
     if response is None:
@@ -374,7 +382,8 @@ def _import_output(
             write_bytes_atomic(staging / name, data, durable=False)
         if response is not None:
             write_bytes_atomic(staging / "response.md", response, durable=False)
-        write_generation(staging / "meta.json", generation)
+        # inside the staging folder nothing needs flushing on its own: the folder moves in whole
+        write_text_atomic(staging / "meta.json", dumps_json(generation.to_json()), durable=False)
         replace_dir_atomic(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
