@@ -43,7 +43,7 @@ def dvc_project(project):
 
 def test_dvc_repro_builds_everything_then_has_nothing_to_do(dvc_project):
     first = run(["dvc", "repro"], dvc_project)
-    for stage in ("generate", "screenshot", "aggregate", "export"):
+    for stage in ("generate", "screenshot", "aggregate", "export", "report"):
         assert f"Running stage '{stage}'" in first.stdout
     for challenge in ("barsOne", "barsTwo"):
         for model in ("baseline__starter", "baseline__reference"):

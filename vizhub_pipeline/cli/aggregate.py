@@ -32,19 +32,35 @@ def aggregate(project) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
+@click.option("--html", "as_html", is_flag=True, help="Write the offline HTML report to results/report/ instead.")
 @project_option
-def report(as_json, project) -> None:
+def report(as_json, as_html, project) -> None:
     """Print the leaderboard and the grader reliability from results/ (after `vizhub aggregate`).
 
     Says what the numbers mean: which unit the leaderboard intervals resampled and how
     ranks follow from them, how reliable Krippendorff's alpha and the ICC are by the usual
     conventions, and which outputs need review.
 
+    With --html, write results/report/ (the DVC stage `report`): leaderboards with
+    intervals, every output's screenshots and checks, grading quality, provenance.
+
     \b
     Example:
         vizhub report
         vizhub report --json | jq '.leaderboard[0]'
+        vizhub report --html && xdg-open results/report/index.html
     """
+    if as_html and as_json:
+        raise click.UsageError("choose --json or --html, not both")
+    if as_html:
+        from vizhub_pipeline.core.layout import Layout
+        from vizhub_pipeline.report.stage import run_report
+
+        summary = run_report(
+            Layout.at(project), load_project_params(project).report, echo=lambda line: click.echo(line, err=True)
+        )
+        click.echo("\n".join(summary.lines()))
+        return
     from vizhub_pipeline.analysis.report import format_report, read_report
     from vizhub_pipeline.core.atomic import dumps_json
     from vizhub_pipeline.core.layout import Layout

@@ -143,6 +143,10 @@ class Layout:
         return self.root / "results" / "metrics.json"
 
     @property
+    def report(self) -> Path:
+        return self.root / "results" / "report"
+
+    @property
     def exports(self) -> Path:
         return self.root / "exports"
 

@@ -1,6 +1,6 @@
 """``params.yaml``, loaded once into typed objects and passed inward as plain arguments.
 
-One section per stage (``generate``, ``screenshot``, ``aggregate``, ``export``) plus
+One section per stage (``generate``, ``screenshot``, ``aggregate``, ``export``, ``report``) plus
 ``grade`` for the grading tools. A DVC stage depends on its own section's keys only.
 
 The sections are pydantic dataclasses: pydantic checks every value's type when
@@ -97,6 +97,12 @@ class GradeParams:
     blind: Bool = True
 
 
+@dataclass(frozen=True)
+class ReportParams:
+    grader_url: Text = "http://127.0.0.1:8765"  # where `vizhub grade` serves: review links open <url>/review/...
+    thumbnail_width: Annotated[Int, Field(ge=64)] = 400  # gallery thumbnails, in pixels
+
+
 @dataclass(frozen=True, config=ConfigDict(extra="ignore"))  # other tools may keep their own sections here
 class Params:
     generate: GenerateParams = dataclasses.field(default_factory=GenerateParams)
@@ -104,6 +110,7 @@ class Params:
     aggregate: AggregateParams = dataclasses.field(default_factory=AggregateParams)
     export: ExportParams = dataclasses.field(default_factory=ExportParams)
     grade: GradeParams = dataclasses.field(default_factory=GradeParams)
+    report: ReportParams = dataclasses.field(default_factory=ReportParams)
 
 
 def load_params(path: Path | str = "params.yaml") -> Params:
