@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import REPO_ROOT
 from tests.report_project import build_project
@@ -150,9 +151,9 @@ def test_the_viewer_opens_full_size_images_moves_with_the_arrows_and_closes_with
     viewer = page.locator("#viewer")
     assert viewer.is_visible()
     first = shots.nth(0).get_attribute("href")
-    page.wait_for_function("document.getElementById('viewer-image').naturalWidth > 0")
     assert page.locator("#viewer-image").get_attribute("src") == first
-    assert page.evaluate("document.getElementById('viewer-image').naturalWidth") == 800  # full size, not the thumbnail
+    # Waits for the image to load without evaluating a string in the page (its CSP forbids eval).
+    expect(page.locator("#viewer-image")).to_have_js_property("naturalWidth", 800, timeout=60_000)  # full size
     assert page.locator("#viewer-position").inner_text() == f"1 / {count}"
     page.keyboard.press("ArrowRight")
     assert page.locator("#viewer-image").get_attribute("src") == shots.nth(1).get_attribute("href")
