@@ -126,3 +126,23 @@ def test_a_failed_generation_is_recorded_without_running(tmp_path):
     result = render(Layout.at(root), "triple", "broken/model")
     assert result.status == "error" and result.error == "generation error: nothing to run: HTTP 500"
     assert summary.tests == {"error": 1}
+
+
+def test_a_reformatted_test_file_is_not_a_modified_one(tmp_path):
+    from vizhub_pipeline.core.challenges import load_challenge
+    from vizhub_pipeline.screenshot.code_tests import modified_test_files
+
+    write_code_challenge(tmp_path)
+    challenge = load_challenge(tmp_path / "challenges" / "triple")
+    output = tmp_path / "output.mjs"
+
+    def changed(text: str) -> list[str]:
+        output.write_text(text)
+        return modified_test_files(challenge, {"index.mjs": output})
+
+    reformatted = "\n" + TEST.replace("triple(4)", "triple( 4 )").replace("  console", "\tconsole") + "\n   \n"
+    assert changed(reformatted) == []  # as two of the original's llama-4-maverick outputs did
+    assert changed("// a comment line\n" + TEST) == []
+    assert changed(TEST.replace("!== 12", "!== 13")) == ["index.mjs"]
+    assert changed(TEST.replace("process.exit(1);", "")) == ["index.mjs"]
+    assert modified_test_files(challenge, {}) == ["index.mjs"]  # deleted

@@ -23,7 +23,7 @@ from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.layout import hash_bytes
 from vizhub_pipeline.core.records import CheckResult, Render
 
-RUNNER_VERSION = "1"
+RUNNER_VERSION = "2"  # 2: reformatting a test file is not modifying it
 TEST_CHECK = "test passes"
 
 
@@ -36,9 +36,10 @@ def test_files(challenge: Challenge) -> list[str]:
 
 
 def _normalised(text: str) -> str:
-    """Code without whitespace differences and ``//`` comment lines, to compare what a test does."""
-    lines = [line.strip() for line in text.splitlines()]
-    return "\n".join(re.sub(r"\s+", " ", line) for line in lines if line and not line.startswith("//"))
+    """Code without its whitespace and ``//`` comment lines, to compare what a test does: a model that
+    only reformatted the test (``add(3,4)`` for ``add(3, 4)``, indentation, blank lines) did not change it."""
+    lines = (line.strip() for line in text.splitlines())
+    return "".join(re.sub(r"\s+", "", line) for line in lines if not line.startswith("//"))
 
 
 def modified_test_files(challenge: Challenge, files: dict[str, Path]) -> list[str]:

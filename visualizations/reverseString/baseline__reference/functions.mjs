@@ -1,0 +1,3 @@
+export function reverseString(str) {
+  return Array.from(str).reverse().join("");
+}
