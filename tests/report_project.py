@@ -31,12 +31,19 @@ HEADER = (
 
 def copy_inputs(root: Path) -> Layout:
     """challenges/ and params.yaml of this repository, with the built-in baselines' outputs and renders
-    (not the imported real outputs: these tests count pages and grades per model), copied to ``root``."""
+    of the visualization challenges (not the imported real outputs, nor code test results: these
+    tests count pages, grades and sections per model), copied to ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO_ROOT / "challenges", root / "challenges")
+    code = {
+        path.parent.name
+        for path in (REPO_ROOT / "challenges").glob("*/challenge.yaml")
+        if "type: code" in path.read_text()
+    }
     for folder in ("visualizations", "results/renders"):
         for output in sorted((REPO_ROOT / folder).glob("*/baseline__*")):
-            shutil.copytree(output, root / output.relative_to(REPO_ROOT))
+            if output.parent.name not in code:
+                shutil.copytree(output, root / output.relative_to(REPO_ROOT))
     shutil.copy(REPO_ROOT / "params.yaml", root / "params.yaml")
     (root / "results" / "grades").mkdir(parents=True, exist_ok=True)
     return Layout.at(root)

@@ -34,6 +34,7 @@ def layout(tmp_path):
         checks=(
             CheckResult("count rect.bar", "count", False, "expected 3, found 0"),
             CheckResult("no console errors", "no_console_errors", True),
+            CheckResult("bars bound to data", "script", True, "evaluated to true", page_world=True),
         ),
     )
     folder = layout.render_dir("barsOne", "baseline/starter")
@@ -65,15 +66,16 @@ def test_grades_one_output_shows_render_and_checks_and_commits(layout):
     )
     assert summary.graded == 1 and len(summary.commits) == 1
     lines = out.splitlines()
-    assert lines[:8] == [
+    assert lines[:9] == [
         "Grading as alice: 1 output(s) to grade. Type ? for the rubric, s to skip an output, q to stop.",
         "",
         "[1/1] barsOne - baseline/starter",
         "  screenshot: results/renders/barsOne/baseline__starter/screenshot.png",
         "  page: visualizations/barsOne/baseline__starter",
-        "  render: rendered, checks 1/2 passed",
+        "  render: rendered, checks 2/3 passed",
         "    FAIL count rect.bar: expected 3, found 0",
         "    pass no console errors",
+        "    pass bars bound to data (run in the page: it could fake this one): evaluated to true",
     ]
     assert "Functionality 0-5: Aesthetics 0-5: Notes (Enter for none): Saved 1 grade to" in out
     assert lines[-1] == "Done: 1 graded, 0 skipped, 0 left."

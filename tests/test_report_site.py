@@ -75,7 +75,8 @@ def test_pages_show_scores_checks_notes_and_grading_quality(layout):
     assert "Code tests" not in index and "Bradley-Terry" not in index and "Judge:" not in index
     gallery = page(layout, "challenges/stockPriceChart.html")
     assert gallery.count('class="card"') == 2 and "checks passed" in gallery
-    assert "one bar per month" in gallery  # a check name of this challenge
+    assert "a bar per month" in gallery  # a check name of this challenge
+    assert "(run in the page)" in gallery  # its script checks are marked
     quality = page(layout, "quality.html")
     assert "Krippendorff" in quality and "Koo &amp; Li 2016" in quality
     for grader in GRADERS:

@@ -108,6 +108,9 @@ class CheckResult:
     passed: bool
     message: str = ""
     step: str | None = None  # None for the initial page, else the interaction step's name
+    # run in the page's own JavaScript world (``script`` checks), where the page could fake it;
+    # written to render.json only when true
+    page_world: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ class Render:
         data = asdict(self)
         for key in ("screenshots", "console_errors", "page_errors", "blocked_requests"):
             data[key] = list(data[key])
-        data["checks"] = [asdict(check) for check in self.checks]
+        data["checks"] = [_check_json(check) for check in self.checks]
         del data["timings"]
         if data["test"] is None:
             del data["test"]
@@ -159,6 +162,13 @@ class Render:
             values[key] = tuple(values.get(key) or ())
         values.setdefault("artifact_hash", None)
         return cls(**values)
+
+
+def _check_json(check: CheckResult) -> dict[str, Any]:
+    data = asdict(check)
+    if not check.page_world:
+        del data["page_world"]
+    return data
 
 
 def write_render(path: Path, render: Render) -> None:

@@ -223,7 +223,8 @@ def _show_item(layout: Layout, item: _PendingOutput, number: int, total: int, sh
         mark = "pass" if check.passed else "FAIL"
         detail = f": {check.message}" if check.message else ""
         step = f" [{check.step}]" if check.step else ""
-        say(f"    {mark} {check.name}{step}{detail}")
+        world = " (run in the page: it could fake this one)" if check.page_world else ""
+        say(f"    {mark} {check.name}{world}{step}{detail}")
     for error in render.page_errors[:3] + render.console_errors[:3]:
         say(f"    error in page: {error}")
 

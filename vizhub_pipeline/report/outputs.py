@@ -36,6 +36,7 @@ class CheckLine:
     passed: bool
     message: str
     step: str | None
+    page_world: bool = False  # a script check, run where the page could fake it
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def _fill_render(output: Output, data: dict[str, Any], folder: Path) -> None:
                     passed=check.get("passed") is True,
                     message=str(check.get("message") or ""),
                     step=str(step) if step else None,
+                    page_world=check.get("page_world") is True,
                 )
             )
     output.console_errors = [str(text) for text in data.get("console_errors") or ()]

@@ -32,7 +32,7 @@ from vizhub_pipeline.core.errors import PrerequisiteError, VizhubError
 from vizhub_pipeline.core.mirror import Mirror, content_type
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Page, Playwright
+    from playwright.async_api import Browser, BrowserContext, CDPSession, Page, Playwright
 
 ORIGIN = "http://vizhub.local"
 START_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z in seconds: Date.now() at load; performance.now() starts at 0
@@ -289,6 +289,7 @@ class SandboxedPage:
         self.requests_seen = 0
         self._navigated = False
         self._closed = False
+        self._cdp: CDPSession | None = None  # made on the first evaluate_isolated
 
     def assign(self, site: Site, entry: str) -> None:
         """What this page serves (set before it loads anything)."""
@@ -434,6 +435,48 @@ class SandboxedPage:
         except Error as exc:
             self._check_alive()
             raise VizhubError(str(exc).splitlines()[0]) from None
+
+    async def evaluate_isolated(self, function: str, arg: Any = None, *, timeout: float = 10.0) -> Any:
+        """Call ``function`` (the source of a JavaScript function of one argument) with ``arg`` in an
+        isolated world of the page's main frame, and return its (awaited, JSON) value.
+
+        An isolated world shares the page's DOM but none of its JavaScript: its own globals,
+        prototypes and DOM bindings. A page that replaces ``Boolean``, ``Array.prototype.some``,
+        ``querySelectorAll``, ``getComputedStyle`` or ``console`` changes nothing seen here, and
+        expando properties a page sets on nodes (such as D3's ``__data__``) are not visible either.
+        """
+        from playwright.async_api import Error
+
+        async def call() -> Any:
+            if self._cdp is None:
+                self._cdp = await self.context.new_cdp_session(self._opened())
+            tree = await self._cdp.send("Page.getFrameTree")
+            world = await self._cdp.send(
+                "Page.createIsolatedWorld", {"frameId": tree["frameTree"]["frame"]["id"], "worldName": "vizhub-checks"}
+            )
+            return await self._cdp.send(
+                "Runtime.callFunctionOn",
+                {
+                    "functionDeclaration": function,
+                    "executionContextId": world["executionContextId"],
+                    "arguments": [{"value": arg}],
+                    "returnByValue": True,
+                    "awaitPromise": True,
+                },
+            )
+
+        try:
+            answer = await asyncio.wait_for(call(), timeout)
+        except TimeoutError:
+            raise PageTimeoutError("the page did not answer", timeout) from None
+        except Error as exc:
+            self._check_alive()
+            raise VizhubError(str(exc).splitlines()[0]) from None
+        if "exceptionDetails" in answer:
+            details = answer["exceptionDetails"]
+            text = (details.get("exception") or {}).get("description") or details.get("text") or "an exception"
+            raise VizhubError(f"the checks threw: {str(text).splitlines()[0]}")
+        return answer["result"].get("value")
 
     async def wait_network_idle(self, timeout: float) -> None:
         """Wait (real time) until no request of the page is in flight, then let callbacks run."""

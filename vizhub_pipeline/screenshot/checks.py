@@ -13,6 +13,13 @@ Semantics (the fields are validated by :mod:`vizhub_pipeline.core.challenges`):
 - ``in_viewport``: every match of ``selector`` (default ``svg, canvas``) lies inside the viewport,
   with 1 px tolerance; no match fails.
 - ``script``: the JavaScript expression ``expr`` (awaited if a promise) is truthy.
+
+Where they run: every check but ``script`` runs in an isolated world of the page (its DOM, none of
+its JavaScript), so a page cannot fake a result by replacing built-ins such as ``Boolean``,
+``Array.prototype.some``, ``querySelectorAll`` or ``getComputedStyle``. A ``script`` check exists to
+read the page's own state (D3's ``__data__``, a chart object), which an isolated world cannot see,
+so it runs in the page's world and its result says so (``page_world``): the page could fake it.
+No other check depends on it.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ class EvaluatingPage(Protocol):
     """What the checks need of a page (:class:`vizhub_pipeline.screenshot.browser.SandboxedPage` has it)."""
 
     async def evaluate(self, expression: str, arg: Any = None, *, timeout: float = 10.0) -> Any: ...
+
+    async def evaluate_isolated(self, function: str, arg: Any = None, *, timeout: float = 10.0) -> Any: ...
+
+
+PAGE_WORLD_TYPES = ("script",)  # check types that must read the page's own JavaScript state
 
 
 def check_console(
@@ -52,28 +64,47 @@ async def run_checks(
     step: str | None = None,
     timeout: float = 10.0,
 ) -> list[CheckResult]:
-    """Run ``checks`` in ``page`` (one round trip for the in-page ones), in their written order."""
+    """Run ``checks`` in ``page``, in their written order: one round trip to an isolated world for
+    most, one to the page's own world for ``script`` checks (see the module's docstring)."""
     from vizhub_pipeline.screenshot.browser import read_js
 
-    in_page = [
-        {"type": check.type, "name": check.name, "spec": dict(check.spec)}
-        for check in checks
-        if check.type != "no_console_errors"
-    ]
+    def specs(world_types: bool) -> list[dict[str, Any]]:
+        return [
+            {"type": check.type, "name": check.name, "spec": dict(check.spec)}
+            for check in checks
+            if check.type != "no_console_errors" and (check.type in PAGE_WORLD_TYPES) == world_types
+        ]
+
     answers: dict[str, dict] = {}
+    isolated, in_page = specs(False), specs(True)
+    if isolated:
+        answers.update(
+            _answers(await page.evaluate_isolated(read_js("checks.js"), isolated, timeout=timeout), isolated)
+        )
     if in_page:
-        raw = await page.evaluate(read_js("checks.js"), in_page, timeout=timeout)
-        if not isinstance(raw, list) or len(raw) != len(in_page):
-            raise VizhubError("the checks script returned an unexpected answer (the page may have replaced built-ins)")
-        answers = {item["name"]: item for item in raw}
+        answers.update(_answers(await page.evaluate(read_js("checks.js"), in_page, timeout=timeout), in_page))
     results = []
     for check in checks:
         if check.type == "no_console_errors":
             results.append(check_console(check, console_errors, page_errors, step))
             continue
         answer = answers[check.name]
-        results.append(CheckResult(check.name, check.type, bool(answer["passed"]), str(answer["message"]), step))
+        passed, message = answer.get("passed"), answer.get("message")
+        page_world = check.type in PAGE_WORLD_TYPES
+        results.append(CheckResult(check.name, check.type, passed is True, str(message), step, page_world=page_world))
     return results
+
+
+def _answers(raw: Any, asked: list[dict[str, Any]]) -> dict[str, dict]:
+    """The checks script's answers by check name, after making sure they have its shape."""
+    if not isinstance(raw, list) or len(raw) != len(asked) or not all(isinstance(item, dict) for item in raw):
+        raise VizhubError("the checks script returned an unexpected answer (the page may have replaced built-ins)")
+    names = [item.get("name") for item in raw]
+    if names != [spec["name"] for spec in asked]:
+        raise VizhubError(
+            "the checks script answered for other checks than it was asked (the page may have interfered)"
+        )
+    return {item["name"]: item for item in raw}
 
 
 def failed_checks(checks: Sequence[Check], message: str, step: str | None = None) -> list[CheckResult]:

@@ -42,7 +42,7 @@ from vizhub_pipeline.core.records import (
 )
 from vizhub_pipeline.screenshot.checks import failed_checks, run_checks
 
-RENDERER_VERSION = "2"  # 2: WebRTC removed from pages
+RENDERER_VERSION = "3"  # 2: WebRTC removed from pages; 3: checks in an isolated world, script checks marked
 SUMMARY_NAME = "summary.csv"
 SUMMARY_COLUMNS = (
     "challenge",

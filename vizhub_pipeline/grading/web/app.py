@@ -461,6 +461,7 @@ def _render_json(view: detail.RenderView, item: GradableOutput) -> dict[str, Any
                 "passed": check.passed,
                 "message": check.message,
                 "step": check.step,
+                "page_world": check.page_world,
             }
             for check in render.checks
         ],
