@@ -3,7 +3,11 @@
 The reply is expected as markdown file blocks (``**index.html**`` then a fenced block),
 but models vary: names in headings, in the fence's info string or in the sentence before
 the block, missing language tags, prose around the blocks, fences nested inside a file.
-Paths that would leave the output folder are refused and recorded, never written.
+Paths that would leave the output folder are refused and recorded, never written. Names that
+some common file system cannot hold (see :mod:`.names`) are listed in ``invalid``: the generate
+stage then refuses the whole reply. The parser runs in time linear in the reply's length: every
+pattern either is anchored or starts only where a name can start, and quantifiers that meet
+the same characters twice are possessive.
 """
 
 from __future__ import annotations
@@ -13,21 +17,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from vizhub_pipeline.core.prompting import language_of
+from vizhub_pipeline.generate.names import name_conflicts, name_problem, shown
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _NAME_CHARS = r"[\w.\-/\\:~]+"
 _NAME_LINE = [
-    re.compile(rf"^\s*\*\*\s*`?(?:file(?:name)?\s*:\s*)?(?P<name>{_NAME_CHARS})`?\s*\*\*\s*:?\s*$", re.I),
-    re.compile(rf"^\s*#{{1,6}}\s+`?(?:file(?:name)?\s*:\s*)?(?P<name>{_NAME_CHARS})`?\s*:?\s*$", re.I),
-    re.compile(rf"^\s*`(?P<name>{_NAME_CHARS})`\s*:?\s*$"),
-    re.compile(rf"^\s*(?:file(?:name)?|path)\s*:\s*`?(?P<name>{_NAME_CHARS})`?\s*$", re.I),
-    re.compile(rf"^\s*(?P<name>{_NAME_CHARS}\.[A-Za-z0-9]{{1,8}})\s*:\s*$"),
+    re.compile(rf"^\s*+\*\*\s*+`?(?:file(?:name)?\s*+:\s*+)?(?P<name>{_NAME_CHARS})`?\s*+\*\*\s*+:?\s*+$", re.I),
+    re.compile(rf"^\s*+#{{1,6}}\s++`?(?:file(?:name)?\s*+:\s*+)?(?P<name>{_NAME_CHARS})`?\s*+:?\s*+$", re.I),
+    re.compile(rf"^\s*+`(?P<name>{_NAME_CHARS})`\s*+:?\s*+$"),
+    re.compile(rf"^\s*+(?:file(?:name)?|path)\s*+:\s*+`?(?P<name>{_NAME_CHARS})`?\s*+$", re.I),
+    re.compile(rf"^\s*+(?P<name>{_NAME_CHARS}\.[A-Za-z0-9]{{1,8}})\s*+:\s*+$"),
 ]
 _INFO_NAME = [
     re.compile(r"""(?:title|file|filename|path|name)\s*[=:]\s*["']?(?P<name>[^"'\s]+)["']?""", re.I),
-    re.compile(r"^[A-Za-z0-9_+-]*\s*[:\s]\s*(?P<name>[\w.\-/\\~]+\.[A-Za-z0-9]{1,8})\s*$"),
+    re.compile(r"^[A-Za-z0-9_+-]*+(?:\s*+:\s*+|\s++)(?P<name>[\w.\-/\\~]+\.[A-Za-z0-9]{1,8})\s*+$"),
     re.compile(r"^(?P<name>[\w.\-/\\~]+\.[A-Za-z0-9]{1,8})$"),
 ]
+# A file name quoted in a sentence, or written bare with a known extension. A bare name starts only
+# where no name character precedes it ("-" included): were every "a" of "a-a-a-..." a start, each
+# would scan to the end of the run, and one long line would take quadratic time.
+_QUOTED_NAME = re.compile(r"`([^`\s]+\.[A-Za-z0-9]{1,8})`")
+_BARE_NAME = re.compile(r"(?<![\w/.\-])((?:\.{0,2}/)?[\w\-/]+\.(?:html?|css|js|mjs|json|csv|tsv|svg|md|txt))\b")
 _DOCUMENT = re.compile(r"<!doctype html|<html[\s>]", re.I)
 
 
@@ -37,6 +47,7 @@ class ParsedReply:
 
     files: dict[str, str] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)  # unsafe or read-only paths, with the reason
+    invalid: list[str] = field(default_factory=list)  # names no common file system can hold: the reply is refused
     ignored: list[str] = field(default_factory=list)  # blocks that could not be tied to a file
 
     @property
@@ -98,7 +109,12 @@ def parse_reply(
         if clean in read_only:
             result.refused.append(f"{clean}: read-only data file")
             continue
+        problem = name_problem(clean)
+        if problem is not None:
+            result.invalid.append(f"{shown(clean)}: {problem}")
+            continue
         result.files[clean] = body
+    result.invalid += name_conflicts(result.files, known)
     return result
 
 
@@ -155,9 +171,7 @@ def _name_from_prose(recent: list[str]) -> str | None:
         match = pattern.match(last)
         if match and ("." in match["name"] or "/" in match["name"]):
             return match["name"]
-    mentioned = re.findall(r"`([^`\s]+\.[A-Za-z0-9]{1,8})`", last) or re.findall(
-        r"(?<![\w/.])((?:\.{0,2}/)?[\w\-/]+\.(?:html?|css|js|mjs|json|csv|tsv|svg|md|txt))\b", last
-    )
+    mentioned = _QUOTED_NAME.findall(last) or _BARE_NAME.findall(last)
     unique = list(dict.fromkeys(mentioned))
     return unique[0] if len(unique) == 1 else None
 
