@@ -239,3 +239,16 @@ def test_a_name_the_file_system_refuses_at_write_time_is_the_items_error(project
         write_item(layout, item, generation, {"index.html": "a", "index.html/x.js": "b"}, "reply")
     assert not layout.visualization_dir("barsOne", "openai/m1", 0).exists()
     assert list((project / "visualizations" / "barsOne").iterdir()) == []  # no staging folder left behind
+
+
+def test_a_reply_of_many_unusable_blocks_keeps_meta_json_small(project, loopback):
+    from vizhub_pipeline.generate.stage import SHOWN_PROBLEMS
+
+    loopback.default = Behaviour(reply=GOOD + "```\nx\n```\n" * 5000)
+    params = replace(FAST, models=("openai/m1",))
+    run_generate(Layout.at(project), params, challenges=("barsOne",), progress=False)
+    generation = read_generation(project / "visualizations" / "barsOne" / "openai__m1" / "meta.json")
+    assert generation.status == "ok"
+    problems = generation.error.split("; ")
+    assert problems[:-1] == ["a plain block that names no file"] * SHOWN_PROBLEMS
+    assert problems[-1] == f"and {5000 - SHOWN_PROBLEMS:,} more"

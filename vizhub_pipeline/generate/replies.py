@@ -121,37 +121,48 @@ def parse_reply(
 def _blocks(text: str) -> list[tuple[str | None, str, str]]:
     """``(name or None, info string, body)`` of every top-level fenced block, in order."""
     lines = text.splitlines()
+    # Only a line holding three fence characters can open or close a block, so the loops visit
+    # those alone: a reply of two million empty lines costs one pass of `in`, not two million matches.
+    marks = [n for n, line in enumerate(lines) if "```" in line or "~~~" in line]
     blocks = []
-    recent: list[str] = []  # non-empty prose lines since the last block
-    i = 0
-    while i < len(lines):
+    start = 0  # the first line after the last block
+    m = 0
+    while m < len(marks):
+        i = marks[m]
+        m += 1
         match = _FENCE.match(lines[i])
         if not match or (match["fence"][0] == "`" and "`" in match["info"]):
-            if lines[i].strip():
-                recent.append(lines[i])
-            i += 1
-            continue
+            continue  # prose that happens to hold a fence
         fence, info = match["fence"], match["info"].strip()
-        body, depth, j = [], 0, i + 1
-        while j < len(lines):
-            inner = _FENCE.match(lines[j].lstrip())
+        depth, j = 0, len(lines)
+        while m < len(marks):
+            k = marks[m]
+            m += 1
+            inner = _FENCE.match(lines[k].lstrip())
             if inner and inner["fence"][0] == fence[0]:
                 if inner["info"].strip():
                     depth += 1  # a nested block opens: closing fences carry no info string
                 elif depth:
                     depth -= 1  # the nested block closes
                 elif len(inner["fence"]) >= len(fence):
+                    j = k
                     break  # our own closing fence
-            body.append(lines[j])
-            j += 1
-        name = _name_from_info(info) or _name_from_prose(recent)
+        name = _name_from_info(info) or _name_from_prose(_last_prose_line(lines, start, i))
+        body = lines[i + 1 : j]
         content = "\n".join(body)
         if body:
             content += "\n"
         blocks.append((name, info, content))
-        recent = []
-        i = j + 1
+        start = j + 1
     return blocks
+
+
+def _last_prose_line(lines: list[str], start: int, stop: int) -> str | None:
+    """The last non-blank line of ``lines[start:stop]``, the prose between two blocks."""
+    for n in range(stop - 1, start - 1, -1):
+        if lines[n].strip():
+            return lines[n]
+    return None
 
 
 def _name_from_info(info: str) -> str | None:
@@ -162,11 +173,10 @@ def _name_from_info(info: str) -> str | None:
     return None
 
 
-def _name_from_prose(recent: list[str]) -> str | None:
+def _name_from_prose(last: str | None) -> str | None:
     """The file named just before a block: a name line, or a single file name in the last sentence."""
-    if not recent:
+    if last is None:
         return None
-    last = recent[-1]
     for pattern in _NAME_LINE:
         match = pattern.match(last)
         if match and ("." in match["name"] or "/" in match["name"]):

@@ -30,6 +30,7 @@ from vizhub_pipeline.generate.baselines import BASELINE_PROVIDER
 from vizhub_pipeline.generate.names import shown
 
 KEPT_OF_A_LONG_REPLY = 65_536  # bytes of a reply over generate.max_reply_bytes kept in response.md
+SHOWN_PROBLEMS = 20  # refused names and ignored blocks listed in meta.json's error, the rest counted
 
 
 @dataclass(frozen=True)
@@ -147,14 +148,22 @@ def apply_reply(item: GenerationTask, text: str) -> tuple[str, dict[str, str], l
     challenge = item.challenge
     parsed = parse_reply(text, challenge.files, entry=challenge.entry, read_only=read_only_files(challenge.files))
     if parsed.invalid:
-        return "error", {}, ["reply refused, a file name it gives cannot be written: " + "; ".join(parsed.invalid)]
-    problems = parsed.refused + parsed.ignored
+        invalid = "; ".join(first_problems(parsed.invalid))
+        return "error", {}, [f"reply refused, a file name it gives cannot be written: {invalid}"]
+    problems = first_problems(parsed.refused + parsed.ignored)
     if not parsed.ok:
         reason = "the reply has no file blocks"
         if problems:
             reason += "; " + "; ".join(problems)
         return "unparseable", {}, [reason]
     return "ok", {**challenge.files, **parsed.files}, problems
+
+
+def first_problems(problems: list[str]) -> list[str]:
+    """At most :data:`SHOWN_PROBLEMS` of ``problems``, then how many more: meta.json stays small."""
+    if len(problems) <= SHOWN_PROBLEMS:
+        return problems
+    return problems[:SHOWN_PROBLEMS] + [f"and {len(problems) - SHOWN_PROBLEMS:,} more"]
 
 
 def over_cap(text: str, cap: int) -> tuple[str, str] | None:
