@@ -252,3 +252,15 @@ def test_a_reply_of_many_unusable_blocks_keeps_meta_json_small(project, loopback
     problems = generation.error.split("; ")
     assert problems[:-1] == ["a plain block that names no file"] * SHOWN_PROBLEMS
     assert problems[-1] == f"and {5000 - SHOWN_PROBLEMS:,} more"
+
+
+def test_lone_surrogates_in_a_reply_are_replaced_and_noted(project, loopback):
+    """JSON can carry "\\ud800", which no UTF-8 file can hold: it must not stop the run."""
+    loopback.default = one_bad_item("**index.html**\n```html\n<p>a\ud800b</p>\n```\n")
+    summary = run_generate(Layout.at(project), replace(FAST, models=("openai/m1", "openai/m2")), progress=False)
+    assert (summary.done, summary.failed) == (4, 0)
+    folder = project / "visualizations" / "barsTwo" / "openai__m1"
+    assert (folder / "index.html").read_text() == "<p>a\ufffdb</p>\n"
+    assert (folder / "response.md").read_text() == "**index.html**\n```html\n<p>a\ufffdb</p>\n```\n"
+    generation = read_generation(folder / "meta.json")
+    assert generation.status == "ok" and generation.error == "1 lone surrogate in the reply, replaced by U+FFFD"

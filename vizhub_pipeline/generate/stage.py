@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from vizhub_pipeline.generate.baselines import BASELINE_PROVIDER
 from vizhub_pipeline.generate.names import shown
 
 KEPT_OF_A_LONG_REPLY = 65_536  # bytes of a reply over generate.max_reply_bytes kept in response.md
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SHOWN_PROBLEMS = 20  # refused names and ignored blocks listed in meta.json's error, the rest counted
 
 
@@ -166,6 +168,11 @@ def first_problems(problems: list[str]) -> list[str]:
     return problems[:SHOWN_PROBLEMS] + [f"and {len(problems) - SHOWN_PROBLEMS:,} more"]
 
 
+def without_lone_surrogates(text: str) -> tuple[str, int]:
+    """``text`` with each lone surrogate (JSON can carry one; UTF-8 cannot) made U+FFFD, and how many."""
+    return _LONE_SURROGATE.subn("\ufffd", text)
+
+
 def over_cap(text: str, cap: int) -> tuple[str, str] | None:
     """``(error, kept prefix with a note)`` for a reply of more than ``cap`` UTF-8 bytes, else None."""
     size = len(text.encode("utf-8", "surrogatepass"))
@@ -267,7 +274,7 @@ async def _generate_item(
             generation = Generation(status="error", error=str(exc), created_at=utc_now_iso(), **base)
             await asyncio.to_thread(write_item, layout, item, generation, {}, None)
             return generation
-    response = completion.text
+    response, surrogates = without_lone_surrogates(completion.text)
     cut = over_cap(response, params.max_reply_bytes)
     files: dict[str, str] = {}
     if cut is not None:
@@ -275,6 +282,9 @@ async def _generate_item(
         response = cut[1]
     else:  # the parse takes a while on a large reply: off the event loop
         status, files, problems = await asyncio.to_thread(apply_reply, item, response)
+    if surrogates:
+        plural = "s" if surrogates > 1 else ""
+        problems = [f"{surrogates} lone surrogate{plural} in the reply, replaced by U+FFFD", *problems]
     cost = 0.0 if metadata is not None else completion.cost
     generation = Generation(
         status=status,
