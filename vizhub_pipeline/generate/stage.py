@@ -10,13 +10,12 @@ For each item (challenge, model, sample) the stage sends the edit prompt through
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -301,7 +300,7 @@ async def _generate_item(
     try:
         await asyncio.to_thread(write_item, layout, item, generation, files, response)
     except ReplyWriteError as exc:
-        generation = dataclasses.replace(generation, status="error", artifact_hash=None, files=(), error=str(exc))
+        generation = replace(generation, status="error", artifact_hash=None, files=(), error=str(exc))
         await asyncio.to_thread(write_item, layout, item, generation, {}, response)
     return generation
 
