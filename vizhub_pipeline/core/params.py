@@ -54,6 +54,7 @@ class GenerateParams:
     timeout: Float = 120.0  # seconds per model call
     retries: Int = 4  # extra attempts on rate limits, 5xx and timeouts
     backoff: Float = 2.0  # first retry delay in seconds, doubled each time (jittered)
+    max_reply_bytes: Annotated[Int, Field(ge=1)] = 2_000_000  # a longer reply is an error, not parsed nor kept whole
 
 
 @dataclass(frozen=True, config=SECTION)

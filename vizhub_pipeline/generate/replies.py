@@ -3,7 +3,11 @@
 The reply is expected as markdown file blocks (``**index.html**`` then a fenced block),
 but models vary: names in headings, in the fence's info string or in the sentence before
 the block, missing language tags, prose around the blocks, fences nested inside a file.
-Paths that would leave the output folder are refused and recorded, never written.
+Paths that would leave the output folder are refused and recorded, never written. Names that
+some common file system cannot hold (see :mod:`.names`) are listed in ``invalid``: the generate
+stage then refuses the whole reply. The parser runs in time linear in the reply's length: every
+pattern either is anchored or starts only where a name can start, and quantifiers that meet
+the same characters twice are possessive.
 """
 
 from __future__ import annotations
@@ -13,21 +17,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from vizhub_pipeline.core.prompting import language_of
+from vizhub_pipeline.generate.names import name_conflicts, name_problem, shown
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _NAME_CHARS = r"[\w.\-/\\:~]+"
 _NAME_LINE = [
-    re.compile(rf"^\s*\*\*\s*`?(?:file(?:name)?\s*:\s*)?(?P<name>{_NAME_CHARS})`?\s*\*\*\s*:?\s*$", re.I),
-    re.compile(rf"^\s*#{{1,6}}\s+`?(?:file(?:name)?\s*:\s*)?(?P<name>{_NAME_CHARS})`?\s*:?\s*$", re.I),
-    re.compile(rf"^\s*`(?P<name>{_NAME_CHARS})`\s*:?\s*$"),
-    re.compile(rf"^\s*(?:file(?:name)?|path)\s*:\s*`?(?P<name>{_NAME_CHARS})`?\s*$", re.I),
-    re.compile(rf"^\s*(?P<name>{_NAME_CHARS}\.[A-Za-z0-9]{{1,8}})\s*:\s*$"),
+    re.compile(rf"^\s*+\*\*\s*+`?(?:file(?:name)?\s*+:\s*+)?(?P<name>{_NAME_CHARS})`?\s*+\*\*\s*+:?\s*+$", re.I),
+    re.compile(rf"^\s*+#{{1,6}}\s++`?(?:file(?:name)?\s*+:\s*+)?(?P<name>{_NAME_CHARS})`?\s*+:?\s*+$", re.I),
+    re.compile(rf"^\s*+`(?P<name>{_NAME_CHARS})`\s*+:?\s*+$"),
+    re.compile(rf"^\s*+(?:file(?:name)?|path)\s*+:\s*+`?(?P<name>{_NAME_CHARS})`?\s*+$", re.I),
+    re.compile(rf"^\s*+(?P<name>{_NAME_CHARS}\.[A-Za-z0-9]{{1,8}})\s*+:\s*+$"),
 ]
 _INFO_NAME = [
     re.compile(r"""(?:title|file|filename|path|name)\s*[=:]\s*["']?(?P<name>[^"'\s]+)["']?""", re.I),
-    re.compile(r"^[A-Za-z0-9_+-]*\s*[:\s]\s*(?P<name>[\w.\-/\\~]+\.[A-Za-z0-9]{1,8})\s*$"),
+    re.compile(r"^[A-Za-z0-9_+-]*+(?:\s*+:\s*+|\s++)(?P<name>[\w.\-/\\~]+\.[A-Za-z0-9]{1,8})\s*+$"),
     re.compile(r"^(?P<name>[\w.\-/\\~]+\.[A-Za-z0-9]{1,8})$"),
 ]
+# A file name quoted in a sentence, or written bare with a known extension. A bare name starts only
+# where no name character precedes it ("-" included): were every "a" of "a-a-a-..." a start, each
+# would scan to the end of the run, and one long line would take quadratic time.
+_QUOTED_NAME = re.compile(r"`([^`\s]+\.[A-Za-z0-9]{1,8})`")
+_BARE_NAME = re.compile(r"(?<![\w/.\-])((?:\.{0,2}/)?[\w\-/]+\.(?:html?|css|js|mjs|json|csv|tsv|svg|md|txt))\b")
 _DOCUMENT = re.compile(r"<!doctype html|<html[\s>]", re.I)
 
 
@@ -37,6 +47,7 @@ class ParsedReply:
 
     files: dict[str, str] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)  # unsafe or read-only paths, with the reason
+    invalid: list[str] = field(default_factory=list)  # names no common file system can hold: the reply is refused
     ignored: list[str] = field(default_factory=list)  # blocks that could not be tied to a file
 
     @property
@@ -98,44 +109,60 @@ def parse_reply(
         if clean in read_only:
             result.refused.append(f"{clean}: read-only data file")
             continue
+        problem = name_problem(clean)
+        if problem is not None:
+            result.invalid.append(f"{shown(clean)}: {problem}")
+            continue
         result.files[clean] = body
+    result.invalid += name_conflicts(result.files, known)
     return result
 
 
 def _blocks(text: str) -> list[tuple[str | None, str, str]]:
     """``(name or None, info string, body)`` of every top-level fenced block, in order."""
     lines = text.splitlines()
+    # Only a line holding three fence characters can open or close a block, so the loops visit
+    # those alone: a reply of two million empty lines costs one pass of `in`, not two million matches.
+    marks = [n for n, line in enumerate(lines) if "```" in line or "~~~" in line]
     blocks = []
-    recent: list[str] = []  # non-empty prose lines since the last block
-    i = 0
-    while i < len(lines):
+    start = 0  # the first line after the last block
+    m = 0
+    while m < len(marks):
+        i = marks[m]
+        m += 1
         match = _FENCE.match(lines[i])
         if not match or (match["fence"][0] == "`" and "`" in match["info"]):
-            if lines[i].strip():
-                recent.append(lines[i])
-            i += 1
-            continue
+            continue  # prose that happens to hold a fence
         fence, info = match["fence"], match["info"].strip()
-        body, depth, j = [], 0, i + 1
-        while j < len(lines):
-            inner = _FENCE.match(lines[j].lstrip())
+        depth, j = 0, len(lines)
+        while m < len(marks):
+            k = marks[m]
+            m += 1
+            inner = _FENCE.match(lines[k].lstrip())
             if inner and inner["fence"][0] == fence[0]:
                 if inner["info"].strip():
                     depth += 1  # a nested block opens: closing fences carry no info string
                 elif depth:
                     depth -= 1  # the nested block closes
                 elif len(inner["fence"]) >= len(fence):
+                    j = k
                     break  # our own closing fence
-            body.append(lines[j])
-            j += 1
-        name = _name_from_info(info) or _name_from_prose(recent)
+        name = _name_from_info(info) or _name_from_prose(_last_prose_line(lines, start, i))
+        body = lines[i + 1 : j]
         content = "\n".join(body)
         if body:
             content += "\n"
         blocks.append((name, info, content))
-        recent = []
-        i = j + 1
+        start = j + 1
     return blocks
+
+
+def _last_prose_line(lines: list[str], start: int, stop: int) -> str | None:
+    """The last non-blank line of ``lines[start:stop]``, the prose between two blocks."""
+    for n in range(stop - 1, start - 1, -1):
+        if lines[n].strip():
+            return lines[n]
+    return None
 
 
 def _name_from_info(info: str) -> str | None:
@@ -146,18 +173,15 @@ def _name_from_info(info: str) -> str | None:
     return None
 
 
-def _name_from_prose(recent: list[str]) -> str | None:
+def _name_from_prose(last: str | None) -> str | None:
     """The file named just before a block: a name line, or a single file name in the last sentence."""
-    if not recent:
+    if last is None:
         return None
-    last = recent[-1]
     for pattern in _NAME_LINE:
         match = pattern.match(last)
         if match and ("." in match["name"] or "/" in match["name"]):
             return match["name"]
-    mentioned = re.findall(r"`([^`\s]+\.[A-Za-z0-9]{1,8})`", last) or re.findall(
-        r"(?<![\w/.])((?:\.{0,2}/)?[\w\-/]+\.(?:html?|css|js|mjs|json|csv|tsv|svg|md|txt))\b", last
-    )
+    mentioned = _QUOTED_NAME.findall(last) or _BARE_NAME.findall(last)
     unique = list(dict.fromkeys(mentioned))
     return unique[0] if len(unique) == 1 else None
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ from vizhub_pipeline.core.params import GenerateParams
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash, read_only_files
 from vizhub_pipeline.core.records import Generation, read_generation, utc_now_iso, write_generation
 from vizhub_pipeline.generate.baselines import BASELINE_PROVIDER
+from vizhub_pipeline.generate.names import shown
+
+KEPT_OF_A_LONG_REPLY = 65_536  # bytes of a reply over generate.max_reply_bytes kept in response.md
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+SHOWN_PROBLEMS = 20  # refused names and ignored blocks listed in meta.json's error, the rest counted
 
 
 @dataclass(frozen=True)
@@ -142,13 +148,46 @@ def apply_reply(item: GenerationTask, text: str) -> tuple[str, dict[str, str], l
 
     challenge = item.challenge
     parsed = parse_reply(text, challenge.files, entry=challenge.entry, read_only=read_only_files(challenge.files))
-    problems = parsed.refused + parsed.ignored
+    if parsed.invalid:
+        invalid = "; ".join(first_problems(parsed.invalid))
+        return "error", {}, [f"reply refused, a file name it gives cannot be written: {invalid}"]
+    problems = first_problems(parsed.refused + parsed.ignored)
     if not parsed.ok:
         reason = "the reply has no file blocks"
         if problems:
             reason += "; " + "; ".join(problems)
         return "unparseable", {}, [reason]
     return "ok", {**challenge.files, **parsed.files}, problems
+
+
+def first_problems(problems: list[str]) -> list[str]:
+    """At most :data:`SHOWN_PROBLEMS` of ``problems``, then how many more: meta.json stays small."""
+    if len(problems) <= SHOWN_PROBLEMS:
+        return problems
+    return problems[:SHOWN_PROBLEMS] + [f"and {len(problems) - SHOWN_PROBLEMS:,} more"]
+
+
+def without_lone_surrogates(text: str) -> tuple[str, int]:
+    """``text`` with each lone surrogate (JSON can carry one; UTF-8 cannot) made U+FFFD, and how many."""
+    return _LONE_SURROGATE.subn("\ufffd", text)
+
+
+def over_cap(text: str, cap: int) -> tuple[str, str] | None:
+    """``(error, kept prefix with a note)`` for a reply of more than ``cap`` UTF-8 bytes, else None."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size <= cap:
+        return None
+    kept = text.encode("utf-8", "surrogatepass")[: min(cap, KEPT_OF_A_LONG_REPLY)].decode("utf-8", "ignore")
+    error = f"the reply is {size:,} bytes, over generate.max_reply_bytes ({cap:,}); it was not parsed"
+    note = (
+        f"\n\n[vizhub: reply cut here. It was {size:,} bytes, over generate.max_reply_bytes ({cap:,}); "
+        f"only its first {len(kept.encode('utf-8', 'surrogatepass')):,} bytes are kept.]\n"
+    )
+    return error, kept + note
+
+
+class ReplyWriteError(VizhubError):
+    """A reply's file could not be written into the item's folder."""
 
 
 def write_item(
@@ -164,10 +203,14 @@ def write_item(
     try:
         root = staging.resolve()
         for name, content in files.items():
-            target = (staging / name).resolve()
-            if root not in target.parents:
-                raise VizhubError(f"refusing to write {name!r} outside {final}")
-            write_text_atomic(target, content, durable=False)
+            try:
+                target = (staging / name).resolve()
+                if root not in target.parents:
+                    raise VizhubError(f"refusing to write {name!r} outside {final}")
+                write_text_atomic(target, content, durable=False)
+            except OSError as exc:  # a name this file system cannot hold, checked or not beforehand
+                problem = exc.strerror or type(exc).__name__
+                raise ReplyWriteError(f"reply refused, could not write {shown(name)}: {problem}") from None
         if response is not None:
             write_text_atomic(staging / "response.md", response, durable=False)
         write_generation(staging / "meta.json", generation)
@@ -230,7 +273,17 @@ async def _generate_item(
             generation = Generation(status="error", error=str(exc), created_at=utc_now_iso(), **base)
             await asyncio.to_thread(write_item, layout, item, generation, {}, None)
             return generation
-    status, files, problems = apply_reply(item, completion.text)
+    response, surrogates = without_lone_surrogates(completion.text)
+    cut = over_cap(response, params.max_reply_bytes)
+    files: dict[str, str] = {}
+    if cut is not None:
+        status, problems = "error", [cut[0]]
+        response = cut[1]
+    else:  # the parse takes a while on a large reply: off the event loop
+        status, files, problems = await asyncio.to_thread(apply_reply, item, response)
+    if surrogates:
+        plural = "s" if surrogates > 1 else ""
+        problems = [f"{surrogates} lone surrogate{plural} in the reply, replaced by U+FFFD", *problems]
     cost = 0.0 if metadata is not None else completion.cost
     generation = Generation(
         status=status,
@@ -244,7 +297,11 @@ async def _generate_item(
         created_at=utc_now_iso(),
         **base,
     )
-    await asyncio.to_thread(write_item, layout, item, generation, files, completion.text)
+    try:
+        await asyncio.to_thread(write_item, layout, item, generation, files, response)
+    except ReplyWriteError as exc:
+        generation = replace(generation, status="error", artifact_hash=None, files=(), error=str(exc))
+        await asyncio.to_thread(write_item, layout, item, generation, {}, response)
     return generation
 
 
