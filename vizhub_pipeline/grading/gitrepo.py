@@ -18,6 +18,7 @@ reported and left alone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -174,9 +175,10 @@ def _worktree_path(admin: Path, common: Path) -> Path:
     if admin == common:
         return _main_worktree(common) or common
     try:
-        return Path(admin.joinpath("gitdir").read_text(encoding="utf-8").strip()).parent
+        gitfile = Path(admin.joinpath("gitdir").read_text(encoding="utf-8").strip())
     except OSError:
         return admin
+    return (admin / gitfile).resolve().parent  # relative paths (worktree.useRelativePaths) are from admin
 
 
 def _main_worktree(common: Path) -> Path | None:
@@ -353,6 +355,11 @@ def _acquire_index_lock(git: GitRepo, timeout: float) -> bool:
                 return True
             except FileExistsError:
                 pass
+            except OSError as exc:  # a file system without hard links: create, then write the owner line
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                    raise
+                if _create_lock(path, marker.read_bytes()):
+                    return True
             holder = _read_lock_owner(path)
             if holder is not None and _owner_is_gone(holder):
                 _remove_stale_lock(git, path, holder)
@@ -363,6 +370,18 @@ def _acquire_index_lock(git: GitRepo, timeout: float) -> bool:
             delay = min(delay * 2, 0.1)
     finally:
         marker.unlink(missing_ok=True)
+
+
+def _create_lock(path: Path, owner_line: bytes) -> bool:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, owner_line)
+    finally:
+        os.close(fd)
+    return True
 
 
 def _release_index_lock(git: GitRepo) -> None:
@@ -423,6 +442,8 @@ def _remove_stale_lock(git: GitRepo, path: Path, owner: dict[str, Any]) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     pid = owner["pid"]
+    if pid == os.getpid():
+        return  # the pid is ours now: files named after it are this process's own
     for leftover in (f"vizhub-lock-{pid}.tmp", f"index.vizhub-{pid}", f"index.vizhub-{pid}.lock"):
         (git.git_dir / leftover).unlink(missing_ok=True)
 
