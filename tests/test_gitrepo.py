@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import json
+import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -207,3 +211,54 @@ def test_file_lock_serialises(tmp_path):
         order.append("b")
     thread.join()
     assert order == ["a-in", "a-out", "b"]
+
+
+def _lock_seen_while_building(root: Path) -> dict:
+    repo = gitrepo.open_repo(root)
+    seen = {}
+
+    def build(_read):
+        seen.update(json.loads((root / ".git" / "index.lock").read_text()))
+        return {REL: (root / REL).read_bytes()}
+
+    gitrepo.commit_files(repo, build, message="grade\n", name="A", email="a@x")
+    return seen
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_the_index_lock_names_this_process_while_held(tmp_path, monkeypatch, hard_links):
+    root = tmp_path / "p"
+    make_project(root)
+    _write(root, REL, "x\n")
+    if not hard_links:  # a file system without hard links: the lock is created, then its owner line written
+
+        def no_link(*_args, **_kwargs):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_link)
+
+    seen = _lock_seen_while_building(root)
+
+    assert seen["vizhub"] == "grade commit" and seen["pid"] == os.getpid()
+    assert seen["host"] == socket.gethostname()
+    assert not (root / ".git" / "index.lock").exists()
+    assert [p.name for p in (root / ".git").iterdir() if "vizhub" in p.name] == []
+    assert head_files(root) == [REL]
+    assert status(root) == []
+
+
+def test_a_lock_of_a_reused_pid_is_stale_and_one_of_this_process_is_not(tmp_path):
+    root = tmp_path / "p"
+    make_project(root)
+    _write(root, REL, "x\n")
+    lock = root / ".git" / "index.lock"
+    mine = gitrepo._lock_owner()
+    lock.write_text(json.dumps(dict(mine, start=mine["start"] + 1)) + "\n")  # this pid, another process's start
+    _commit_worktree(gitrepo.open_repo(root), REL, lock_timeout=0)
+    assert head_files(root) == [REL] and not lock.exists()
+
+    _write(root, REL, "x\ny\n")
+    lock.write_text(json.dumps(mine) + "\n")  # held by this very process: not stale
+    with pytest.raises(gitrepo.IndexLockedError, match=f"held by a vizhub grade commit \\(process {os.getpid()} on"):
+        _commit_worktree(gitrepo.open_repo(root), REL, lock_timeout=0)
+    assert json.loads(lock.read_text()) == mine

@@ -85,6 +85,8 @@ def submit_judgements(
         ref = make_branch_ref(branch)
         if commit is False or ref == _current_branch(git):
             branch = None  # that branch is checked out: commit the working file as usual
+        else:
+            _refuse_checked_out_elsewhere(git, ref)
     if git is not None and branch:
         return _submit_to_branch(layout, git, kind, grader, records, by_path, make_branch_ref(branch))
 
@@ -142,7 +144,9 @@ def check_can_commit(layout: Layout, *, commit: bool = True, branch: str | None 
             else None
         )
     if branch:
-        make_branch_ref(branch)
+        ref = make_branch_ref(branch)
+        if ref != _current_branch(git):
+            _refuse_checked_out_elsewhere(git, ref)
         return None
     if commit:
         try:
@@ -236,6 +240,15 @@ def _identity(git, grader: str) -> tuple[str, str]:
     if same and user is not None:
         return user, repo_config_value(git, "user.email") or f"{grader}@vizhub.local"
     return grader, f"{grader}@vizhub.local"
+
+
+def _refuse_checked_out_elsewhere(git, ref: str) -> None:
+    from vizhub_pipeline.grading import gitrepo
+
+    try:
+        gitrepo.refuse_checked_out_elsewhere(git, ref)
+    except gitrepo.RepoError as exc:
+        raise GradeError(f"nothing written: {exc}") from None
 
 
 def _current_branch(git) -> str | None:
