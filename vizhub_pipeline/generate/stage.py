@@ -72,12 +72,14 @@ class GenerateSummary:
         imported = f", {self.imported} imported (kept as they are)" if self.imported else ""
         out = [
             f"generate: {self.done} done, {self.skipped} skipped (unchanged){imported}, "
-            f"{self.unparseable} unparseable, {self.failed} failed",
+            f"{self.unparseable} unparseable, {self.failed + len(self.challenge_errors)} failed",
             f"tokens: {self.tokens_in} in, {self.tokens_out} out; cost {cost}",
         ]
         out += [f"failed: {line}" for line in self.failures]
-        out += [f"model not run: {message}" for message in self.setup_errors.values()]
-        out += [f"challenge skipped: {error}" for error in self.challenge_errors]
+        if self.setup_errors:  # each was printed when found, before any call
+            out.append(f"{len(self.setup_errors)} model(s) not run (see above): {', '.join(self.setup_errors)}")
+        if self.challenge_errors:
+            out.append(f"{len(self.challenge_errors)} challenge(s) skipped (see above)")
         if self.pruned.removed:
             out.append(f"removed {len(self.pruned.removed)} output folder(s) no longer in the benchmark")
         if self.pruned.kept_graded:
@@ -200,6 +202,7 @@ async def _generate_item(
     hashed: str,
     params: GenerateParams,
     semaphore: asyncio.Semaphore,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Generation:
     from vizhub_pipeline.core import llm
 
@@ -225,6 +228,7 @@ async def _generate_item(
                 retries=params.retries,
                 backoff=params.backoff,
                 metadata=metadata,
+                on_retry=on_retry,
             )
         except llm.ModelCallError as exc:
             generation = Generation(status="error", error=str(exc), created_at=utc_now_iso(), **base)
@@ -368,7 +372,7 @@ def run_generate(
     unrun = len(plan_items(found, tuple(summary.setup_errors), params.samples))
     summary.failed += unrun
     if todo:
-        asyncio.run(_run_items(layout, todo, params, summary, progress))
+        asyncio.run(_run_items(layout, todo, params, summary, progress, echo))
     graded = graded_keys(layout)
     if prune and selected_all and not problems:
         keep = {(i.challenge.id, i.model, i.sample) for i in plan_items(found, models, params.samples)}
@@ -384,20 +388,29 @@ async def _run_items(
     params: GenerateParams,
     summary: GenerateSummary,
     progress: bool,
+    echo: Callable[[str], None],
 ) -> None:
     from tqdm import tqdm
 
     from vizhub_pipeline.core import llm
 
+    bar = tqdm(total=len(todo), desc="generate", unit="item", disable=not progress, file=sys.stderr, leave=False)
+
+    def on_retry(line: str) -> None:
+        """Each retry shows on the progress line (or as a line of its own without a bar)."""
+        if progress:
+            bar.set_postfix_str(line, refresh=True)
+        else:
+            echo(f"retrying: {line}")
+
     semaphores: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(params.concurrency))
     tasks = [
         asyncio.create_task(
-            _generate_item(layout, item, messages, hashed, params, semaphores[llm.provider_of(item.model)]),
+            _generate_item(layout, item, messages, hashed, params, semaphores[llm.provider_of(item.model)], on_retry),
             name=item.label,
         )
         for item, messages, hashed in todo
     ]
-    bar = tqdm(total=len(tasks), desc="generate", unit="item", disable=not progress, file=sys.stderr, leave=False)
     try:
         for future in asyncio.as_completed(tasks):
             generation = await future
