@@ -312,3 +312,14 @@ def test_retries_of_an_endpoint_that_is_not_running_are_shown(project, monkeypat
     assert summary.failed == 1
     assert len(lines) == 1 and lines[0].startswith(f"retrying: openai/served at {url}: "), lines
     assert summary.failures[0].endswith(f"({url}, after 2 attempts)"), summary.failures
+
+
+def test_the_reference_baseline_skips_a_challenge_without_a_reference_and_says_so(project):
+    import shutil
+
+    shutil.rmtree(project / "challenges" / "barsTwo" / "reference")
+    summary = run_generate(Layout.at(project), GenerateParams(), progress=False)
+    assert (summary.done, summary.failed) == (3, 0) and summary.ok
+    assert "baseline/reference skipped (no reference solution): barsTwo" in summary.lines()
+    assert not (project / "visualizations" / "barsTwo" / "baseline__reference").exists()
+    assert (project / "visualizations" / "barsTwo" / "baseline__starter" / "meta.json").is_file()

@@ -27,6 +27,8 @@ from vizhub_pipeline.core.prompting import build_messages, prompt_hash, read_onl
 from vizhub_pipeline.core.records import Generation, read_generation, utc_now_iso, write_generation
 from vizhub_pipeline.generate.baselines import BASELINE_PROVIDER
 
+REFERENCE_BASELINE = "baseline/reference"
+
 
 @dataclass(frozen=True)
 class GenerationTask:
@@ -59,6 +61,7 @@ class GenerateSummary:
     pruned: Pruned = field(default_factory=lambda: Pruned())
     dropped: list[tuple[str, str, int]] = field(default_factory=list)  # graded items without an output
     allow_dropped: bool = False
+    no_reference: list[str] = field(default_factory=list)  # challenges baseline/reference skips
 
     @property
     def ok(self) -> bool:
@@ -78,6 +81,8 @@ class GenerateSummary:
         out += [f"failed: {line}" for line in self.failures]
         if self.setup_errors:  # each was printed when found, before any call
             out.append(f"{len(self.setup_errors)} model(s) not run (see above): {', '.join(self.setup_errors)}")
+        if self.no_reference:
+            out.append(f"{REFERENCE_BASELINE} skipped (no reference solution): {', '.join(self.no_reference)}")
         if self.challenge_errors:
             out.append(f"{len(self.challenge_errors)} challenge(s) skipped (see above)")
         if self.pruned.removed:
@@ -129,7 +134,7 @@ def input_hash(item: GenerationTask, messages: list[dict], params: GenerateParam
         # every starter byte: the messages show large data files only in part
         "files": hash_files(item.challenge.files),
     }
-    if item.model == "baseline/reference":
+    if item.model == REFERENCE_BASELINE:
         parts["reference"] = dict(item.challenge.reference)
     return hash_bytes(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
@@ -356,7 +361,13 @@ def run_generate(
         except llm.ModelSetupError as exc:
             summary.setup_errors[model] = str(exc)
             echo(f"model not run: {exc}")
-    items = plan_items(found, tuple(runnable), params.samples)
+    items = []
+    for item in plan_items(found, tuple(runnable), params.samples):
+        if item.model == REFERENCE_BASELINE and not item.challenge.reference:
+            if item.challenge.id not in summary.no_reference:  # said once, in the summary
+                summary.no_reference.append(item.challenge.id)
+            continue
+        items.append(item)
     for challenge in found:
         clean_stale_temporaries(layout.visualizations / challenge.id)
     todo = []
