@@ -43,11 +43,12 @@ setup-test: setup $(VENV)/.installed-test
 
 # Debian splits venv out (python3-venv): installed here when root with apt, else named.
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	@echo "creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 	  if [[ "$$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); \
 	  else echo "cannot create $(VENV): install Debian's python3-venv package" >&2; exit 1; fi; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml $(LOCK) | $(VENV)/bin/python
 	$(PIP_INSTALL) -e .

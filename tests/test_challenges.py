@@ -1,13 +1,20 @@
 """Challenge folders: validation names the file and the field at fault; scaffolding."""
 
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tests.conftest import write_challenge
 from vizhub_pipeline.cli import cli
-from vizhub_pipeline.core.challenges import discover_challenges, load_challenge, scaffold_challenge, validate_challenge
+from vizhub_pipeline.core.challenges import (
+    discover_challenges,
+    load_challenge,
+    scaffold_challenge,
+    unfinished_parts,
+    validate_challenge,
+)
 from vizhub_pipeline.core.errors import ChallengeError
 
 
@@ -129,11 +136,27 @@ def test_cli_new_and_check(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["challenge", "new", "demo", "--project", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "challenges" / "demo" / "challenge.yaml").is_file()
+    folder = tmp_path / "challenges" / "demo"
+    assert (folder / "challenge.yaml").is_file()
+    result = runner.invoke(cli, ["challenge", "check", "--project", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        f"error {folder / 'prompt.md'}: still the placeholder of `vizhub challenge new`: write the task",
+        f"error {folder / 'challenge.yaml'}: description: still the placeholder of `vizhub challenge new`: "
+        "say what the model must do",
+        f"error {folder / 'reference'}: no reference solution: add the files a correct answer changes "
+        "(they overlay files/)",
+        "Error: 3 problem(s) in challenge folders",
+    ]
+    (folder / "prompt.md").write_text("Draw a bar chart race of the data.\n", encoding="utf-8")
+    yaml_text = (folder / "challenge.yaml").read_text(encoding="utf-8")
+    yaml_text = yaml_text.replace("One or two sentences on what the model must build or change.", "A race.")
+    (folder / "challenge.yaml").write_text(yaml_text, encoding="utf-8")
+    (folder / "reference" / "index.html").write_text("<p>solved</p>\n", encoding="utf-8")
     result = runner.invoke(cli, ["challenge", "check", "--project", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "1 challenge(s) valid" in result.output
-    set_yaml(tmp_path / "challenges" / "demo", "title: T\ndifficulty: extreme\n")
+    set_yaml(folder, "title: T\ndifficulty: extreme\n")
     result = runner.invoke(cli, ["challenge", "check", "--project", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 1
     assert (
@@ -141,3 +164,13 @@ def test_cli_new_and_check(tmp_path):
         in result.output
     )
     assert "Error: 1 problem(s) in challenge folders" in result.output
+
+
+def test_an_unfinished_scaffold_is_valid_for_the_pipeline_but_not_finished(tmp_path):
+    folder = scaffold_challenge(tmp_path, "barChartRace")
+    assert validate_challenge(folder) == []  # the pipeline runs; check reports what is left to do
+    assert [(Path(p.path).name, p.field) for p in unfinished_parts(load_challenge(folder))] == [
+        ("prompt.md", None),
+        ("challenge.yaml", "description"),
+        ("reference", None),
+    ]

@@ -87,3 +87,31 @@ def test_reference_passes_and_starter_fails(browser, tmp_path, folder):
 
     starter = render(browser, tmp_path, folder, "baseline/starter", dict(challenge.files))
     assert any(not check.passed for check in starter.checks), describe(starter)
+
+
+def test_check_render_verifies_reference_and_starter_in_chromium(project):
+    from click.testing import CliRunner
+
+    from tests.conftest import BAR_HTML, BAR_REFERENCE, write_challenge
+    from vizhub_pipeline.cli import cli
+
+    (project / "challenges" / "barsTwo" / "files" / "index.html").write_text(BAR_REFERENCE, encoding="utf-8")
+    write_challenge(project, "barsThree")
+    (project / "challenges" / "barsThree" / "reference" / "index.html").write_text(BAR_HTML, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["challenge", "check", "--render", "--project", str(project)], catch_exceptions=False
+    )
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert "ok    barsOne: 2 checks, 0 interaction steps, reference passes and starter fails in Chromium" in lines
+    two = project / "challenges" / "barsTwo"
+    assert (
+        f"error {two}: the starter passes every check: the checks cannot tell an unedited page from a solution" in lines
+    )
+    three = project / "challenges" / "barsThree"
+    assert f"error {three}: the reference did not render (blank)" in lines
+    assert (
+        f"error {three}: the reference fails check 'count rect.bar': 0 element(s) match rect.bar (expected exactly 3)"
+        in lines
+    )
+    assert lines[-1] == "Error: 3 problem(s) in challenge folders"

@@ -274,3 +274,52 @@ def test_ctrl_c_leaves_no_half_written_item_and_the_next_run_resumes(project):
         assert not list((project / "visualizations").glob("*/.*"))
     finally:
         server.stop()
+
+
+def test_a_missing_key_is_printed_once(project, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = CliRunner().invoke(
+        cli, ["generate", "--project", str(project), "--models", "gpt-4o,baseline/starter"], catch_exceptions=False
+    )
+    assert result.exit_code == 1, result.output
+    message = "gpt-4o: OPENAI_API_KEY is not set; export OPENAI_API_KEY=... or add it to .env"
+    assert result.output.count(message) == 1, result.output
+    assert "1 model(s) not run (see above): gpt-4o" in result.output.splitlines()
+
+
+def test_a_misspelt_challenge_counts_as_failed(project):
+    result = CliRunner().invoke(
+        cli,
+        ["generate", "--project", str(project), "--challenge", "barsOnee", "--models", "baseline/starter"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1, result.output
+    assert "generate: 0 done, 0 skipped (unchanged), 0 unparseable, 1 failed" in result.output.splitlines()
+    assert result.output.count("barsOnee: no such challenge (known: barsOne, barsTwo)") == 1, result.output
+
+
+def test_retries_of_an_endpoint_that_is_not_running_are_shown(project, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    monkeypatch.setenv("OPENAI_API_BASE", url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    lines: list[str] = []
+    params = replace(FAST, models=("openai/served",), retries=1)
+    summary = run_generate(Layout.at(project), params, challenges=("barsOne",), progress=False, echo=lines.append)
+    assert summary.failed == 1
+    assert len(lines) == 1 and lines[0].startswith(f"retrying: openai/served at {url}: "), lines
+    assert summary.failures[0].endswith(f"({url}, after 2 attempts)"), summary.failures
+
+
+def test_the_reference_baseline_skips_a_challenge_without_a_reference_and_says_so(project):
+    import shutil
+
+    shutil.rmtree(project / "challenges" / "barsTwo" / "reference")
+    summary = run_generate(Layout.at(project), GenerateParams(), progress=False)
+    assert (summary.done, summary.failed) == (3, 0) and summary.ok
+    assert "baseline/reference skipped (no reference solution): barsTwo" in summary.lines()
+    assert not (project / "visualizations" / "barsTwo" / "baseline__reference").exists()
+    assert (project / "visualizations" / "barsTwo" / "baseline__starter" / "meta.json").is_file()

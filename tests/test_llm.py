@@ -1,6 +1,10 @@
 """litellm's real HTTP path against the loopback server: replies, retries, timeouts, bad bodies."""
 
 import asyncio
+import re
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -106,3 +110,86 @@ def test_baselines_answer_through_litellm_with_the_files_they_are_given():
                 "baseline/reference", MESSAGES, metadata={"vizhub_starter": files, "vizhub_reference": {}}, retries=0
             )
         )
+
+
+def test_ollama_needs_no_base_and_defaults_to_localhost(monkeypatch):
+    monkeypatch.delenv("OLLAMA_API_BASE", raising=False)
+    llm.check_model("ollama/llama3.1")
+    assert llm._endpoint("ollama/llama3.1") == "http://localhost:11434"
+
+
+@pytest.mark.parametrize(
+    "typo, suggested",
+    [("gtp-4o", "gpt-4o"), ("claude-sonet", "claude-sonnet"), ("gpt-4o-mni", "gpt-4o-mini")],
+)
+def test_a_typo_is_an_unknown_model_with_the_closest_known_ids(typo, suggested):
+    with pytest.raises(llm.ModelSetupError) as failure:
+        llm.check_model(typo)
+    message = str(failure.value)
+    assert message.startswith(f"unknown model {typo!r}: did you mean "), message
+    assert suggested in message.split("did you mean ", 1)[1].split("?")[0]
+
+
+def test_an_openai_name_without_a_custom_base_must_be_an_openai_model(monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(llm.ModelSetupError) as failure:
+        llm.check_model("openai/gpt-4o-mni")
+    assert str(failure.value).startswith(
+        "unknown model 'openai/gpt-4o-mni': OpenAI has no such model; did you mean openai/gpt-4o-mini"
+    )
+    with pytest.raises(llm.ModelSetupError, match="OPENAI_API_KEY is not set"):
+        llm.check_model("openai/gpt-4o-mini")  # a real OpenAI model: now the key is what is missing
+
+
+def test_with_a_custom_openai_base_any_name_is_valid(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:1/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-anything")
+    llm.check_model("openai/gpt-4o-mni")
+    llm.check_model("openai/my-served-model")
+
+
+def test_a_missing_key_is_found_without_importing_litellm(monkeypatch):
+    code = (
+        "import os, sys\n"
+        "for name in ('OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'OPENROUTER_API_KEY'): os.environ.pop(name, None)\n"
+        "from vizhub_pipeline.core import llm\n"
+        "for model in ('gpt-4o', 'anthropic/claude-3-5-haiku-latest', 'openrouter/anthropic/claude-3.5-haiku'):\n"
+        "    try:\n        llm.check_model(model)\n    except llm.ModelSetupError as exc:\n        print(exc)\n"
+        "print('litellm imported' if 'litellm' in sys.modules else 'litellm not imported')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "gpt-4o: OPENAI_API_KEY is not set; export OPENAI_API_KEY=... or add it to .env",
+        "anthropic/claude-3-5-haiku-latest: ANTHROPIC_API_KEY is not set; "
+        "export ANTHROPIC_API_KEY=... or add it to .env",
+        "openrouter/anthropic/claude-3.5-haiku: OPENROUTER_API_KEY is not set; "
+        "export OPENROUTER_API_KEY=... or add it to .env",
+        "litellm not imported",
+    ]
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_endpoint_that_is_not_running_shows_each_retry_and_names_its_url(monkeypatch):
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    monkeypatch.setenv("OPENAI_API_BASE", url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    retries: list[str] = []
+    with pytest.raises(llm.ModelCallError) as failure:
+        asyncio.run(
+            llm.complete("openai/served", MESSAGES, retries=2, backoff=0.01, timeout=5, on_retry=retries.append)
+        )
+    assert failure.value.attempts == 3
+    assert str(failure.value).endswith(f"({url}, after 3 attempts)"), str(failure.value)
+    assert len(retries) == 2
+    for number, line in enumerate(retries, start=1):
+        assert line.startswith(f"openai/served at {url}: "), line
+        assert "Connection" in line or "connect" in line, line
+        assert re.search(rf"; retry {number}/2 in \d+\.\d s$", line), line

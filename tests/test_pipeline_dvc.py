@@ -63,6 +63,14 @@ def test_dvc_repro_builds_everything_then_has_nothing_to_do(dvc_project):
     assert "Data and pipelines are up to date" in status.stdout
 
 
+def test_a_new_challenge_without_a_reference_does_not_break_dvc_repro(dvc_project):
+    run(["vizhub", "challenge", "new", "barChartRace"], dvc_project / "challenges")  # from a subfolder too
+    result = run(["dvc", "repro"], dvc_project)
+    assert "baseline/reference skipped (no reference solution): barChartRace" in result.stdout
+    assert (dvc_project / "visualizations" / "barChartRace" / "baseline__starter" / "meta.json").is_file()
+    assert not (dvc_project / "visualizations" / "barChartRace" / "baseline__reference").exists()
+
+
 def test_editing_one_challenge_regenerates_only_that_challenge(dvc_project):
     run(["dvc", "repro"], dvc_project)
     untouched = (dvc_project / "visualizations" / "barsOne" / "baseline__starter" / "meta.json").read_text()

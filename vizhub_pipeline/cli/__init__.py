@@ -48,16 +48,4 @@ _register()
 
 def main() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    _load_dotenv()
     cli(prog_name="vizhub")
-
-
-def _load_dotenv() -> None:
-    """Provider keys may live in ``.env`` of the current folder; the environment wins."""
-    from pathlib import Path
-
-    path = Path.cwd() / ".env"
-    if path.is_file():
-        from dotenv import load_dotenv
-
-        load_dotenv(path, override=False)

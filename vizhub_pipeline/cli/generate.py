@@ -36,7 +36,7 @@ cache_option = click.option(
 
 
 @click.command()
-@selection_options
+@selection_options(models_default="generate")
 @cache_option
 @click.option(
     "--prune",
@@ -69,7 +69,7 @@ def generate(challenges, models, cache, prune, allow_dropped, project) -> None:
 
 
 @click.command()
-@selection_options
+@selection_options(models_default="generate")
 @cache_option
 @project_option
 def benchmark(challenges, models, cache, project) -> None:

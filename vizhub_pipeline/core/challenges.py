@@ -577,3 +577,38 @@ def scaffold_challenge(root: Path, name: str, title: str | None = None) -> Path:
     (folder / "prompt.md").write_text(_TEMPLATE_PROMPT, encoding="utf-8")
     (folder / "files" / "index.html").write_text(_TEMPLATE_HTML.format(title=title), encoding="utf-8")
     return folder
+
+
+_PLACEHOLDER_DESCRIPTION = "One or two sentences on what the model must build or change."
+
+
+def unfinished_parts(challenge: Challenge) -> list[ChallengeError]:
+    """What `vizhub challenge new` left for the author that is still not done.
+
+    A valid folder can still be unfinished: the placeholder prompt or description, or no
+    reference solution. These do not stop the pipeline (the reference baseline skips a
+    challenge without a reference), but ``vizhub challenge check`` reports them.
+    """
+    problems = []
+    if challenge.prompt.strip() == _TEMPLATE_PROMPT.strip():
+        problems.append(
+            ChallengeError(
+                challenge.path / "prompt.md", "still the placeholder of `vizhub challenge new`: write the task"
+            )
+        )
+    if " ".join(challenge.description.split()) == _PLACEHOLDER_DESCRIPTION:
+        problems.append(
+            ChallengeError(
+                challenge.path / "challenge.yaml",
+                "still the placeholder of `vizhub challenge new`: say what the model must do",
+                field="description",
+            )
+        )
+    if not challenge.reference:
+        problems.append(
+            ChallengeError(
+                challenge.path / "reference",
+                "no reference solution: add the files a correct answer changes (they overlay files/)",
+            )
+        )
+    return problems

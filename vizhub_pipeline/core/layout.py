@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from vizhub_pipeline.core.errors import PrerequisiteError
+
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 _PLAIN = set(string.ascii_letters + string.digits + ".-")
 _HEX = set("0123456789abcdef")
@@ -106,6 +108,31 @@ def hash_files(files: Mapping[str, bytes | str]) -> str:
         parts.append(name.encode("utf-8"))
         parts.append(content.encode("utf-8") if isinstance(content, str) else content)
     return hash_bytes(*parts)
+
+
+PROJECT_MARKERS = ("dvc.yaml", "params.yaml")
+
+
+def is_project_root(folder: Path) -> bool:
+    """A project root holds ``challenges/`` and ``dvc.yaml`` or ``params.yaml``."""
+    return (folder / "challenges").is_dir() and any((folder / name).is_file() for name in PROJECT_MARKERS)
+
+
+def find_project_root(start: Path | str | None = None) -> Path:
+    """The nearest folder from ``start`` (default: the current folder) up that is a project root.
+
+    Walks up as git and dvc do, so every command works from any subfolder of the project;
+    raises :class:`PrerequisiteError` when no folder on the way is one.
+    """
+    here = Path.cwd() if start is None else Path(start)
+    here = here.resolve()
+    for folder in (here, *here.parents):
+        if is_project_root(folder):
+            return folder
+    raise PrerequisiteError(
+        f"not inside a vizhub project: neither {here} nor a folder above it holds challenges/ and "
+        "dvc.yaml or params.yaml; cd into the project (a clone of the benchmark) or pass --project DIR"
+    )
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vizhub_pipeline.core import model_ids
 from vizhub_pipeline.core.errors import VizhubError
 
 
@@ -76,28 +78,66 @@ def _litellm():
     return litellm
 
 
+_PREFIX_HINT = "use a provider prefix such as openai/, anthropic/, openrouter/ or ollama/"
+
+
 def provider_of(model: str) -> str:
     """The provider that serves ``model`` (``openai``, ``anthropic``, ``baseline``...)."""
     prefix = model.split("/", 1)[0]
     if prefix in _providers:
         return prefix
+    if "/" in model and prefix in model_ids.known_providers():
+        return prefix
+    known = model_ids.known_models().get(model)
+    if known:
+        return known
     litellm = _litellm()
     try:
         return litellm.get_llm_provider(model)[1]
     except Exception:
         raise ModelSetupError(
-            f"unknown model {model!r}: litellm cannot tell its provider; "
-            "use a provider prefix such as openai/, anthropic/, openrouter/ or ollama/"
+            f"unknown model {model!r}: {model_ids.suggestion(model)} (litellm cannot tell its provider; {_PREFIX_HINT})"
         ) from None
 
 
+def _missing_key(model: str, variable: str) -> ModelSetupError:
+    return ModelSetupError(f"{model}: {variable} is not set; export {variable}=... or add it to .env")
+
+
 def check_model(model: str) -> None:
-    """Raise :class:`ModelSetupError` when ``model`` cannot be called (unknown, or a key is missing)."""
-    provider = provider_of(model)
-    custom = _providers.get(provider)
+    """Raise :class:`ModelSetupError` when ``model`` cannot be called (unknown, or a key is missing).
+
+    Known providers and litellm's own model list are checked without importing litellm, so a
+    missing key or a misspelt id is reported at once; litellm decides about the rest.
+    """
+    prefix, slash, name = model.partition("/")
+    custom = _providers.get(prefix)
     if custom is not None:
         if model not in custom.models:
-            raise ModelSetupError(f"unknown model {model!r}: {provider}/ serves {', '.join(custom.models)}")
+            raise ModelSetupError(f"unknown model {model!r}: {prefix}/ serves {', '.join(custom.models)}")
+        return
+    provider = provider_of(model)
+    catalog = model_ids.known_models()
+    if (
+        provider == "openai"
+        and slash
+        and model_ids.custom_base("openai") is None
+        and "openai"
+        not in (
+            catalog.get(name),
+            catalog.get(model),
+        )
+    ):
+        raise ModelSetupError(
+            f"unknown model {model!r}: OpenAI has no such model; {model_ids.suggestion(model, 'openai')} "
+            "(for an OpenAI-compatible server, set OPENAI_API_BASE and any name is valid)"
+        )
+    if provider in model_ids.KEYLESS:
+        return
+    variable = model_ids.KEY_VARIABLES.get(provider)
+    if variable is not None:
+        if not os.environ.get(variable):
+            raise _missing_key(model, variable)
         return
     litellm = _litellm()
     try:
@@ -106,8 +146,13 @@ def check_model(model: str) -> None:
         return  # litellm could not tell; the call itself will say
     missing = [key for key in found.get("missing_keys", []) if key]
     if missing:
-        names = " and ".join(missing)
-        raise ModelSetupError(f"{model}: {names} is not set; export {missing[0]}=... or add it to .env")
+        raise (
+            _missing_key(model, " and ".join(missing))
+            if len(missing) == 1
+            else ModelSetupError(
+                f"{model}: {' and '.join(missing)} are not set; export {missing[0]}=... or add them to .env"
+            )
+        )
 
 
 _RETRYABLE_NAMES = (
@@ -144,12 +189,23 @@ def _retry_after(exc: BaseException) -> float | None:
         return None
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, limit: int = 500) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = text.replace("litellm.", "")
-    return text[:500]
+    text = re.sub(r" ssl:<[^>]*>", "", text.replace("litellm.", ""))  # an object's address: noise
+    return text[:limit]
+
+
+def _endpoint(model: str) -> str:
+    """Where ``model`` is called: a URL when known (``OPENAI_API_BASE``...), else its provider."""
+    try:
+        provider = provider_of(model)
+    except ModelSetupError:
+        return "an unknown provider"
+    if provider in _providers:
+        return f"{provider}/ (served in this process)"
+    return model_ids.endpoint_of(model, provider)
 
 
 async def complete(
@@ -163,11 +219,14 @@ async def complete(
     retries: int = 4,
     backoff: float = 2.0,
     metadata: Mapping[str, Any] | None = None,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Completion:
     """One chat completion with retries on rate limits, 5xx, connection errors and timeouts.
 
     Each attempt is bounded by ``timeout`` seconds; the delay before retry ``n`` is
-    ``backoff * 2**n`` with jitter, or the server's ``Retry-After`` when it sends one.
+    ``backoff * 2**n`` with jitter, or the server's ``Retry-After`` when it sends one, so the
+    total is bounded by ``retries``. ``on_retry`` gets one line per retry (endpoint, reason,
+    delay); the final error names the endpoint.
     """
     litellm = _litellm()
     kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": timeout, "max_retries": 0}
@@ -192,9 +251,18 @@ async def complete(
                 delay = _retry_after(exc)
                 if delay is None:
                     delay = backoff * (2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
+                if on_retry is not None:
+                    on_retry(
+                        f"{model} at {_endpoint(model)}: {_describe(exc, 120)}; "
+                        f"retry {attempt}/{retries} in {delay:.1f} s"
+                    )
                 await asyncio.sleep(delay)
                 continue
-            raise ModelCallError(_describe(exc), attempts=attempt) from exc
+            reason = _describe(exc)
+            if model.split("/", 1)[0] not in _providers:
+                tries = f"after {attempt} attempts" if attempt > 1 else "1 attempt"
+                reason += f" ({_endpoint(model)}, {tries})"
+            raise ModelCallError(reason, attempts=attempt) from exc
         latency = time.perf_counter() - started
         return _to_completion(litellm, response, latency, attempt)
 

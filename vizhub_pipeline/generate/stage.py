@@ -33,6 +33,8 @@ KEPT_OF_A_LONG_REPLY = 65_536  # bytes of a reply over generate.max_reply_bytes 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SHOWN_PROBLEMS = 20  # refused names and ignored blocks listed in meta.json's error, the rest counted
 
+REFERENCE_BASELINE = "baseline/reference"
+
 
 @dataclass(frozen=True)
 class GenerationTask:
@@ -65,6 +67,7 @@ class GenerateSummary:
     pruned: Pruned = field(default_factory=lambda: Pruned())
     dropped: list[tuple[str, str, int]] = field(default_factory=list)  # graded items without an output
     allow_dropped: bool = False
+    no_reference: list[str] = field(default_factory=list)  # challenges baseline/reference skips
 
     @property
     def ok(self) -> bool:
@@ -78,12 +81,16 @@ class GenerateSummary:
         imported = f", {self.imported} imported (kept as they are)" if self.imported else ""
         out = [
             f"generate: {self.done} done, {self.skipped} skipped (unchanged){imported}, "
-            f"{self.unparseable} unparseable, {self.failed} failed",
+            f"{self.unparseable} unparseable, {self.failed + len(self.challenge_errors)} failed",
             f"tokens: {self.tokens_in} in, {self.tokens_out} out; cost {cost}",
         ]
         out += [f"failed: {line}" for line in self.failures]
-        out += [f"model not run: {message}" for message in self.setup_errors.values()]
-        out += [f"challenge skipped: {error}" for error in self.challenge_errors]
+        if self.setup_errors:  # each was printed when found, before any call
+            out.append(f"{len(self.setup_errors)} model(s) not run (see above): {', '.join(self.setup_errors)}")
+        if self.no_reference:
+            out.append(f"{REFERENCE_BASELINE} skipped (no reference solution): {', '.join(self.no_reference)}")
+        if self.challenge_errors:
+            out.append(f"{len(self.challenge_errors)} challenge(s) skipped (see above)")
         if self.pruned.removed:
             out.append(f"removed {len(self.pruned.removed)} output folder(s) no longer in the benchmark")
         if self.pruned.kept_graded:
@@ -133,7 +140,7 @@ def input_hash(item: GenerationTask, messages: list[dict], params: GenerateParam
         # every starter byte: the messages show large data files only in part
         "files": hash_files(item.challenge.files),
     }
-    if item.model == "baseline/reference":
+    if item.model == REFERENCE_BASELINE:
         parts["reference"] = dict(item.challenge.reference)
     return hash_bytes(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
@@ -243,6 +250,7 @@ async def _generate_item(
     hashed: str,
     params: GenerateParams,
     semaphore: asyncio.Semaphore,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Generation:
     from vizhub_pipeline.core import llm
 
@@ -268,6 +276,7 @@ async def _generate_item(
                 retries=params.retries,
                 backoff=params.backoff,
                 metadata=metadata,
+                on_retry=on_retry,
             )
         except llm.ModelCallError as exc:
             generation = Generation(status="error", error=str(exc), created_at=utc_now_iso(), **base)
@@ -409,7 +418,13 @@ def run_generate(
         except llm.ModelSetupError as exc:
             summary.setup_errors[model] = str(exc)
             echo(f"model not run: {exc}")
-    items = plan_items(found, tuple(runnable), params.samples)
+    items = []
+    for item in plan_items(found, tuple(runnable), params.samples):
+        if item.model == REFERENCE_BASELINE and not item.challenge.reference:
+            if item.challenge.id not in summary.no_reference:  # said once, in the summary
+                summary.no_reference.append(item.challenge.id)
+            continue
+        items.append(item)
     for challenge in found:
         clean_stale_temporaries(layout.visualizations / challenge.id)
     todo = []
@@ -425,7 +440,7 @@ def run_generate(
     unrun = len(plan_items(found, tuple(summary.setup_errors), params.samples))
     summary.failed += unrun
     if todo:
-        asyncio.run(_run_items(layout, todo, params, summary, progress))
+        asyncio.run(_run_items(layout, todo, params, summary, progress, echo))
     graded = graded_keys(layout)
     if prune and selected_all and not problems:
         keep = {(i.challenge.id, i.model, i.sample) for i in plan_items(found, models, params.samples)}
@@ -441,20 +456,29 @@ async def _run_items(
     params: GenerateParams,
     summary: GenerateSummary,
     progress: bool,
+    echo: Callable[[str], None],
 ) -> None:
     from tqdm import tqdm
 
     from vizhub_pipeline.core import llm
 
+    bar = tqdm(total=len(todo), desc="generate", unit="item", disable=not progress, file=sys.stderr, leave=False)
+
+    def on_retry(line: str) -> None:
+        """Each retry shows on the progress line (or as a line of its own without a bar)."""
+        if progress:
+            bar.set_postfix_str(line, refresh=True)
+        else:
+            echo(f"retrying: {line}")
+
     semaphores: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(params.concurrency))
     tasks = [
         asyncio.create_task(
-            _generate_item(layout, item, messages, hashed, params, semaphores[llm.provider_of(item.model)]),
+            _generate_item(layout, item, messages, hashed, params, semaphores[llm.provider_of(item.model)], on_retry),
             name=item.label,
         )
         for item, messages, hashed in todo
     ]
-    bar = tqdm(total=len(tasks), desc="generate", unit="item", disable=not progress, file=sys.stderr, leave=False)
     try:
         for future in asyncio.as_completed(tasks):
             generation = await future
