@@ -19,6 +19,7 @@ from vizhub_pipeline.core import rubric
 from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.records import Generation, Grade, Render, iter_generations, read_render, utc_now_iso
+from vizhub_pipeline.core.terminal_text import for_terminal
 from vizhub_pipeline.grading.errors import GradeCommitError, GradeError
 from vizhub_pipeline.grading.loading import graded_items
 from vizhub_pipeline.grading.submit import check_can_commit, commit_judgement_files, submit_judgements
@@ -268,11 +269,12 @@ class _Printer:
         self.stream = stream
 
     def __call__(self, text: str) -> None:
-        self.stream.write(text + "\n")
+        # every line may hold untrusted text (page errors, check messages, names): escaped whole
+        self.stream.write(for_terminal(text) + "\n")
         self.stream.flush()
 
     def prompt(self, text: str) -> None:
-        self.stream.write(text)
+        self.stream.write(for_terminal(text))
         self.stream.flush()
 
 
