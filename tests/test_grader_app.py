@@ -220,14 +220,23 @@ def test_session_selection_by_challenge_and_model(layout):
     assert len(listing["items"]) == 2
 
 
-def test_outputs_without_a_runnable_result_are_left_out(layout):
+def test_outputs_without_a_runnable_result_are_left_out_and_counted_once(layout):
     folder = layout.visualization_dir("barsOne", "broken/model")
     folder.mkdir(parents=True)
     write_generation(folder / "meta.json", Generation("barsOne", "broken/model", 0, "unparseable", "x"))
+    for sample in range(3):
+        folder = layout.visualization_dir("barsTwo", "down/model", sample)
+        folder.mkdir(parents=True)
+        failed = Generation("barsTwo", "down/model", sample, "error", "x", error="RateLimitError: try later")
+        write_generation(folder / "meta.json", failed)
     _, app, _ = make_clients(layout)
     listing = items_of(app)
     assert len(listing["items"]) == 6
-    assert any("1 output(s) without a runnable result" in note for note in listing["notes"])
+    left_out = [note for note in listing["notes"] if "left out" in note]
+    assert left_out == [
+        "4 output(s) left out because their generation failed (3x error: RateLimitError: try later; 1x unparseable)"
+        " and are not shown here: nothing to run"
+    ]
 
 
 def test_item_details_and_missing_item(clients, layout):

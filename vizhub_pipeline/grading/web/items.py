@@ -22,6 +22,7 @@ from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.judgements.scores import latest_grades
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.records import Grade, iter_generations
+from vizhub_pipeline.grading.loading import left_out_note
 
 DEEP_CHECK_SECONDS = 1.0
 
@@ -83,7 +84,7 @@ def scan_items(
     only_models = set(models)
     items: list[GradableOutput] = []
     notes: list[str] = []
-    skipped = 0
+    failed: list[tuple[str, str | None]] = []
     generations = iter_generations(layout.visualizations)
     while True:
         try:
@@ -98,7 +99,7 @@ def scan_items(
         if only_models and generation.model not in only_models:
             continue
         if generation.status != "ok" or not generation.artifact_hash:
-            skipped += 1
+            failed.append((generation.status, generation.error))
             continue
         items.append(
             GradableOutput(
@@ -111,8 +112,9 @@ def scan_items(
                 files=tuple(generation.files),
             )
         )
-    if skipped:
-        notes.append(f"{skipped} output(s) without a runnable result (unparseable or error) are not shown")
+    note = left_out_note(failed, hint=" and are not shown here: nothing to run")
+    if note:
+        notes.append(note)
     return items, notes
 
 
