@@ -157,9 +157,7 @@ def items_of(app, **params):
 
 
 def item_id_of(apps, challenge: str, model: str) -> str:
-    from vizhub_pipeline.grading.web.items import make_item_id
-
-    return make_item_id(challenge, model, 0)
+    return apps.config.catalog.item_id(challenge, model, 0)
 
 
 def grade_rows(layout: Layout) -> list[str]:
@@ -266,7 +264,7 @@ def test_page_embeds_the_output_sandboxed_and_hides_the_model(clients):
     page = app.get(start.headers["location"])
     assert page.status_code == 200
     text = page.text
-    assert 'sandbox="allow-scripts"' in text and "allow-same-origin" not in text
+    assert 'sandbox="allow-scripts allow-same-origin" credentialless' in text
     assert f'src="{SANDBOX}/v/' in text
     for model in MODELS:
         assert model not in text
@@ -533,8 +531,8 @@ def test_sandbox_serves_the_page_with_its_policy_and_local_libraries(clients, la
     assert '<script src="/lib/cdn.jsdelivr.net/npm/d3@7"></script>' in page.text
     policy = page.headers["content-security-policy"]
     assert "connect-src 'self' http://127.0.0.1:8766;" in policy
-    assert "default-src 'none'" in policy and policy.endswith("sandbox allow-scripts")
-    assert page.headers["access-control-allow-origin"] == "null"
+    assert "default-src 'none'" in policy and policy.endswith("sandbox allow-scripts allow-same-origin")
+    assert "access-control-allow-origin" not in page.headers
     data = sandbox.get(f"/v/{item}/data.csv")
     assert data.status_code == 200 and data.text.startswith("name,value")
     assert sandbox.get(f"/v/{item}/").headers["location"] == f"/v/{item}/index.html"

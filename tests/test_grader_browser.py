@@ -188,7 +188,7 @@ def test_live_view_and_challenge_filter_without_blind(session):
     frame = page.frame_locator("#live")
     frame.locator("rect.bar").first.wait_for()
     assert frame.locator("rect.bar").count() == 3
-    assert page.locator("#live").get_attribute("sandbox") == "allow-scripts"
+    assert page.locator("#live").get_attribute("sandbox") == "allow-scripts allow-same-origin"
     assert any("/lib/cdn.jsdelivr.net/npm/d3@7" in url for url, _ in traffic.requests)
     assert traffic.outside == []
 
@@ -209,6 +209,7 @@ attempt("cookie", () => {
   if (!document.cookie.length) { throw new Error("nothing"); }
   window.stolen = document.cookie;
 });
+note("storageBefore", window.localStorage.getItem("x") || "empty");
 attempt("storage", () => { window.localStorage.setItem("x", "1"); });
 attempt("popup", () => { if (!window.open("https://evil.example/popup")) { throw new Error("no popup"); } });
 attempt("topNavigation", () => { window.top.location = "https://evil.example/navigated"; });
@@ -244,9 +245,15 @@ def test_hostile_visualization_reaches_neither_the_grader_nor_the_network(sessio
     results = json.loads(frame.locator("#out").text_content())
     # a beacon is queued (true) before the policy drops it, and a top navigation may be
     # refused silently: both are checked on the network and on the page below
-    must_fail = ("parentDom", "topDom", "cookie", "storage", "popup", "outside", "appRead", "appWrite")
+    must_fail = ("parentDom", "topDom", "cookie", "popup", "outside", "appRead", "appWrite")
     assert {key: results.get(key) for key in must_fail} == dict.fromkeys(must_fail, "blocked")
-    assert set(results) == set(must_fail) | {"beacon", "topNavigation"}
+    assert set(results) == set(must_fail) | {"beacon", "topNavigation", "storage", "storageBefore"}
+    # the frame is credentialless: its storage is its own and gone with the page (a reload
+    # starts empty), and the grader's cookies are not visible in it
+    assert (results["storage"], results["storageBefore"]) == ("done", "empty")
+    page.reload()
+    frame.locator("body[data-done=yes]").wait_for()
+    assert json.loads(frame.locator("#out").text_content())["storageBefore"] == "empty"
     # the grader page is untouched and still where it was
     assert page.url == url
     assert page.locator("#grader-name").text_content() == "alice"
