@@ -35,6 +35,8 @@ KEYS = (
     ("Enter", "submit and go to the next ungraded item (Shift+Enter: new line in the notes)"),
     ("← / →", "previous / next item"),
     ("U", "next ungraded item"),
+    ("S", "skip: the next item, without grading this one"),
+    ("F", "flag this item to come back to (again: unflag); flagged items are listed in the session summary"),
     ("P", "show or hide the prompt"),
     ("?", "this help (Esc closes it)"),
 )
@@ -203,6 +205,10 @@ def page_context(config: GraderConfig, item: GradableOutput, challenge_filter: s
             "prevUrl": f"/item/{items[position - 1].id}{query}" if position > 0 else None,
             "nextUrl": f"/item/{items[position + 1].id}{query}" if position + 1 < len(items) else None,
             "nextOpenUrl": f"/item/{next_open.id}{query}" if next_open else None,
+            "blind": config.blind,
+            "progress": _progress_json(grades.progress(items)),
+            "url": f"/item/{item.id}{query}",
+            "label": f"{item.challenge}, item {position + 1} of {len(items)}",
         },
     }
 
