@@ -224,3 +224,27 @@ def test_a_note_with_a_lone_surrogate_is_refused_naming_the_field(tmp_path, grad
     assert response.json()["error"].startswith("notes: character ")
     assert "lone surrogate" in response.json()["error"]
     assert not layout.grades.exists() or not any(layout.grades.iterdir())
+
+
+def test_sandbox_refuses_service_workers_and_sends_top_level_loads_to_the_app(tmp_path, grading_template):  # noqa: F811
+    from tests.test_grader_app import copy_project, item_id_of, make_clients
+
+    layout = copy_project(grading_template, tmp_path / "p")
+    apps, app, sandbox = make_clients(layout)
+    item = item_id_of(apps, "barsOne", "baseline/reference")
+    worker = sandbox.get(f"/v/{item}/index.html", headers={"Service-Worker": "script"})
+    assert worker.status_code == 403 and "service workers" in worker.text
+    top = sandbox.get(f"/v/{item}/index.html", headers={"Sec-Fetch-Dest": "document"})
+    assert top.status_code in (302, 307) and top.headers["location"] == f"http://127.0.0.1:8765/alone/{item}"
+    framed = sandbox.get(f"/v/{item}/index.html", headers={"Sec-Fetch-Dest": "iframe"})
+    assert (
+        framed.status_code == 200
+        and "sandbox allow-scripts allow-same-origin" in framed.headers["content-security-policy"]
+    )
+    alone = app.get(f"/alone/{item}")
+    assert alone.status_code == 200
+    assert f'src="http://127.0.0.1:8766/v/{item}/index.html"' in alone.text
+    assert 'sandbox="allow-scripts allow-same-origin" credentialless' in alone.text
+    assert "frame-src http://127.0.0.1:8766" in alone.headers["content-security-policy"]
+    assert "baseline" not in alone.text  # blind: nothing names the model
+    assert app.get("/alone/0123456789abcdef").status_code == 404
