@@ -248,3 +248,31 @@ def test_sandbox_refuses_service_workers_and_sends_top_level_loads_to_the_app(tm
     assert "frame-src http://127.0.0.1:8766" in alone.headers["content-security-policy"]
     assert "baseline" not in alone.text  # blind: nothing names the model
     assert app.get("/alone/0123456789abcdef").status_code == 404
+
+
+@pytest.mark.usefixtures("isolated_git")
+def test_validate_prints_a_hostile_grade_file_escaped(tmp_path):
+    from click.testing import CliRunner
+
+    from vizhub_pipeline.cli import cli
+    from vizhub_pipeline.core.judgements.scores import GRADE_COLUMNS
+
+    layout = make_project(tmp_path / "p")
+    row = f"barsOne,baseline/starter,0,1111aaaa1111aaaa,{TITLE}9,4,fine,alice,2026-11-28T10:00:00Z,app,true"
+    layout.grades.mkdir(parents=True)
+    (layout.grades / "alice-2026-11-28.csv").write_text(",".join(GRADE_COLUMNS) + "\n" + row + "\n", encoding="utf-8")
+    (layout.grades / f"{CLEAR}bob.csv").write_text("x\n", encoding="utf-8")  # a badly named file
+    result = CliRunner().invoke(cli, ["validate", "--project", str(layout.root)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "\\x1b]0;owned\\x07" in result.output and "\\x1b[2J\\x1b[Hbob.csv" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+
+
+def test_stage_output_lines_are_printed_escaped(capsys):
+    from vizhub_pipeline.cli.common import say
+
+    say(f"openai/gpt-4o: error (APIError: {CLEAR}{FAKE})", err=True)
+    say("a plain line")
+    captured = capsys.readouterr()
+    assert captured.err == "openai/gpt-4o: error (APIError: \\x1b[2J\\x1b[H\\nAll 12 checks passed)\n"
+    assert captured.out == "a plain line\n"
