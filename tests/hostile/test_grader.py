@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.grade_repo import OUTPUTS, git, isolated_git, make_project  # noqa: F401
 from tests.test_grader_app import grading_template  # noqa: F401 (fixture)
-from tests.test_grader_browser import browser, session  # noqa: F401 (fixtures)
+from tests.test_grader_browser import CHROMIUM, browser, session  # noqa: F401 (fixtures)
 from vizhub_pipeline.core.params import GradeParams, Params
 from vizhub_pipeline.core.terminal_text import for_terminal
 from vizhub_pipeline.grading.terminal import run_grading_session
 
 FAKE = "\nAll 12 checks passed"
+# driven in the real Chromium: slow, and skipped where there is none
+in_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs a Chromium (set up with `make setup`)")
 CLEAR = "\x1b[2J\x1b[H"
 TITLE = "\x1b]0;owned\x07"
 
@@ -114,6 +117,8 @@ def _stayed(page, traffic, starts_at: str) -> None:
     assert not [frame.url for frame in page.frames if "example.invalid" in frame.url]
 
 
+@pytest.mark.slow
+@in_chromium
 @pytest.mark.parametrize("how", ["self", "top"])
 def test_open_alone_page_cannot_navigate_to_another_host(hostile_grader, how):
     layout, server, page, traffic, item = hostile_grader
@@ -125,6 +130,8 @@ def test_open_alone_page_cannot_navigate_to_another_host(hostile_grader, how):
     _stayed(page, traffic, alone)
 
 
+@pytest.mark.slow
+@in_chromium
 def test_output_opened_at_its_sandbox_url_is_framed_by_the_app(hostile_grader):
     layout, server, page, traffic, item = hostile_grader
     page.goto(f"{server.sandbox_url}/v/{item}/index.html")
@@ -174,6 +181,8 @@ def attacker_origin():
     server.server_close()
 
 
+@pytest.mark.slow
+@in_chromium
 def test_another_origin_cannot_read_an_output(hostile_grader, attacker_origin):
     layout, server, page, traffic, item = hostile_grader
     url = f"{server.sandbox_url}/v/{item}/data.csv"
