@@ -217,3 +217,12 @@ def test_vizhub_grade_cli_command(layout):
     assert result.exit_code == 0, result.output
     assert "Grading as alice: 1 output(s) to grade." in result.output
     assert [g.notes for g in read_grade_file(next(layout.grades.glob("alice-*.csv")))] == ["nice"]
+
+
+def test_include_failed_is_for_the_terminal_only(layout):
+    from vizhub_pipeline.cli import cli
+
+    args = ["grade", "--include-failed", "--no-open", "--project", str(layout.root), "--grader", "alice"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "--include-failed works with --cli" in result.output

@@ -285,3 +285,14 @@ def test_stage_output_lines_are_printed_escaped(capsys):
     captured = capsys.readouterr()
     assert captured.err == "openai/gpt-4o: error (APIError: \\x1b[2J\\x1b[H\\nAll 12 checks passed)\n"
     assert captured.out == "a plain line\n"
+
+
+def test_a_damaged_grader_secret_is_a_clear_error_naming_the_file(tmp_path):
+    from vizhub_pipeline.core.errors import InputError
+    from vizhub_pipeline.grading.web.items import project_secret
+
+    first = project_secret(tmp_path)
+    assert len(first) == 64 and project_secret(tmp_path) == first  # made once, then read
+    (tmp_path / ".vizhub" / "grader-secret").write_bytes(b"short")
+    with pytest.raises(InputError, match="grader-secret.*shorter than 32 bytes: delete the file"):
+        project_secret(tmp_path)
