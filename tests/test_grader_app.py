@@ -157,9 +157,7 @@ def items_of(app, **params):
 
 
 def item_id_of(apps, challenge: str, model: str) -> str:
-    from vizhub_pipeline.grading.web.items import make_item_id
-
-    return make_item_id(challenge, model, 0)
+    return apps.config.catalog.item_id(challenge, model, 0)
 
 
 def grade_rows(layout: Layout) -> list[str]:
@@ -220,14 +218,23 @@ def test_session_selection_by_challenge_and_model(layout):
     assert len(listing["items"]) == 2
 
 
-def test_outputs_without_a_runnable_result_are_left_out(layout):
+def test_outputs_without_a_runnable_result_are_left_out_and_counted_once(layout):
     folder = layout.visualization_dir("barsOne", "broken/model")
     folder.mkdir(parents=True)
     write_generation(folder / "meta.json", Generation("barsOne", "broken/model", 0, "unparseable", "x"))
+    for sample in range(3):
+        folder = layout.visualization_dir("barsTwo", "down/model", sample)
+        folder.mkdir(parents=True)
+        failed = Generation("barsTwo", "down/model", sample, "error", "x", error="RateLimitError: try later")
+        write_generation(folder / "meta.json", failed)
     _, app, _ = make_clients(layout)
     listing = items_of(app)
     assert len(listing["items"]) == 6
-    assert any("1 output(s) without a runnable result" in note for note in listing["notes"])
+    left_out = [note for note in listing["notes"] if "left out" in note]
+    assert left_out == [
+        "4 output(s) left out because their generation failed (3x error: RateLimitError: try later; 1x unparseable)"
+        " and are not shown here: nothing to run"
+    ]
 
 
 def test_item_details_and_missing_item(clients, layout):
@@ -257,7 +264,7 @@ def test_page_embeds_the_output_sandboxed_and_hides_the_model(clients):
     page = app.get(start.headers["location"])
     assert page.status_code == 200
     text = page.text
-    assert 'sandbox="allow-scripts"' in text and "allow-same-origin" not in text
+    assert 'sandbox="allow-scripts allow-same-origin" credentialless' in text
     assert f'src="{SANDBOX}/v/' in text
     for model in MODELS:
         assert model not in text
@@ -524,8 +531,8 @@ def test_sandbox_serves_the_page_with_its_policy_and_local_libraries(clients, la
     assert '<script src="/lib/cdn.jsdelivr.net/npm/d3@7"></script>' in page.text
     policy = page.headers["content-security-policy"]
     assert "connect-src 'self' http://127.0.0.1:8766;" in policy
-    assert "default-src 'none'" in policy and policy.endswith("sandbox allow-scripts")
-    assert page.headers["access-control-allow-origin"] == "null"
+    assert "default-src 'none'" in policy and policy.endswith("sandbox allow-scripts allow-same-origin")
+    assert "access-control-allow-origin" not in page.headers
     data = sandbox.get(f"/v/{item}/data.csv")
     assert data.status_code == 200 and data.text.startswith("name,value")
     assert sandbox.get(f"/v/{item}/").headers["location"] == f"/v/{item}/index.html"

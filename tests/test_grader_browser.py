@@ -4,6 +4,7 @@ and a hostile visualization that must reach neither the grader page nor the netw
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ import pytest
 
 from tests.test_grader_app import MODELS, copy_project, git, grading_template, write_output  # noqa: F401 (fixture)
 from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.grading.loading import load_grades
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -129,7 +131,7 @@ def test_grade_with_the_keyboard_then_check_the_csv_and_the_commit(session):
     page.keyboard.type("tooltip missing")
     assert page.locator('input[name="functionality"][value="4"]').is_checked()
     assert page.locator("#notes").input_value() == "Bars fine, 5 colours\ntooltip missing"
-    # Enter submits and moves on to the next ungraded item, naming the model just graded
+    # Enter submits and moves on to the next ungraded item; blind, the banner names no model
     page.keyboard.press("Enter")
     page.wait_for_url(f"{server.url}/item/{second}")
     flash = page.locator("#flash")
@@ -140,7 +142,8 @@ def test_grade_with_the_keyboard_then_check_the_csv_and_the_commit(session):
     grade = grades[0]
     assert (grade.functionality, grade.aesthetics, grade.grader) == (4, 2, "alice")
     assert grade.notes == "Bars fine, 5 colours\ntooltip missing"
-    assert grade.model in MODELS and grade.model in flash.text_content()
+    assert grade.model in MODELS and flash.text_content().startswith(f"Saved {grade.challenge} (commit ")
+    assert not any(model in flash.text_content() for model in MODELS)
     assert (grade.challenge, grade.model) == (items[0]["challenge"], grade.model)
     path = grade_file_path(layout, "alice")
     assert path.is_file()
@@ -188,7 +191,7 @@ def test_live_view_and_challenge_filter_without_blind(session):
     frame = page.frame_locator("#live")
     frame.locator("rect.bar").first.wait_for()
     assert frame.locator("rect.bar").count() == 3
-    assert page.locator("#live").get_attribute("sandbox") == "allow-scripts"
+    assert page.locator("#live").get_attribute("sandbox") == "allow-scripts allow-same-origin"
     assert any("/lib/cdn.jsdelivr.net/npm/d3@7" in url for url, _ in traffic.requests)
     assert traffic.outside == []
 
@@ -209,6 +212,7 @@ attempt("cookie", () => {
   if (!document.cookie.length) { throw new Error("nothing"); }
   window.stolen = document.cookie;
 });
+note("storageBefore", window.localStorage.getItem("x") || "empty");
 attempt("storage", () => { window.localStorage.setItem("x", "1"); });
 attempt("popup", () => { if (!window.open("https://evil.example/popup")) { throw new Error("no popup"); } });
 attempt("topNavigation", () => { window.top.location = "https://evil.example/navigated"; });
@@ -244,9 +248,15 @@ def test_hostile_visualization_reaches_neither_the_grader_nor_the_network(sessio
     results = json.loads(frame.locator("#out").text_content())
     # a beacon is queued (true) before the policy drops it, and a top navigation may be
     # refused silently: both are checked on the network and on the page below
-    must_fail = ("parentDom", "topDom", "cookie", "storage", "popup", "outside", "appRead", "appWrite")
+    must_fail = ("parentDom", "topDom", "cookie", "popup", "outside", "appRead", "appWrite")
     assert {key: results.get(key) for key in must_fail} == dict.fromkeys(must_fail, "blocked")
-    assert set(results) == set(must_fail) | {"beacon", "topNavigation"}
+    assert set(results) == set(must_fail) | {"beacon", "topNavigation", "storage", "storageBefore"}
+    # the frame is credentialless: its storage is its own and gone with the page (a reload
+    # starts empty), and the grader's cookies are not visible in it
+    assert (results["storage"], results["storageBefore"]) == ("done", "empty")
+    page.reload()
+    frame.locator("body[data-done=yes]").wait_for()
+    assert json.loads(frame.locator("#out").text_content())["storageBefore"] == "empty"
     # the grader page is untouched and still where it was
     assert page.url == url
     assert page.locator("#grader-name").text_content() == "alice"
@@ -265,3 +275,65 @@ def test_hostile_visualization_reaches_neither_the_grader_nor_the_network(sessio
     assert sandbox_frames, "the hostile page did not load"
     assert not [req for req, _ in sandbox_frames if req.startswith(server.url)]
     assert not layout.grades.exists() or not any(layout.grades.iterdir())
+
+
+def test_skip_flag_and_the_session_summary_after_the_last_item(session, tmp_path):
+    layout, server, page, traffic = session()  # blind
+    page.set_viewport_size({"width": 1440, "height": 900})
+    items = page.request.get(f"{server.url}/api/items?challenge=barsOne").json()["items"]
+    first, second, third = (item["id"] for item in items)
+    page.goto(f"{server.url}/?challenge=barsOne")
+    page.wait_for_url(f"{server.url}/item/{first}?challenge=barsOne")
+    # F flags the item (the button shows it), S skips to the next one without grading
+    page.keyboard.press("f")
+    assert page.locator("#flag-button").get_attribute("aria-pressed") == "true"
+    page.keyboard.press("s")
+    page.wait_for_url(f"{server.url}/item/{second}?challenge=barsOne")
+    assert page.locator("#flag-button").get_attribute("aria-pressed") == "false"
+    # the buttons do the same as the keys: flag and unflag this one
+    page.locator("#flag-button").click()
+    page.locator("#flag-button").click()
+    assert page.locator("#flag-button").get_attribute("aria-pressed") == "false"
+    page.locator("h1").click()  # Enter on a focused button presses that button
+    page.keyboard.press("3")
+    page.keyboard.press("Shift+Digit3")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/item/{third}?challenge=barsOne")
+    assert not any(model in page.locator("#flash").text_content() for model in MODELS)
+    assert page.locator("#summary").is_hidden()
+    # the last item: submitting sums the session up instead of moving on
+    page.keyboard.press("4")
+    page.keyboard.press("Shift+Digit4")
+    page.keyboard.press("Enter")
+    page.locator("#summary").wait_for()
+    assert page.url == f"{server.url}/item/{third}?challenge=barsOne"
+    assert page.locator("#summary-graded").text_content() == "2"
+    assert page.locator("#summary-skipped").text_content() == "1"
+    assert page.locator("#summary-flagged").text_content() == "1"
+    assert re.fullmatch(r"\d+:\d\d", page.locator("#summary-time").text_content())
+    assert page.locator("#summary-flags a").all_text_contents() == ["barsOne, item 1 of 3"]
+    assert page.locator("#summary-flags a").get_attribute("href") == f"/item/{first}?challenge=barsOne"
+    assert page.locator("#summary-next").get_attribute("href") == f"/item/{first}?challenge=barsOne"
+    assert "current grade for 2 of 3 items here; 1 left" in page.locator("#summary-left").text_content()
+    assert page.locator("#progress-mine").text_content() == "2"  # the counters are not stale
+    message = page.locator("#form-message").text_content()
+    assert message.startswith("Saved barsOne (commit ") and not any(model in message for model in MODELS)
+    assert len(load_grades(layout)) == 2
+    # at 1440x900, as a grader sees it (VIZHUB_SCREENSHOTS=<folder> keeps the PNG to look at)
+    import os
+
+    folder = Path(os.environ.get("VIZHUB_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "grader-session-summary.png"))
+    assert traffic.outside == []
+
+
+def test_not_blind_the_banner_names_the_model_just_graded(session):
+    layout, server, page, traffic = session(blind=False)
+    page.goto(f"{server.url}/")
+    page.keyboard.press("2")
+    page.keyboard.press("Shift+Digit2")
+    page.keyboard.press("Enter")
+    page.locator("#flash").wait_for()
+    graded = load_grades(layout)[0]
+    assert f"Saved {graded.challenge}: that was {graded.model}" in page.locator("#flash").text_content()

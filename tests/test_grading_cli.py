@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from tests.grade_repo import OUTPUTS, git, isolated_git, make_grade, make_project, status  # noqa: F401
 from vizhub_pipeline.core.judgements.scores import read_grade_file
 from vizhub_pipeline.core.params import GradeParams, Params
-from vizhub_pipeline.core.records import CheckResult, Render, write_render
+from vizhub_pipeline.core.records import CheckResult, Generation, Render, write_generation, write_render
 from vizhub_pipeline.grading.errors import GradeError
 from vizhub_pipeline.grading.loading import graded_items
 from vizhub_pipeline.grading.submit import submit_judgements as submit_grades
@@ -93,6 +93,22 @@ def test_walks_only_ungraded_outputs_and_reasks_bad_scores(layout):
     assert out.count("  Enter a whole number from 0 to 5, s to skip this output or q to stop.") == 2
     assert summary.graded == 0 and summary.skipped == 1
     assert "Skipped." in out
+
+
+def test_failed_generations_stay_out_of_the_queue_counted_once(layout):
+    for sample in range(12):
+        folder = layout.visualization_dir("barsOne", "down/model", sample)
+        failed = Generation("barsOne", "down/model", sample, "error", "x", error="APIConnectionError: refused")
+        write_generation(folder / "meta.json", failed)
+    _, out = _session(layout, "q\n", challenges=("barsOne",))
+    assert out.count("APIConnectionError") == 1
+    assert (
+        "Note: 12 output(s) left out because their generation failed (12x error: APIConnectionError: refused); "
+        "grade them too with --include-failed"
+    ) in out
+    assert "2 output(s) to grade" in out
+    _, out = _session(layout, "q\n", challenges=("barsOne",), include_failed=True)
+    assert "14 output(s) to grade" in out and "left out" not in out
 
 
 def test_question_mark_shows_the_rubric_of_the_scale_asked(layout):
@@ -203,3 +219,12 @@ def test_vizhub_grade_cli_command(layout):
     assert result.exit_code == 0, result.output
     assert "Grading as alice: 1 output(s) to grade." in result.output
     assert [g.notes for g in read_grade_file(next(layout.grades.glob("alice-*.csv")))] == ["nice"]
+
+
+def test_include_failed_is_for_the_terminal_only(layout):
+    from vizhub_pipeline.cli import cli
+
+    args = ["grade", "--include-failed", "--no-open", "--project", str(layout.root), "--grader", "alice"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "--include-failed works with --cli" in result.output

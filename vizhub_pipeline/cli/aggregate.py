@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vizhub_pipeline.cli.common import load_project_params, project_option
+from vizhub_pipeline.cli.common import load_project_params, project_option, say
 
 
 @click.command()
@@ -25,9 +25,9 @@ def aggregate(project) -> None:
     from vizhub_pipeline.core.layout import Layout
 
     params = load_project_params(project)
-    summary = run_aggregate(Layout.at(project), params.aggregate, echo=lambda line: click.echo(line, err=True))
+    summary = run_aggregate(Layout.at(project), params.aggregate, echo=lambda line: say(line, err=True))
     for line in summary.lines():
-        click.echo(line)
+        say(line)
 
 
 @click.command()
@@ -57,7 +57,7 @@ def report(as_json, as_html, project) -> None:
         from vizhub_pipeline.report.stage import run_report
 
         summary = run_report(
-            Layout.at(project), load_project_params(project).report, echo=lambda line: click.echo(line, err=True)
+            Layout.at(project), load_project_params(project).report, echo=lambda line: say(line, err=True)
         )
         click.echo("\n".join(summary.lines()))
         return

@@ -32,6 +32,14 @@ def load_dotenv_of(root: Path) -> None:
         load_dotenv(path, override=False)
 
 
+def say(line: str, *, err: bool = False) -> None:
+    """Print one line of a stage's output. Such lines quote untrusted text (model errors, page
+    errors, file names from replies), so control characters are shown as escapes, never acted on."""
+    from vizhub_pipeline.core.terminal_text import for_terminal
+
+    click.echo(for_terminal(line), err=err)
+
+
 def project_option(func):
     """``--project DIR``: the benchmark checkout to work in (default: found from the current folder up)."""
     return click.option(

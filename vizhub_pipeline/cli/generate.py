@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vizhub_pipeline.cli.common import load_project_params, project_option, selection_options
+from vizhub_pipeline.cli.common import load_project_params, project_option, say, selection_options
 
 
 def _generate(project, challenges, models, cache, prune=False, allow_dropped=False):
@@ -20,10 +20,10 @@ def _generate(project, challenges, models, cache, prune=False, allow_dropped=Fal
         cache=cache,
         prune=prune,
         allow_dropped=allow_dropped,
-        echo=lambda line: click.echo(line, err=True),
+        echo=lambda line: say(line, err=True),
     )
     for line in summary.lines():
-        click.echo(line)
+        say(line)
     return summary, params
 
 
@@ -88,10 +88,10 @@ def benchmark(challenges, models, cache, project) -> None:
         params.screenshot,
         challenges=challenges,
         models=models or params.generate.models,
-        echo=lambda line: click.echo(line, err=True),
+        echo=lambda line: say(line, err=True),
     )
     for line in shots.lines():
-        click.echo(line)
+        say(line)
     if not (summary.ok and shots.ok):
         raise SystemExit(1)
 

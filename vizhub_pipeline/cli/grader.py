@@ -40,8 +40,15 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
     ),
 )
 @click.option("--cli", "use_cli", is_flag=True, help="Grade in the terminal instead of the browser.")
+@click.option(
+    "--include-failed",
+    is_flag=True,
+    help="With --cli: grade outputs whose generation failed (status error) too; left out and counted by default.",
+)
 @project_option
-def grade(challenges, models, grader, host, port, blind, open_browser, branch, use_cli, project) -> None:
+def grade(
+    challenges, models, grader, host, port, blind, open_browser, branch, use_cli, include_failed, project
+) -> None:
     """Grade model outputs in a local web app; each grade is committed to git for you.
 
     The page shows each output live (sandboxed), its screenshots and checks, its code
@@ -72,9 +79,17 @@ def grade(challenges, models, grader, host, port, blind, open_browser, branch, u
         from vizhub_pipeline.grading.terminal import run_grading_session
 
         run_grading_session(
-            layout, grader=name, challenges=challenges, models=models or (), params=params, branch=branch
+            layout,
+            grader=name,
+            challenges=challenges,
+            models=models or (),
+            params=params,
+            branch=branch,
+            include_failed=include_failed,
         )
         return
+    if include_failed:
+        raise click.UsageError("--include-failed works with --cli: the web app has nothing to show of a failed output")
     from vizhub_pipeline.grading.web.server import build_server
 
     note = check_can_commit(layout, commit=True, branch=branch)

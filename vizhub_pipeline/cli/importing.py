@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vizhub_pipeline.cli.common import project_option
+from vizhub_pipeline.cli.common import project_option, say
 
 
 @click.command("import")
@@ -31,7 +31,7 @@ def import_command(name: str, path: Path, project: Path) -> None:
 
     summary = run_import(name, path, Layout.at(project))
     for line in summary.lines():
-        click.echo(line)
+        say(line)
     if not summary.ok:
         raise click.ClickException(f"{len(summary.problems)} file(s) could not be imported (see problem lines above)")
 

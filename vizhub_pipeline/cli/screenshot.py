@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vizhub_pipeline.cli.common import load_project_params, project_option, selection_options
+from vizhub_pipeline.cli.common import load_project_params, project_option, say, selection_options
 
 
 @click.command()
@@ -41,10 +41,10 @@ def screenshot(challenges, models, force, progress, project) -> None:
         models=models,
         force=force,
         progress=progress,
-        echo=lambda line: click.echo(line, err=True),
+        echo=lambda line: say(line, err=True),
     )
     for line in summary.lines():
-        click.echo(line)
+        say(line)
     if not summary.ok:
         raise SystemExit(1)
 

@@ -80,3 +80,25 @@ def read_judgements_at(
         if is_judgement_file_name(name) and "/" not in name:
             out[name] = read_acceptable_records(kind, f"{rev}:{folder}/{name}", data.decode("utf-8", errors="replace"))
     return out
+
+
+def left_out_note(left_out: Iterable[tuple[str, str | None]], *, hint: str = "") -> str | None:
+    """One line on the outputs kept out of the grading queue, from their ``(status, error)``:
+    how many, and each distinct reason once with its count (most frequent first), so twelve
+    outputs that failed the same way give one line, not twelve."""
+    counts: dict[str, int] = {}
+    for status, error in left_out:
+        reason = f"{status}: {error}" if error else status
+        counts[reason] = counts.get(reason, 0) + 1
+    if not counts:
+        return None
+    total = sum(counts.values())
+    shown = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    reasons = "; ".join(f"{count}x {_shorten(reason)}" for count, reason in ((c, r) for r, c in shown[:5]))
+    more = f"; {len(shown) - 5} other reason(s)" if len(shown) > 5 else ""
+    return f"{total} output(s) left out because their generation failed ({reasons}{more}){hint}"
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -19,8 +19,9 @@ from vizhub_pipeline.core import rubric
 from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.records import Generation, Grade, Render, iter_generations, read_render, utc_now_iso
+from vizhub_pipeline.core.terminal_text import for_terminal
 from vizhub_pipeline.grading.errors import GradeCommitError, GradeError
-from vizhub_pipeline.grading.loading import graded_items
+from vizhub_pipeline.grading.loading import graded_items, left_out_note
 from vizhub_pipeline.grading.submit import check_can_commit, commit_judgement_files, submit_judgements
 
 QUIT = ("q", "quit", "exit")
@@ -65,8 +66,12 @@ def run_grading_session(
     output: TextIO | None = None,
     branch: str | None = None,
     blind: bool | None = None,
+    include_failed: bool = False,
 ) -> SessionSummary:
     """Grade in the terminal until every selected output is graded, or the grader types q.
+
+    Outputs whose generation failed (status ``error``: nothing to look at) are left out and
+    counted in one line, unless ``include_failed``.
 
     Blind (``grade.blind``, default): model names are hidden, the order is shuffled for this
     grader, and screenshots are shown as copies with neutral names in a temporary folder."""
@@ -80,19 +85,33 @@ def run_grading_session(
     blind = bool(getattr(grade_params, "blind", True)) if blind is None else blind
     shots = Path(tempfile.mkdtemp(prefix="vizhub-blind-")) if blind else None
     try:
-        return _run(layout, grader, challenges, models, input, output, branch, blind, batch, shots)
+        return _run(layout, grader, challenges, models, input, output, branch, blind, batch, shots, include_failed)
     finally:
         if shots is not None:
             shutil.rmtree(shots, ignore_errors=True)
 
 
-def _run(layout, grader, challenges, models, input, output, branch, blind, batch, shots) -> SessionSummary:
-
+def _run(
+    layout, grader, challenges, models, input, output, branch, blind, batch, shots, include_failed
+) -> SessionSummary:
     note = check_can_commit(layout, commit=True, branch=branch)
-    items = select_items(layout, grader, challenges=challenges, models=models, branch=branch, blind=blind)
+    left_out: list[Generation] = []
+    items = select_items(
+        layout,
+        grader,
+        challenges=challenges,
+        models=models,
+        branch=branch,
+        blind=blind,
+        include_failed=include_failed,
+        left_out=left_out,
+    )
     say = _Printer(output)
     if note:
         say(f"Note: {note}")
+    failed = left_out_note(((gen.status, gen.error) for gen in left_out), hint="; grade them too with --include-failed")
+    if failed:
+        say(f"Note: {failed}")
     if not items:
         say(f"Nothing to grade: {grader} has graded every selected output.")
         return SessionSummary()
@@ -155,9 +174,19 @@ def _run(layout, grader, challenges, models, input, output, branch, blind, batch
 
 
 def select_items(
-    layout: Layout, grader: str, *, challenges=(), models=(), branch: str | None = None, blind: bool = True
+    layout: Layout,
+    grader: str,
+    *,
+    challenges=(),
+    models=(),
+    branch: str | None = None,
+    blind: bool = True,
+    include_failed: bool = False,
+    left_out: list[Generation] | None = None,
 ) -> list[_PendingOutput]:
-    """The outputs to grade: selected, not yet graded by ``grader`` at their current artifact hash."""
+    """The outputs to grade: selected, not yet graded by ``grader`` at their current artifact hash.
+
+    Failed generations (status ``error``) are appended to ``left_out`` instead, unless ``include_failed``."""
     wanted_challenges = set(challenges or ())
     wanted_models = set(models or ())
     found: list[Generation] = []
@@ -167,6 +196,10 @@ def select_items(
         if wanted_challenges and generation.challenge not in wanted_challenges:
             continue
         if wanted_models and generation.model not in wanted_models:
+            continue
+        if generation.status == "error" and not include_failed:
+            if left_out is not None:
+                left_out.append(generation)
             continue
         found.append(generation)
     missing = sorted(wanted_challenges - seen_challenges)
@@ -269,11 +302,12 @@ class _Printer:
         self.stream = stream
 
     def __call__(self, text: str) -> None:
-        self.stream.write(text + "\n")
+        # every line may hold untrusted text (page errors, check messages, names): escaped whole
+        self.stream.write(for_terminal(text) + "\n")
         self.stream.flush()
 
     def prompt(self, text: str) -> None:
-        self.stream.write(text)
+        self.stream.write(for_terminal(text))
         self.stream.flush()
 
 

@@ -40,6 +40,7 @@ from vizhub_pipeline.core.records import (
     read_render,
     write_render,
 )
+from vizhub_pipeline.core.terminal_text import for_terminal
 from vizhub_pipeline.screenshot.checks import failed_checks, run_checks
 
 RENDERER_VERSION = "3"  # 2: WebRTC removed from pages; 3: checks in an isolated world, script checks marked
@@ -677,7 +678,7 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
             summary.add(render)
             if echo is not None and render.status not in ("rendered", "passed"):
                 bar.clear()
-                echo(f"{item.label}: {render.status}" + (f" ({render.error})" if render.error else ""))
+                echo(for_terminal(f"{item.label}: {render.status}" + (f" ({render.error})" if render.error else "")))
         bar.update(1)
 
     pending = iter(range(len(todo)))

@@ -7,6 +7,7 @@ Routes (all on the app's own origin):
 - ``GET /api/items``, ``GET /api/items/<id>``: the items, progress and one item's details.
 - ``POST /api/grades``: submit a grade (token and Origin checked), committed to git.
 - ``GET /shots/<id>/<file>``: a screenshot of the item's render.
+- ``GET /alone/<id>``: the live output framed on a page of its own ("open alone").
 
 The generated page itself is served by :mod:`vizhub_pipeline.grading.web.sandbox`, on another port.
 """
@@ -34,6 +35,8 @@ KEYS = (
     ("Enter", "submit and go to the next ungraded item (Shift+Enter: new line in the notes)"),
     ("← / →", "previous / next item"),
     ("U", "next ungraded item"),
+    ("S", "skip: the next item, without grading this one"),
+    ("F", "flag this item to come back to (again: unflag); flagged items are listed in the session summary"),
     ("P", "show or hide the prompt"),
     ("?", "this help (Esc closes it)"),
 )
@@ -202,6 +205,10 @@ def page_context(config: GraderConfig, item: GradableOutput, challenge_filter: s
             "prevUrl": f"/item/{items[position - 1].id}{query}" if position > 0 else None,
             "nextUrl": f"/item/{items[position + 1].id}{query}" if position + 1 < len(items) else None,
             "nextOpenUrl": f"/item/{next_open.id}{query}" if next_open else None,
+            "blind": config.blind,
+            "progress": _progress_json(grades.progress(items)),
+            "url": f"/item/{item.id}{query}",
+            "label": f"{item.challenge}, item {position + 1} of {len(items)}",
         },
     }
 
@@ -238,6 +245,12 @@ def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
         raise GraderRequestError(422, f"notes: at most {MAX_NOTES} characters, got {len(notes)}")
     if "\0" in notes:
         raise GraderRequestError(422, "notes: must not contain NUL characters")
+    try:
+        notes.encode("utf-8")
+    except UnicodeEncodeError as exc:  # JSON can carry a lone surrogate ("\ud800"); no file can hold one
+        raise GraderRequestError(
+            422, f"notes: character {exc.start + 1} is a lone surrogate (U+{ord(notes[exc.start]):04X}), not text"
+        ) from None
     seen_hash = body.get("artifact_hash")
     if seen_hash is not None and seen_hash != item.artifact_hash:
         raise GraderRequestError(409, "this output changed since the page was loaded: reload the page and look again")
@@ -359,6 +372,20 @@ def create_app(config: GraderConfig):
         challenge = _challenge_filter(config, challenge)
         item = _item_or_404(config, item_id)
         return html("item.html", **page_context(config, item, challenge))
+
+    @app.get("/alone/{item_id}", include_in_schema=False)
+    def alone_page(item_id: str):
+        """The output on a page of its own, still framed: a frame cannot navigate the window, and
+        this page's ``frame-src`` keeps the frame's own navigations on the sandbox origin."""
+        item = _item_or_404(config, item_id)
+        items = config.catalog.items()
+        challenge = config.catalog.challenges[item.challenge]
+        return html(
+            "alone.html",
+            position=items.index(item) + 1,
+            count=len(items),
+            sandbox_url=f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}",
+        )
 
     @app.get("/pygments.css", include_in_schema=False)
     def pygments_css():

@@ -2,8 +2,11 @@
 
 An item is one runnable output (``visualizations/<challenge>/<model>[@k]/`` with status
 ``ok``). Items are named by an opaque id, so neither URLs nor the page reveal the model
-in blind mode. The :class:`Catalog` caches the outputs and the grades and reloads them
-when their folders or files change on disk.
+in blind mode: an HMAC of the item under the project's grader secret
+(``.vizhub/grader-secret``, made on first use, ignored by git), so nobody without the project's
+folder can work out which id is which model, and ids stay the same across restarts. The
+:class:`Catalog` caches the outputs and the grades and reloads them when their folders or
+files change on disk.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.judgements.scores import latest_grades
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.records import Grade, iter_generations
+from vizhub_pipeline.grading.loading import left_out_note
 
 DEEP_CHECK_SECONDS = 1.0
 
@@ -43,10 +47,53 @@ class GradableOutput:
         return (self.challenge, self.model, self.sample)
 
 
-def make_item_id(challenge: str, model: str, sample: int) -> str:
-    """A short opaque id of an item (does not show the model name)."""
-    digest = hashlib.sha256(f"{challenge}\0{model}\0{sample}".encode()).hexdigest()
-    return digest[:16]
+SECRET_FOLDER = ".vizhub"
+SECRET_FILE = "grader-secret"
+
+
+def project_secret(root: Path) -> bytes:
+    """The project's grader secret: random bytes in ``<root>/.vizhub/grader-secret``, made once
+    (mode 0600) and never committed (the folder holds a ``.gitignore`` of ``*``). Two graders
+    starting at once agree: the file is linked into place whole, and the loser reads the winner's."""
+    import secrets
+    import tempfile
+
+    folder = Path(root) / SECRET_FOLDER
+    path = folder / SECRET_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    if len(data) >= 32:
+        return data
+    if data:
+        raise InputError(path, "the grader secret is shorter than 32 bytes: delete the file to make a new one")
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# vizhub's local files: never committed\n*\n", encoding="utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{SECRET_FILE}.", suffix=".tmp", dir=folder)  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_hex(32).encode("ascii"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another grader made it first: use theirs
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path.read_bytes()
+
+
+def make_item_id(secret: bytes, challenge: str, model: str, sample: int) -> str:
+    """A short opaque id of an item: an HMAC under the project's secret (does not show the model
+    name, and cannot be computed without the secret)."""
+    import hmac
+
+    message = f"{challenge}\0{model}\0{sample}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:16]
 
 
 def _rank(*parts: str) -> str:
@@ -76,14 +123,14 @@ def order_items(items: Iterable[GradableOutput], grader: str, *, blind: bool) ->
 
 
 def scan_items(
-    layout: Layout, challenges: Iterable[str] = (), models: Iterable[str] = ()
+    layout: Layout, challenges: Iterable[str] = (), models: Iterable[str] = (), *, secret: bytes
 ) -> tuple[list[GradableOutput], list[str]]:
     """Every gradable output (status ``ok``) of the selection, and notes on what was left out."""
     only_challenges = set(challenges)
     only_models = set(models)
     items: list[GradableOutput] = []
     notes: list[str] = []
-    skipped = 0
+    failed: list[tuple[str, str | None]] = []
     generations = iter_generations(layout.visualizations)
     while True:
         try:
@@ -98,11 +145,11 @@ def scan_items(
         if only_models and generation.model not in only_models:
             continue
         if generation.status != "ok" or not generation.artifact_hash:
-            skipped += 1
+            failed.append((generation.status, generation.error))
             continue
         items.append(
             GradableOutput(
-                id=make_item_id(generation.challenge, generation.model, generation.sample),
+                id=make_item_id(secret, generation.challenge, generation.model, generation.sample),
                 challenge=generation.challenge,
                 model=generation.model,
                 sample=generation.sample,
@@ -111,8 +158,9 @@ def scan_items(
                 files=tuple(generation.files),
             )
         )
-    if skipped:
-        notes.append(f"{skipped} output(s) without a runnable result (unparseable or error) are not shown")
+    note = left_out_note(failed, hint=" and are not shown here: nothing to run")
+    if note:
+        notes.append(note)
     return items, notes
 
 
@@ -231,6 +279,7 @@ class Catalog:
         self.only_models = tuple(only_models)
         self.branch = branch  # grades committed on this branch are read from it too
         self.notes: list[str] = []
+        self.secret = project_secret(layout.root)
         self._lock = threading.Lock()
         self._items_signature: tuple | None = None
         self._shallow_signature: tuple | None = None
@@ -249,6 +298,10 @@ class Catalog:
         if challenge:
             return [item for item in self._items if item.challenge == challenge]
         return list(self._items)
+
+    def item_id(self, challenge: str, model: str, sample: int = 0) -> str:
+        """The id this session gives an item."""
+        return make_item_id(self.secret, challenge, model, sample)
 
     def get(self, item_id: str) -> GradableOutput | None:
         if self._items_signature is None:
@@ -273,7 +326,7 @@ class Catalog:
         with self._lock:
             if signature == self._items_signature:
                 return
-            found, notes = scan_items(self.layout, self.challenges, self.only_models)
+            found, notes = scan_items(self.layout, self.challenges, self.only_models, secret=self.secret)
             found = [item for item in found if item.challenge in self.challenges]
             self._items = order_items(found, self.grader, blind=self.blind)
             self._by_id = {item.id: item for item in self._items}

@@ -1,11 +1,16 @@
 """The second origin that serves generated pages to the grader's iframe.
 
-Generated code is untrusted. The grader page embeds it in ``<iframe sandbox="allow-scripts">``
-(an opaque origin: no cookies, no access to the parent) whose URL is on another port, and
-every response here carries a Content-Security-Policy that lets the page load only its own
-files and the local copies of CDN libraries, connect nowhere else, and that sandboxes the
-page again should it be opened on its own. Only the files listed in an item's meta.json are
-served, from inside its folder.
+Generated code is untrusted. The grader page embeds it in
+``<iframe sandbox="allow-scripts allow-same-origin">`` whose URL is on another port: another
+origin than the app's, so the page cannot reach the grader page, and its own origin, so it
+loads its data files with same-origin requests and this server sends no CORS header at all
+(another origin, or an opaque one, cannot read an output). Every response carries a
+Content-Security-Policy that lets the page load only its own files and the local copies of CDN
+libraries, connect nowhere else, open no popups and navigate no top window. A page is only
+ever shown inside a frame: opened on its own (a top-level navigation, ``Sec-Fetch-Dest:
+document``) it is sent to the app's ``/alone/<item>`` page, which frames it, so its navigations
+stay within the app's ``frame-src``. Service worker scripts are refused. Only the files listed
+in an item's meta.json are served, from inside its folder.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import mimetypes
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from vizhub_pipeline.grading.web.guard import HostGuard, safe_join
 from vizhub_pipeline.grading.web.items import Catalog
@@ -63,7 +69,7 @@ def content_security_policy(origin: str) -> str:
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'none'",
-            "sandbox allow-scripts",
+            "sandbox allow-scripts allow-same-origin",
         )
     )
 
@@ -81,9 +87,12 @@ def _content_type(path: Path) -> str:
     return kind
 
 
-def create_sandbox_app(catalog: Catalog, origin: str, allowed_hosts: set[str], node_modules: Path) -> Callable:
+def create_sandbox_app(
+    catalog: Catalog, origin: str, allowed_hosts: set[str], node_modules: Path, *, app_origin: str
+) -> Callable:
     """The sandbox's ASGI app: ``/v/<item id>/<file>``, and ``/lib/<cdn host>/<path>`` answered by
-    :class:`vizhub_pipeline.core.mirror.Mirror` from ``node_modules``."""
+    :class:`vizhub_pipeline.core.mirror.Mirror` from ``node_modules``. A page opened on its own
+    goes to ``<app_origin>/alone/<item id>``."""
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse, RedirectResponse, Response
     from starlette.routing import Route
@@ -95,8 +104,6 @@ def create_sandbox_app(catalog: Catalog, origin: str, allowed_hosts: set[str], n
     policy = content_security_policy(origin)
     headers = {
         "Content-Security-Policy": policy,
-        # the sandboxed page's origin is opaque: its fetches of its own files say Origin: null
-        "Access-Control-Allow-Origin": "null",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cross-Origin-Opener-Policy": "same-origin",
@@ -118,6 +125,10 @@ def create_sandbox_app(catalog: Catalog, origin: str, allowed_hosts: set[str], n
         return Response(data, media_type=_content_type(path), headers={**headers, "Cache-Control": cache})
 
     async def item_file(request):
+        if request.headers.get("service-worker"):
+            return refuse(403, "service workers are not allowed in the sandbox")
+        if request.headers.get("sec-fetch-dest") == "document":  # top level: only ever inside a frame
+            return RedirectResponse(f"{app_origin}/alone/{quote(request.path_params['item_id'])}", headers=headers)
         if request.path_params["path"] in ("", "index.html") or request.path_params["path"].endswith((".html", ".htm")):
             catalog.refresh()  # a page load: notice a regenerated output
         item = catalog.get(request.path_params["item_id"])

@@ -179,7 +179,13 @@ def build_apps(
         commit=commit,
         branch=branch,
     )
-    sandbox = create_sandbox_app(catalog, sandbox_origin, allowed_hosts_for(named, sandbox_port), node_modules)
+    sandbox = create_sandbox_app(
+        catalog,
+        sandbox_origin,
+        allowed_hosts_for(named, sandbox_port),
+        node_modules,
+        app_origin=f"http://{shown}:{port}",
+    )
     return GraderApps(config=config, app=create_app(config), sandbox=sandbox, warnings=warnings)
 
 

@@ -12,6 +12,103 @@
 
   function go(url) { if (url) { window.location.assign(url); } }
 
+  // This tab's grading session (sessionStorage): when it started, what was graded, skipped, flagged.
+  var SESSION_KEY = "vizhub-session";
+  function loadSession() {
+    var state = null;
+    try { state = JSON.parse(window.sessionStorage.getItem(SESSION_KEY) || "null"); } catch (e) { state = null; }
+    if (!state || typeof state.started !== "number") {
+      state = { started: Date.now(), graded: [], skipped: [], flagged: {} };
+    }
+    return state;
+  }
+  function saveSession() {
+    try { window.sessionStorage.setItem(SESSION_KEY, JSON.stringify(session)); } catch (e) { /* private mode */ }
+  }
+  function remember(list, id) { if (list.indexOf(id) < 0) { list.push(id); } }
+  function forget(list, id) { var at = list.indexOf(id); if (at >= 0) { list.splice(at, 1); } }
+  var session = loadSession();
+  saveSession();
+
+  var flagButton = document.getElementById("flag-button");
+  function showFlag() {
+    var on = Object.prototype.hasOwnProperty.call(session.flagged, data.item);
+    flagButton.setAttribute("aria-pressed", on ? "true" : "false");
+    flagButton.firstChild.textContent = on ? "Flagged " : "Flag ";
+  }
+  function toggleFlag() {
+    if (Object.prototype.hasOwnProperty.call(session.flagged, data.item)) {
+      delete session.flagged[data.item];
+      say("Flag removed.", "");
+    } else {
+      session.flagged[data.item] = { url: data.url, label: data.label };
+      say("Flagged: it is listed in the session summary to come back to.", "ok");
+    }
+    saveSession();
+    showFlag();
+  }
+
+  function duration(ms) {
+    var seconds = Math.max(0, Math.round(ms / 1000));
+    var minutes = Math.floor(seconds / 60);
+    var rest = seconds % 60;
+    var hours = Math.floor(minutes / 60);
+    var clock = (minutes % 60) + ":" + (rest < 10 ? "0" : "") + rest;
+    return hours ? hours + ":" + (minutes % 60 < 10 ? "0" : "") + clock : clock;
+  }
+
+  function showSummary(progress, leftUrl) {
+    var box = document.getElementById("summary");
+    var flags = Object.keys(session.flagged);
+    document.getElementById("summary-graded").textContent = session.graded.length;
+    document.getElementById("summary-skipped").textContent = session.skipped.length;
+    document.getElementById("summary-flagged").textContent = flags.length;
+    document.getElementById("summary-time").textContent = duration(Date.now() - session.started);
+    var left = document.getElementById("summary-left");
+    if (progress) {
+      left.textContent = "You have a current grade for " + progress.mine +
+        " of " + progress.total + " items here; " + (progress.total - progress.mine) + " left. ";
+    }
+    leftUrl = leftUrl || data.nextOpenUrl;
+    if (leftUrl && leftUrl !== data.url) {
+      var more = document.createElement("a");
+      more.href = leftUrl;
+      more.id = "summary-next";
+      more.textContent = "Grade the next ungraded item";
+      left.appendChild(more);
+    }
+    var list = document.getElementById("summary-flags");
+    list.textContent = "";
+    flags.forEach(function (id) {
+      var entry = session.flagged[id];
+      var link = document.createElement("a");
+      link.href = entry.url;
+      link.textContent = entry.label;
+      var row = document.createElement("li");
+      row.appendChild(link);
+      list.appendChild(row);
+    });
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  function updateProgress(progress) {
+    if (!progress) { return; }
+    document.getElementById("progress-mine").textContent = progress.mine;
+    document.getElementById("progress-everyone").textContent = progress.everyone;
+    var meter = document.querySelector("#progress meter");
+    if (meter) { meter.value = progress.mine; meter.max = progress.total; }
+  }
+
+  function skip() {
+    if (busy) { return; }
+    remember(session.skipped, data.item);
+    saveSession();
+    if (data.nextUrl) { go(data.nextUrl); return; }
+    say("Skipped. That was the last item.", "");
+    showSummary(data.progress);
+  }
+
   function setScore(name, value) {
     var input = form.querySelector('input[name="' + name + '"][value="' + value + '"]');
     if (input) { input.checked = true; showRubric(name); }
@@ -62,17 +159,23 @@
       busy = false;
       if (!result.ok) { say(result.body.error || "The grade was not saved.", "error"); return; }
       var body = result.body;
-      var text = "Saved " + body.challenge + ": that was " + body.model +
+      remember(session.graded, data.item);
+      forget(session.skipped, data.item);
+      saveSession();
+      updateProgress(body.progress);
+      // blind: the banner stays over the next item, so it must not name this one's model
+      var text = "Saved " + body.challenge + (data.blind ? "" : ": that was " + body.model) +
         (body.commit ? " (commit " + body.commit.slice(0, 7) + (body.branch ? " on " + body.branch : "") + ")" : "") + "." +
         (body.warning ? " Warning: " + body.warning : "") +
         (body.push_command ? " When done: " + body.push_command + ", then open a pull request." : "");
-      if (body.next_url) {
+      if (body.next_url && data.nextUrl) {
         try { window.sessionStorage.setItem("vizhub-flash", text); } catch (e) { /* private mode */ }
         go(body.next_url);
-      } else {
-        say(text + " Everything here is graded.", "ok");
+      } else {  // the last item, or nothing left: sum the session up instead of moving on
+        say(text + (body.next_url ? "" : " Everything here is graded."), "ok");
         var status = document.getElementById("item-status");
         if (status) { status.textContent = "graded by you"; status.className = "status graded"; }
+        showSummary(body.progress, body.next_url);
       }
     }).catch(function (error) {
       busy = false;
@@ -111,6 +214,8 @@
       case "KeyN": event.preventDefault(); notes.focus(); return;
       case "KeyU": event.preventDefault(); go(data.nextOpenUrl); return;
       case "KeyP": event.preventDefault(); prompt.open = !prompt.open; return;
+      case "KeyS": if (event.shiftKey) { return; } event.preventDefault(); skip(); return;
+      case "KeyF": if (event.shiftKey) { return; } event.preventDefault(); toggleFlag(); return;
     }
     if (event.key === "?") { event.preventDefault(); help.showModal(); }
   });
@@ -123,6 +228,9 @@
   showRubric("aesthetics");
 
   document.getElementById("help-button").addEventListener("click", function () { help.showModal(); });
+  document.getElementById("skip-button").addEventListener("click", skip);
+  flagButton.addEventListener("click", toggleFlag);
+  showFlag();
 
   var select = document.getElementById("challenge-select");
   select.addEventListener("change", function () {
