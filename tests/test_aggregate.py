@@ -669,6 +669,7 @@ def test_report_command_prints_tables_and_json(project):
         "graded",
         "checks",
         "renders",
+        "tests",
         "cost/item",
     ]
     assert lines[2].split()[:2] == ["1", "baseline/reference"]

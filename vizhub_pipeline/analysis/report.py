@@ -35,6 +35,10 @@ ICC_LEGEND = (
     "0.50 to 0.75 moderate, 0.75 to 0.90 good, above 0.90 excellent (Koo & Li 2016); the target of the "
     "original vizhub-benchmarks is ICC of at least 0.70."
 )
+TESTS_LEGEND = (
+    "Wilson score interval; renders and checks count visualization outputs only (the share rendered, and of "
+    "single checks passed)."
+)
 KAPPA_LEGEND = "kappa: quadratic-weighted Cohen's kappa of two graders, averaged over every pair (1 = perfect)."
 
 
@@ -184,7 +188,8 @@ def _leaderboard_lines(report: dict[str, Any]) -> list[str]:
         bounds = f" [{_num(low)}, {_num(high)}]" if low is not None and high is not None else " [n/a]"
         return f"{_num(row[f'{dim}_mean'])}{bounds}"
 
-    header = ["rank", "model", "overall", "functionality", "aesthetics", "graded", "checks", "renders", "cost/item"]
+    header = ["rank", "model", "overall", "functionality", "aesthetics", "graded", "checks", "renders", "tests"]
+    header.append("cost/item")
     table = [header]
     rows = report["leaderboard"]
     for row in rows:
@@ -198,6 +203,7 @@ def _leaderboard_lines(report: dict[str, Any]) -> list[str]:
                 f"{row['graded_items']}/{row['items']}",
                 "-" if row["check_pass_rate"] is None else f"{row['check_pass_rate'] * 100:.0f}%",
                 "-" if row["render_rate"] is None else f"{row['render_rate'] * 100:.0f}%",
+                _test_cell(row),
                 "-" if row["cost_per_item"] is None else f"${row['cost_per_item']:.4f}",
             ]
         )
@@ -214,7 +220,21 @@ def _leaderboard_lines(report: dict[str, Any]) -> list[str]:
     method = (report.get("methods") or {}).get("leaderboard_interval")
     if method and any(row["overall_mean"] is not None for row in rows):
         lines += _wrap(method, "  ")
+    if any(row.get("tests_total") for row in rows):
+        lines += _wrap(
+            f"tests: code-challenge outputs whose test passed, of those tested, with a {level}{TESTS_LEGEND}", "  "
+        )
     return lines
+
+
+def _test_cell(row: dict[str, Any]) -> str:
+    """``4/5 80% [38%, 96%]``: tests passed of tested, the pass rate and its Wilson interval."""
+    if not row.get("tests_total"):
+        return "-"
+    text = f"{row['tests_passed']}/{row['tests_total']} {row['test_pass_rate'] * 100:.0f}%"
+    if row.get("test_ci_low") is not None and row.get("test_ci_high") is not None:
+        text += f" [{row['test_ci_low'] * 100:.0f}%, {row['test_ci_high'] * 100:.0f}%]"
+    return text
 
 
 def _wrap(text: str, indent: str) -> list[str]:
