@@ -727,3 +727,59 @@ def test_leftovers_of_an_interrupted_run_are_removed(project):
     run_aggregate(layout, FAST)
     assert not leftover.exists()
     assert (layout.consensus / "consensus.csv").exists()
+
+
+# --------------------------------------------------------------------------- results.csv
+
+
+def test_results_csv_has_a_row_per_output_in_the_original_columns(tmp_path):
+    from tests.mixed_project import artifact, make_mixed_project
+
+    layout = make_mixed_project(tmp_path)
+
+    def graded(challenge, model, sample, f, a, notes, grader, at, version=None):
+        return Grade(challenge, model, sample, version or artifact(challenge, model, sample), f, a, notes, grader, at)
+
+    write_grade_files(
+        layout,
+        [
+            graded("bars", "model/a", 0, 4, 3, "axis ok;  labels  small", "alice", "2026-11-28T10:00:00Z"),
+            graded("bars", "model/a", 0, 5, 4, "", "bob", "2026-11-28T12:00:00Z"),
+            graded("bars", "model/a", 0, 2, 2, "first look", "bob", "2026-11-28T09:00:00Z"),  # bob's older grade
+            graded("triple", "model/a", 0, 3, 2, 'fine, "quoted"', "carol", "2026-11-28T11:00:00Z"),
+            graded("triple", "model/b", 1, 1, 1, "old", "carol", "2026-11-28T11:30:00Z", version="older"),
+        ],
+    )
+    summary = run_aggregate(layout, FAST)
+    assert "results/results.csv" in summary.lines()[-1]
+    text = layout.results_csv.read_text(encoding="utf-8")
+    assert text == (
+        "challenge,model,passFail,grade,aesthetics,reviewedBy,reviewedAt,notes,type,sample,artifact_hash,"
+        "checks_passed,checks_total\n"
+        "bars,model/a,pass,4.5,3.5,alice;bob,2026-11-28T12:00:00Z,alice: axis ok; labels small,visualization,0,"
+        "bars-model_a-0,2,2\n"
+        "bars,model/b,fail,,,,,,visualization,0,bars-model_b-0,1,2\n"
+        'triple,model/a,pass,3,2,carol,2026-11-28T11:00:00Z,"fine, ""quoted""",code,0,triple-model_a-0,1,1\n'
+        "triple,model/a,pass,,,,,,code,1,triple-model_a-1,1,1\n"
+        "triple,model/a,fail,,,,,,code,2,triple-model_a-2,0,1\n"
+        "triple,model/a,fail,,,,,,code,3,triple-model_a-3,0,1\n"
+        "triple,model/a,pass,,,,,,code,4,triple-model_a-4,1,1\n"
+        "triple,model/b,pass,,,,,,code,0,triple-model_b-0,1,1\n"
+        "triple,model/b,fail,,,,,,code,1,triple-model_b-1,0,1\n"
+        "triple,model/b,,,,,,,code,2,triple-model_b-2,,\n"  # its test ran on an older artifact
+        "triple,model/b,,,,,,,code,3,triple-model_b-3,,\n"  # never tested
+    )
+    rows = read_csv(layout.results_csv)
+    assert [row["grade"] for row in rows[:2]] == ["4.5", ""]
+    layout.results_csv.unlink()
+    run_aggregate(layout, FAST)
+    assert layout.results_csv.read_text(encoding="utf-8") == text
+
+
+def test_results_csv_of_a_project_without_outputs_is_its_header(project):
+    layout = Layout.at(project)
+    run_aggregate(layout, FAST)
+    assert layout.results_csv.read_text(encoding="utf-8") == (
+        "challenge,model,passFail,grade,aesthetics,reviewedBy,reviewedAt,notes,type,sample,artifact_hash,"
+        "checks_passed,checks_total\n"
+    )

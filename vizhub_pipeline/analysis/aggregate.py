@@ -2,8 +2,9 @@
 
 Inputs: ``results/grades/*.csv``, ``visualizations/*/*/meta.json``, ``results/renders/*/*/render.json``.
 Outputs (atomic, deterministic): ``results/consensus/`` (consensus, leaderboard, graders,
-pairwise agreement, reliability, disagreements, excluded grades, plot data) and
-``results/metrics.json``.
+pairwise agreement, reliability, disagreements, excluded grades, plot data),
+``results/metrics.json`` and ``results/results.csv`` (the original project's results file,
+:mod:`~vizhub_pipeline.analysis.results_table`).
 
 Counting rules: only rows ``vizhub validate`` accepts for their content, from human sources
 (unless others are asked for), are considered (:mod:`vizhub_pipeline.analysis.selection`);
@@ -97,6 +98,8 @@ class Counted:
     graders: list[str]
     n_stale: Any  # per item
     stale_slots: Any = None  # item * n_graders + grader, for graders with only stale grades of an item
+    graded_at: Any = None  # per counted grade (canonical UTC text)
+    notes: Any = None  # per counted grade
     rows_read: int = 0
     stale_rows: int = 0
     excluded: list[list[str]] = field(default_factory=list)  # rows of excluded.csv
@@ -263,6 +266,8 @@ def count_grades(table, items: OutputTable, *, sources=None, shown=str) -> Count
         functionality=columns["functionality"][chosen].astype(np.int8),
         aesthetics=columns["aesthetics"][chosen].astype(np.int8),
         graders=graders,
+        graded_at=columns["graded_at"][chosen],
+        notes=columns["notes"][chosen],
         n_stale=n_stale,
         stale_slots=stale_slots,
         rows_read=n_rows,
@@ -431,12 +436,14 @@ def run_aggregate(
     sources: Iterable[str] | None = None,
     now: datetime | None = None,
 ) -> AggregateSummary:
-    """Read grades, generations and renders; write ``results/consensus/`` and ``results/metrics.json``.
+    """Read grades, generations and renders; write ``results/consensus/``, ``results/metrics.json``
+    and ``results/results.csv``.
 
     ``sources``: the grade sources to count (default: the human ones; see
     :func:`~vizhub_pipeline.analysis.selection.make_source_filter`); ``now``: the time a grade may
     not be later than (default: the clock)."""
     from vizhub_pipeline.analysis.leaderboard import build_leaderboard
+    from vizhub_pipeline.analysis.results_table import format_results, results_rows
     from vizhub_pipeline.core.judgements.scores import KIND as SCORES
     from vizhub_pipeline.core.judgements.table import read_judgement_table
 
@@ -462,6 +469,7 @@ def run_aggregate(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     write_json_atomic(layout.metrics, metrics)
+    write_text_atomic(layout.results_csv, format_results(results_rows(items, counted, summary)))
 
     result = AggregateSummary(
         items=len(items),
@@ -477,7 +485,11 @@ def run_aggregate(
         needs_review=sum(1 for row in rows if "needs_review" in row.flags),
         alpha={dim: reliability["alpha"][dim]["value"] for dim in DIMENSIONS},
         leaderboard=board["rows"],
-        outputs=[_relative(layout, layout.consensus) + "/", _relative(layout, layout.metrics)],
+        outputs=[
+            _relative(layout, layout.consensus) + "/",
+            _relative(layout, layout.metrics),
+            _relative(layout, layout.results_csv),
+        ],
     )
     return result
 
