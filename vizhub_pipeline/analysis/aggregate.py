@@ -606,6 +606,7 @@ DISAGREEMENT_COLUMNS = (
 EXCLUDED_COLUMNS = ("reason", "challenge", "model", "sample", "artifact_hash", "grader", "graded_at", "file")
 PLOT_LEADERBOARD_COLUMNS = ("model", "rank", "mean", "ci_low", "ci_high")
 PLOT_SCORES_COLUMNS = ("model", "dimension", "score", "grades")
+PLOT_RATES_COLUMNS = ("model", "measure", "rate", "ci_low", "ci_high", "n")  # n: outputs, or checks
 
 
 def _cell(value: Any) -> str:
@@ -764,6 +765,7 @@ def write_outputs(
             for code, score in enumerate(DOMAINS[dim]):
                 score_rows.append([model, dim, format_float(score, 1), int(histogram[m, code])])
     put("plots/scores.csv", _csv_text(PLOT_SCORES_COLUMNS, score_rows))
+    put("plots/rates.csv", _csv_text(PLOT_RATES_COLUMNS, _rate_rows(board["rows"], params.confidence)))
 
     document = {
         "confidence": params.confidence,
@@ -798,6 +800,33 @@ def write_outputs(
     return _round(_metrics(items, counted, rows, board, reliability, document))
 
 
+def _rate_rows(board_rows: list[dict[str, Any]], confidence: float) -> list[list[Any]]:
+    """Per model, the automated rates for ``dvc plots``: outputs rendered and code tests passed (with
+    Wilson intervals over outputs), and single checks passed (no interval: checks of one output are
+    not independent)."""
+    from vizhub_pipeline.analysis.leaderboard import wilson_interval
+
+    rows: list[list[Any]] = []
+    for row in sorted(board_rows, key=lambda r: r["model"]):
+        if row["renders"]:
+            low, high = wilson_interval(row["rendered"], row["renders"], confidence)
+            rows.append([row["model"], "rendered", row["render_rate"], low, high, row["renders"]])
+        if row["checks_total"]:
+            rows.append([row["model"], "checks passed", row["check_pass_rate"], None, None, row["checks_total"]])
+        if row["tests_total"]:
+            rows.append(
+                [
+                    row["model"],
+                    "tests passed",
+                    row["test_pass_rate"],
+                    row["test_ci_low"],
+                    row["test_ci_high"],
+                    row["tests_total"],
+                ]
+            )
+    return rows
+
+
 def _reliability_methods() -> dict[str, str]:
     from vizhub_pipeline.analysis import reliability as rel
 
@@ -817,11 +846,16 @@ def _metrics(
     reliability: dict[str, Any],
     document: dict[str, Any],
 ) -> dict[str, Any]:
-    renders = [status for status in items.render_status if status is not None]
-    passed = sum(p or 0 for p, t in zip(items.checks_passed, items.checks_total, strict=True) if t)
-    total = sum(t for t in items.checks_total if t)
+    pages = [i for i, kind in enumerate(items.kind) if kind != "code"]
+    renders = [items.render_status[i] for i in pages if items.render_status[i] is not None]
+    passed = sum(items.checks_passed[i] or 0 for i in pages if items.checks_total[i])
+    total = sum(items.checks_total[i] or 0 for i in pages if items.checks_total[i])
+    tests = [status for status, kind in zip(items.test_status, items.kind, strict=True) if kind == "code" and status]
     icc = reliability["icc"] or {}
+    # summary numbers only, so that `dvc metrics show` stays one readable row; per-model figures are
+    # in leaderboard.csv and plots/ (`dvc plots show`, `dvc plots diff`)
     return {
+        "models": len(board["rows"]),
         "items": len(items),
         "graded_items": sum(1 for row in rows if row.n_graders),
         "graders": counted.active_graders,
@@ -834,16 +868,5 @@ def _metrics(
         "generation_ok_rate": (items.status.count("ok") / len(items)) if len(items) else None,
         "render_rate": renders.count("rendered") / len(renders) if renders else None,
         "check_pass_rate": passed / total if total else None,
-        "models": {
-            row["model"]: {
-                "rank": row["rank"],
-                "overall": row["overall_mean"],
-                "functionality": row["functionality_mean"],
-                "aesthetics": row["aesthetics_mean"],
-                "render_rate": row["render_rate"],
-                "check_pass_rate": row["check_pass_rate"],
-                "cost_per_item": row["cost_per_item"],
-            }
-            for row in board["rows"]
-        },
+        "test_pass_rate": tests.count("passed") / len(tests) if tests else None,
     }

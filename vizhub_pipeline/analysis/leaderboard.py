@@ -292,6 +292,7 @@ def _automated(items, mine, confidence: float) -> dict[str, Any]:
     return {
         "generation_ok_rate": statuses.count("ok") / len(statuses) if statuses else None,
         "renders": len(renders),
+        "rendered": renders.count("rendered"),  # not a leaderboard.csv column: for the rates plot
         "render_rate": renders.count("rendered") / len(renders) if renders else None,
         "checks_passed": sum(passed) if total else None,
         "checks_total": sum(total) if total else None,
