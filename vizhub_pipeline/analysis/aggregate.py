@@ -138,6 +138,7 @@ class AggregateSummary:
     alpha: dict[str, float | None] = field(default_factory=dict)
     leaderboard: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    votes: list[str] = field(default_factory=list)  # what the votes gave (vote_ranking)
 
     def lines(self) -> list[str]:
         out = [
@@ -168,6 +169,7 @@ class AggregateSummary:
             out.append(f"Krippendorff's alpha (ordinal): {parts}")
         if self.needs_review:
             out.append(f"{self.needs_review} item(s) need review: see results/consensus/disagreements.csv")
+        out.extend(self.votes)
         out.append("wrote " + ", ".join(self.outputs))
         return out
 
@@ -444,6 +446,7 @@ def run_aggregate(
     not be later than (default: the clock)."""
     from vizhub_pipeline.analysis.leaderboard import build_leaderboard
     from vizhub_pipeline.analysis.results_table import format_results, results_rows
+    from vizhub_pipeline.analysis.vote_ranking import rank_project_votes
     from vizhub_pipeline.core.judgements.scores import KIND as SCORES
     from vizhub_pipeline.core.judgements.table import read_judgement_table
 
@@ -459,11 +462,16 @@ def run_aggregate(
     rows = build_consensus(items, counted, summary, params)
     board = build_leaderboard(items, summary, counted, params, rng_for(params.seed, "leaderboard"))
     reliability = _reliability(items, counted, params)
+    votes = rank_project_votes(layout.root, items, counted, params, sources=sources, now=now)
 
     staging = staging_dir(layout.consensus)
     try:
         write_consensus(staging / "consensus.csv", rows)
         metrics = write_outputs(staging, items, counted, summary, rows, board, reliability, params)
+        if votes is not None:
+            for name, text in votes.files.items():
+                write_text_atomic(staging / name, text, durable=False)
+            write_text_atomic(staging / "votes.json", dumps_json(_round(votes.document)), durable=False)
         replace_dir_atomic(staging, layout.consensus)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -485,6 +493,7 @@ def run_aggregate(
         needs_review=sum(1 for row in rows if "needs_review" in row.flags),
         alpha={dim: reliability["alpha"][dim]["value"] for dim in DIMENSIONS},
         leaderboard=board["rows"],
+        votes=votes.lines if votes is not None else [],
         outputs=[
             _relative(layout, layout.consensus) + "/",
             _relative(layout, layout.metrics),
@@ -499,6 +508,7 @@ def check_params(params: AggregateParams, path: Path) -> None:
     problems = (
         ("aggregate.confidence", not 0 < params.confidence < 1, "must be between 0 and 1 (e.g. 0.95)"),
         ("aggregate.bootstrap", params.bootstrap < 0, "must be 0 (no intervals) or more resamples (e.g. 1000)"),
+        ("aggregate.bt_rounds", params.bt_rounds < 0, "must be 0 (no intervals) or more rounds (e.g. 1000)"),
         ("aggregate.min_graders", params.min_graders < 1, "must be 1 or more"),
         ("aggregate.high_variance", params.high_variance <= 0, "must be a positive standard deviation (e.g. 1.5)"),
     )
