@@ -4,7 +4,8 @@ Inputs: ``results/grades/*.csv``, ``visualizations/*/*/meta.json``, ``results/re
 Outputs (atomic, deterministic): ``results/consensus/`` (consensus, leaderboard, graders,
 pairwise agreement, reliability, disagreements, excluded grades, plot data),
 ``results/metrics.json`` and ``results/results.csv`` (the original project's results file,
-:mod:`~vizhub_pipeline.analysis.results_table`).
+:mod:`~vizhub_pipeline.analysis.results_table`). When ``results/votes/`` has votes, also the
+vote leaderboard (:mod:`~vizhub_pipeline.analysis.vote_ranking`).
 
 Counting rules: only rows ``vizhub validate`` accepts for their content, from human sources
 (unless others are asked for), are considered (:mod:`vizhub_pipeline.analysis.selection`);
