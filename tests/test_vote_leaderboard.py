@@ -204,3 +204,31 @@ def test_negative_bt_rounds_name_the_key(tmp_path):
     assert str(caught.value) == (
         f"{tmp_path / 'params.yaml'}: aggregate.bt_rounds: must be 0 (no intervals) or more rounds (e.g. 1000)"
     )
+
+
+def test_the_text_report_shows_the_vote_leaderboard_or_why_there_is_none(tmp_path):
+    from vizhub_pipeline.analysis.report import format_report, read_report
+
+    layout = make_outputs(tmp_path / "ranked")
+    write_votes(layout, ladder("bars") + ladder("lines"))
+    run_aggregate(layout, PARAMS)
+    lines = format_report(read_report(layout.consensus, layout.metrics)).splitlines()
+    start = lines.index("Pairwise votes: 36 counted of 36 read")
+    assert lines[start + 1].split() == ["rank", "model", "rating", "votes"]
+    board = read_board(layout)
+    for row, line in zip(board, lines[start + 2 : start + 6], strict=True):
+        low, high = round(float(row["ci_low"])), round(float(row["ci_high"]))
+        assert line.split() == [
+            row["rank"],
+            row["model"],
+            str(round(float(row["score"]))),
+            f"[{low},",
+            f"{high}]",
+            "18",
+        ]
+
+    apart = make_outputs(tmp_path / "apart")
+    write_votes(apart, [vote("model/a", "model/b", "a"), vote("model/d", "model/c", "b")])
+    run_aggregate(apart, PARAMS)
+    text = format_report(read_report(apart.consensus, apart.metrics))
+    assert "no vote leaderboard: votes: the comparison graph is not connected" in text

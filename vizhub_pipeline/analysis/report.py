@@ -117,7 +117,20 @@ def read_report(consensus: Path, metrics: Path, *, root: Path | None = None) -> 
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(path, f"cannot read: {exc}") from None
     reliability, totals = documents["reliability"], documents["metrics"]
+    votes: dict[str, Any] = {}
+    votes_path, board_votes = consensus / "votes.json", consensus / "votes_leaderboard.csv"
+    if votes_path.is_file():
+        try:
+            votes = json.loads(votes_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(votes_path, f"cannot read: {exc}") from None
+        if board_votes.is_file():
+            with open(board_votes, newline="", encoding="utf-8") as handle:
+                votes["rows"] = [
+                    {key: _parse_cell(value) for key, value in row.items()} for row in csv.DictReader(handle)
+                ]
     return {
+        "votes": votes,
         "leaderboard": tables[board_path],
         "grades": reliability.get("grades", {}),
         "items": totals.get("items"),
@@ -162,7 +175,7 @@ def _num(value: Any, digits: int = 2) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as aligned plain-text tables, each followed by what its numbers mean."""
-    lines = _leaderboard_lines(report)
+    lines = _leaderboard_lines(report) + _votes_lines(report.get("votes") or {})
     grades = report.get("grades") or {}
     lines.append("")
     if not grades.get("read"):
@@ -235,6 +248,38 @@ def _test_cell(row: dict[str, Any]) -> str:
     if row.get("test_ci_low") is not None and row.get("test_ci_high") is not None:
         text += f" [{row['test_ci_low'] * 100:.0f}%, {row['test_ci_high'] * 100:.0f}%]"
     return text
+
+
+def _votes_lines(votes: dict[str, Any]) -> list[str]:
+    """The Bradley-Terry leaderboard of pairwise votes, when the project has votes."""
+    if not votes:
+        return []
+    counts = votes.get("votes") or {}
+    lines = ["", f"Pairwise votes: {counts.get('counted', 0)} counted of {counts.get('read', 0)} read"]
+    if votes.get("error"):
+        return lines + _wrap(f"no vote leaderboard: {votes['error']}", "  ")
+    rows = votes.get("rows") or []
+    if not rows:
+        return lines
+    table = [["rank", "model", "rating", "votes"]]
+    for row in rows:
+        bounds = f" [{_num(row['ci_low'], 0)}, {_num(row['ci_high'], 0)}]" if row.get("ci_low") is not None else ""
+        table.append([str(row["rank"]), str(row["model"]), f"{_num(row['score'], 0)}{bounds}", str(row["votes"])])
+    widths = [max(len(line[i]) for line in table) for i in range(4)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in table]
+    lines += _wrap(
+        "rating: Bradley-Terry on an Elo-like scale (mean 1000; 400 points = 10:1 odds), with a bootstrap "
+        "interval over the votes; rank = 1 + models whose interval lies wholly above.",
+        "  ",
+    )
+    tau = votes.get("kendall_tau") or {}
+    if tau.get("tau") is not None:
+        bounds = f" [{_num(tau.get('ci_low'))}, {_num(tau.get('ci_high'))}]" if tau.get("ci_low") is not None else ""
+        lines.append(
+            f"  votes vs grades: Kendall's tau {_num(tau['tau'])}{bounds} over {tau.get('models')} models "
+            "(1 = the same order, 0 = unrelated, -1 = reversed)"
+        )
+    return lines
 
 
 def _wrap(text: str, indent: str) -> list[str]:
