@@ -874,8 +874,9 @@ def _metrics(
         "stale": document["grades"]["stale"],
         "unknown_item_grades": document["grades"]["unknown_item_rows"],
         "needs_review": sum(1 for row in rows if "needs_review" in row.flags),
-        "alpha": {dim: reliability["alpha"][dim]["value"] for dim in DIMENSIONS},
-        "icc2_1": {dim: (icc.get(dim) or {}).get("icc2_1") for dim in DIMENSIONS},
+        # overall only: per dimension, with intervals, in results/consensus/reliability.json
+        "alpha_overall": reliability["alpha"]["overall"]["value"],
+        "icc2_1_overall": (icc.get("overall") or {}).get("icc2_1"),
         "generation_ok_rate": (items.status.count("ok") / len(items)) if len(items) else None,
         "render_rate": renders.count("rendered") / len(renders) if renders else None,
         "check_pass_rate": passed / total if total else None,
