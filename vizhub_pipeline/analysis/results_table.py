@@ -68,23 +68,29 @@ def results_rows(items, counted, summary: dict[str, Any]) -> list[list[str]]:
     """The rows of ``results.csv`` (without the header), in ``items`` order (challenge, model, sample)."""
     import math
 
-    reviews: dict[int, list[tuple[str, str, str]]] = {}  # item -> (grader, graded_at, notes)
-    for item, grader, at, note in zip(
-        counted.item.tolist(), counted.grader.tolist(), counted.graded_at.tolist(), counted.notes.tolist(), strict=True
-    ):
-        reviews.setdefault(item, []).append((counted.graders[grader], str(at), one_line(str(note or ""))))
+    import numpy as np
+
+    # the counted grades grouped by item, graders in name order (their codes are sorted by name)
+    order = np.lexsort((counted.grader, counted.item))
+    item_of = counted.item[order]
+    starts = np.searchsorted(item_of, np.arange(len(items)), side="left")
+    ends = np.searchsorted(item_of, np.arange(len(items)), side="right")
+    names = np.asarray(counted.graders, dtype=object)[counted.grader[order]] if len(order) else []
+    times = counted.graded_at[order].tolist()
+    notes = counted.notes[order].tolist()
     rows = []
     for index, (challenge, model, sample) in enumerate(items.keys):
-        mine = sorted(reviews.get(index, []))
+        first, last = int(starts[index]), int(ends[index])
+        graders = [str(name) for name in names[first:last]]
+        noted = [(grader, one_line(str(note))) for grader, note in zip(graders, notes[first:last], strict=True) if note]
+        if len(graders) > 1:
+            note_text = " | ".join(f"{grader}: {note}" for grader, note in noted if note)
+        else:
+            note_text = " | ".join(note for _, note in noted if note)
         scores = []
         for dim in ("functionality", "aesthetics"):
             mean = float(summary[dim]["mean"][index])
             scores.append("" if math.isnan(mean) else score_text(mean))
-        noted = [(grader, note) for grader, _, note in mine if note]
-        if len(mine) > 1:
-            notes = " | ".join(f"{grader}: {note}" for grader, note in noted)
-        else:
-            notes = " | ".join(note for _, note in noted)
         checks_total = items.checks_total[index]
         rows.append(
             [
@@ -94,9 +100,9 @@ def results_rows(items, counted, summary: dict[str, Any]) -> list[list[str]]:
                     items.kind[index], items.render_status[index], items.page_errors[index], items.test_status[index]
                 ),
                 *scores,
-                ";".join(grader for grader, _, _ in mine),
-                max((at for _, at, _ in mine), default=""),
-                notes,
+                ";".join(graders),
+                max((str(at) for at in times[first:last]), default=""),
+                note_text,
                 items.kind[index],
                 str(sample),
                 items.artifact_hash[index] or "",
