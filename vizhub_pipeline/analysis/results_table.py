@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from typing import Any
 
 from vizhub_pipeline.core.records import format_float
@@ -61,7 +60,8 @@ def score_text(value: float) -> str:
 
 
 def one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """The text with every run of white space (line breaks included) made one space."""
+    return " ".join(text.split())
 
 
 def results_rows(items, counted, summary: dict[str, Any]) -> list[list[str]]:
@@ -73,16 +73,16 @@ def results_rows(items, counted, summary: dict[str, Any]) -> list[list[str]]:
     # the counted grades grouped by item, graders in name order (their codes are sorted by name)
     order = np.lexsort((counted.grader, counted.item))
     item_of = counted.item[order]
-    starts = np.searchsorted(item_of, np.arange(len(items)), side="left")
-    ends = np.searchsorted(item_of, np.arange(len(items)), side="right")
-    names = np.asarray(counted.graders, dtype=object)[counted.grader[order]] if len(order) else []
-    times = counted.graded_at[order].tolist()
-    notes = counted.notes[order].tolist()
+    starts = np.searchsorted(item_of, np.arange(len(items.keys)), side="left")
+    ends = np.searchsorted(item_of, np.arange(len(items.keys)), side="right")
+    names = [counted.graders[code] for code in counted.grader[order].tolist()]
+    times = [str(at) for at in counted.graded_at[order].tolist()]
+    notes = [str(note) if note else "" for note in counted.notes[order].tolist()]
     rows = []
     for index, (challenge, model, sample) in enumerate(items.keys):
         first, last = int(starts[index]), int(ends[index])
-        graders = [str(name) for name in names[first:last]]
-        noted = [(grader, one_line(str(note))) for grader, note in zip(graders, notes[first:last], strict=True) if note]
+        graders = names[first:last]
+        noted = [(grader, one_line(note)) for grader, note in zip(graders, notes[first:last], strict=True) if note]
         if len(graders) > 1:
             note_text = " | ".join(f"{grader}: {note}" for grader, note in noted if note)
         else:
@@ -101,7 +101,7 @@ def results_rows(items, counted, summary: dict[str, Any]) -> list[list[str]]:
                 ),
                 *scores,
                 ";".join(graders),
-                max((str(at) for at in times[first:last]), default=""),
+                max(times[first:last], default=""),
                 note_text,
                 items.kind[index],
                 str(sample),
