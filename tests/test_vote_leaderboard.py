@@ -193,9 +193,10 @@ def test_the_vote_leaderboard_is_byte_identical_on_a_rerun(tmp_path):
     layout = make_outputs(tmp_path)
     write_votes(layout, ladder("bars") + ladder("lines"))
     run_aggregate(layout, PARAMS)
-    first = [(layout.consensus / name).read_bytes() for name in ("votes_leaderboard.csv", "votes.json")]
+    names = ("votes_leaderboard.csv", "votes_by_challenge.csv", "votes.json")
+    first = [(layout.consensus / name).read_bytes() for name in names]
     run_aggregate(layout, PARAMS)
-    assert [(layout.consensus / name).read_bytes() for name in ("votes_leaderboard.csv", "votes.json")] == first
+    assert [(layout.consensus / name).read_bytes() for name in names] == first
 
 
 def test_negative_bt_rounds_name_the_key(tmp_path):
@@ -232,3 +233,32 @@ def test_the_text_report_shows_the_vote_leaderboard_or_why_there_is_none(tmp_pat
     run_aggregate(apart, PARAMS)
     text = format_report(read_report(apart.consensus, apart.metrics))
     assert "no vote leaderboard: votes: the comparison graph is not connected" in text
+
+
+def test_each_challenge_is_ranked_on_its_own_votes_and_one_in_parts_is_named(tmp_path):
+    layout = make_outputs(tmp_path)
+    bars = ladder("bars")
+    lines = [vote("model/a", "model/b", "a", challenge="lines"), vote("model/d", "model/c", "b", challenge="lines")]
+    write_votes(layout, bars + lines)
+    summary = run_aggregate(layout, PARAMS)
+    with open(layout.consensus / "votes_by_challenge.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    direct = rank_votes(
+        count_votes([v.model_a for v in bars], [v.model_b for v in bars], [v.winner for v in bars]),
+        rounds=PARAMS.bt_rounds,
+        confidence=PARAMS.confidence,
+        seed=_seed(PARAMS.bt_seed, "votes bars"),
+    )
+    assert rows == [
+        {
+            "challenge": "bars",
+            **{k: "" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for k, v in row.items()},
+        }
+        for row in (one.to_json() for one in direct.rows)
+    ]
+    message = (
+        "no vote ranking for challenge lines: the comparison graph is not connected: no vote links these 2 groups "
+        "of models: {model/a, model/b}; {model/c, model/d}"
+    )
+    assert message in summary.lines()
+    assert (layout.consensus / "votes_leaderboard.csv").is_file()  # overall, bars links every model

@@ -11,6 +11,9 @@ that count (:func:`~vizhub_pipeline.analysis.aggregate.count_grades`). Only when
   those votes, ties as half a win each, both_bad as a tie, Elo-like scale, with a bootstrap over
   the votes (:mod:`~vizhub_pipeline.analysis.bradley_terry`; ``aggregate.bt_rounds`` rounds
   from ``aggregate.bt_seed``).
+- ``votes_by_challenge.csv``: the same per challenge (``challenge`` first), on that
+  challenge's votes alone; a challenge whose votes do not link all its models is left out
+  and named.
 - ``votes.json``: the counts, the same fit on the pairs that the grades imply
   (:mod:`~vizhub_pipeline.analysis.grade_pairs`, overall score, bootstrap over (challenge,
   grader) groups), Kendall's tau between the two rankings with a paired-bootstrap interval
@@ -141,6 +144,11 @@ def rank_project_votes(
     )
     document["leaderboard"] = votes.to_json()
     result.lines.append(f"votes: Bradley-Terry leaderboard of {len(votes.rows)} model(s) in votes_leaderboard.csv")
+    challenge_rows, apart = _rank_each_challenge(columns, picked, params)
+    result.files["votes_by_challenge.csv"] = _csv(("challenge",) + VOTES_LEADERBOARD_COLUMNS, challenge_rows)
+    for message in apart:
+        result.lines.append(f"no vote ranking for {message}")
+    document["by_challenge_unranked"] = apart
 
     grades: dict[str, Any] = {"method": GRADE_PAIRS_METHOD}
     document["grades"] = grades
@@ -175,6 +183,36 @@ def rank_project_votes(
             f"votes vs grades: Kendall's tau {agreement.tau:.2f}{bounds} over {agreement.models} model(s)"
         )
     return result
+
+
+def _rank_each_challenge(columns, picked, params: AggregateParams) -> tuple[list[list[Any]], list[str]]:
+    """Each challenge's own Bradley-Terry ranking of the counted votes (rows for
+    ``votes_by_challenge.csv``), and the challenges whose comparison graph is in parts."""
+    from vizhub_pipeline.analysis.bradley_terry import rank_votes
+    from vizhub_pipeline.analysis.vote_table import ComparisonGraphError, count_votes
+
+    challenge = columns["challenge"][picked].astype(str)
+    rows: list[list[Any]] = []
+    apart: list[str] = []
+    for name in sorted(set(challenge.tolist())):
+        mine = picked[challenge == name]
+        try:
+            ranking = rank_votes(
+                count_votes(
+                    columns["model_a"][mine].astype(str),
+                    columns["model_b"][mine].astype(str),
+                    columns["winner"][mine].astype(str),
+                ),
+                rounds=params.bt_rounds,
+                confidence=params.confidence,
+                seed=_seed(params.bt_seed, f"votes {name}"),
+                context=f"challenge {name}",
+            )
+        except ComparisonGraphError as error:
+            apart.append(str(error))
+            continue
+        rows += [[name] + [row.to_json()[c] for c in VOTES_LEADERBOARD_COLUMNS] for row in ranking.rows]
+    return rows, apart
 
 
 def _seed(seed: int, label: str) -> int:
