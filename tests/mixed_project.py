@@ -68,7 +68,18 @@ def code_render(challenge: str, model: str, sample: int, status: str, artifact_h
         f"r-{model}-{sample}",
         checks=(CheckResult("test passes", "test", status == "passed", f"node index.mjs: {status}"),),
         error=None if status in ("passed", "failed") else status,
-        test={"command": ["node", "index.mjs"], "protected": [], "test_modified": [], "exit_code": 0},
+        test={  # as screenshot/code_tests.py records a run
+            "command": ["node", "index.mjs"],
+            "protected": [],
+            "test_modified": [],
+            "status": status,
+            "exit_code": {"passed": 0, "failed": 1}.get(status),
+            "message": status,
+            "stdout": "",
+            "stderr": "",
+            "stdout_cut": False,
+            "stderr_cut": False,
+        },
     )
 
 
