@@ -133,7 +133,7 @@ def test_no_grades_is_a_normal_state(project):
     metrics = json.loads(layout.metrics.read_text())
     assert (metrics["items"], metrics["grades"], metrics["graded_items"]) == (4, 0, 0)
     assert metrics["check_pass_rate"] == 0.5
-    assert metrics["alpha"] == {"aesthetics": None, "functionality": None, "overall": None}
+    assert (metrics["alpha_overall"], metrics["icc2_1_overall"]) == (None, None)
 
 
 def test_no_generations_and_no_grades(tmp_path):
@@ -632,7 +632,12 @@ def test_leaderboard_reliability_and_metrics(project):
     assert summary.alpha["overall"] == pytest.approx(alpha["value"], abs=1e-4)
     assert len(read_csv(layout.consensus / "pairwise.csv")) == 3
     metrics = json.loads(layout.metrics.read_text())
-    assert metrics["models"]["baseline/reference"]["overall"] == float(board[0]["overall_mean"])
+    # summary numbers only (per-model figures are in leaderboard.csv and plots/): `dvc metrics show` stays one
+    # readable row, its width independent of the number of models
+    assert metrics["models"] == 3 and metrics["test_pass_rate"] is None
+    assert all(value is None or isinstance(value, (int, float)) for value in metrics.values())
+    assert metrics["alpha_overall"] == reliability["alpha"]["overall"]["value"]
+    assert metrics["icc2_1_overall"] == reliability["icc"]["overall"]["icc2_1"]
     scores = read_csv(layout.consensus / "plots/scores.csv")
     assert sum(int(r["grades"]) for r in scores if r["dimension"] == "overall") == 27
     plot = read_csv(layout.consensus / "plots/leaderboard.csv")
@@ -646,7 +651,7 @@ def test_output_is_byte_identical_on_a_rerun(project):
     shutil.rmtree(layout.consensus)
     run_aggregate(layout, FAST)
     assert output_bytes(layout) == first
-    assert len(first) == 10
+    assert len(first) == 11
 
 
 def test_report_command_prints_tables_and_json(project):
@@ -669,6 +674,7 @@ def test_report_command_prints_tables_and_json(project):
         "graded",
         "checks",
         "renders",
+        "tests",
         "cost/item",
     ]
     assert lines[2].split()[:2] == ["1", "baseline/reference"]
@@ -685,6 +691,18 @@ def test_dvc_reads_the_metrics_and_plots(project):
     if not dvc.exists():
         pytest.skip("dvc is not installed in this environment")
     layout = graded_project(project)
+    write_render(
+        layout.render_dir("barsOne", "gpt-4o") / "render.json",
+        Render(
+            "barsOne",
+            "gpt-4o",
+            0,
+            "rendered",
+            hash_of("barsOne", "gpt-4o"),
+            "r1",
+            checks=(CheckResult("bars", "count", True), CheckResult("axis", "count", False)),
+        ),
+    )
     run_aggregate(layout, FAST)
     templates = Path(__file__).resolve().parents[1] / "vizhub_pipeline" / "analysis" / "plots"
     (project / "dvc.yaml").write_text(
@@ -694,6 +712,8 @@ def test_dvc_reads_the_metrics_and_plots(project):
         "      y:\n        results/consensus/plots/leaderboard.csv: model\n"
         f"  - scores:\n      template: {templates / 'score_distribution.json'}\n      x: score\n"
         "      y:\n        results/consensus/plots/scores.csv: grades\n"
+        f"  - rates:\n      template: {templates / 'rates_intervals.json'}\n      x: rate\n"
+        "      y:\n        results/consensus/plots/rates.csv: model\n"
     )
     subprocess.run([str(dvc), "init", "--no-scm", "-q"], cwd=project, check=True)
     shown = subprocess.run(
@@ -701,7 +721,8 @@ def test_dvc_reads_the_metrics_and_plots(project):
     )
     (revision,) = json.loads(shown.stdout).values()
     metrics = revision["data"]["results/metrics.json"]["data"]
-    assert metrics["grades"] == 27 and metrics["models"]["baseline/starter"]["rank"] == 3
+    assert metrics["grades"] == 27 and metrics["models"] == 3
+    assert not any(key.startswith(("models.", "baseline")) for key in metrics)
     plots = subprocess.run(
         [str(dvc), "plots", "show", "--json"], cwd=project, capture_output=True, text=True, check=True
     )
@@ -710,6 +731,9 @@ def test_dvc_reads_the_metrics_and_plots(project):
     assert [(v["model"], v["ci_low"]) for v in board["data"]["values"]][0][0] == "baseline/reference"
     assert board["layer"][0]["encoding"]["x2"] == {"field": "ci_high"}
     assert len(data["scores"][0]["content"]["data"]["values"]) == 3 * (6 + 6 + 11)
+    rates = data["rates"][0]["content"]
+    assert rates["facet"]["row"]["field"] == "measure"
+    assert {v["measure"] for v in rates["data"]["values"]} == {"rendered", "checks passed"}
 
 
 def test_bad_params_name_the_key(tmp_path):
@@ -726,3 +750,89 @@ def test_leftovers_of_an_interrupted_run_are_removed(project):
     run_aggregate(layout, FAST)
     assert not leftover.exists()
     assert (layout.consensus / "consensus.csv").exists()
+
+
+# --------------------------------------------------------------------------- results.csv
+
+
+def test_results_csv_has_a_row_per_output_in_the_original_columns(tmp_path):
+    from tests.mixed_project import artifact, make_mixed_project
+
+    layout = make_mixed_project(tmp_path)
+
+    def graded(challenge, model, sample, f, a, notes, grader, at, version=None):
+        return Grade(challenge, model, sample, version or artifact(challenge, model, sample), f, a, notes, grader, at)
+
+    write_grade_files(
+        layout,
+        [
+            graded("bars", "model/a", 0, 4, 3, "axis ok;  labels  small", "alice", "2026-11-28T10:00:00Z"),
+            graded("bars", "model/a", 0, 5, 4, "", "bob", "2026-11-28T12:00:00Z"),
+            graded("bars", "model/a", 0, 2, 2, "first look", "bob", "2026-11-28T09:00:00Z"),  # bob's older grade
+            graded("triple", "model/a", 0, 3, 2, 'fine, "quoted"', "carol", "2026-11-28T11:00:00Z"),
+            graded("triple", "model/b", 1, 1, 1, "old", "carol", "2026-11-28T11:30:00Z", version="older"),
+        ],
+    )
+    summary = run_aggregate(layout, FAST)
+    assert "results/results.csv" in summary.lines()[-1]
+    text = layout.results_csv.read_text(encoding="utf-8")
+    assert text == (
+        "challenge,model,passFail,grade,aesthetics,reviewedBy,reviewedAt,notes,type,sample,artifact_hash,"
+        "checks_passed,checks_total\n"
+        "bars,model/a,pass,4.5,3.5,alice;bob,2026-11-28T12:00:00Z,alice: axis ok; labels small,visualization,0,"
+        "bars-model_a-0,2,2\n"
+        "bars,model/b,fail,,,,,,visualization,0,bars-model_b-0,1,2\n"
+        'triple,model/a,pass,3,2,carol,2026-11-28T11:00:00Z,"fine, ""quoted""",code,0,triple-model_a-0,1,1\n'
+        "triple,model/a,pass,,,,,,code,1,triple-model_a-1,1,1\n"
+        "triple,model/a,fail,,,,,,code,2,triple-model_a-2,0,1\n"
+        "triple,model/a,fail,,,,,,code,3,triple-model_a-3,0,1\n"
+        "triple,model/a,pass,,,,,,code,4,triple-model_a-4,1,1\n"
+        "triple,model/b,pass,,,,,,code,0,triple-model_b-0,1,1\n"
+        "triple,model/b,fail,,,,,,code,1,triple-model_b-1,0,1\n"
+        "triple,model/b,,,,,,,code,2,triple-model_b-2,,\n"  # its test ran on an older artifact
+        "triple,model/b,,,,,,,code,3,triple-model_b-3,,\n"  # never tested
+    )
+    rows = read_csv(layout.results_csv)
+    assert [row["grade"] for row in rows[:2]] == ["4.5", ""]
+    layout.results_csv.unlink()
+    run_aggregate(layout, FAST)
+    assert layout.results_csv.read_text(encoding="utf-8") == text
+
+
+def test_results_csv_of_a_project_without_outputs_is_its_header(project):
+    layout = Layout.at(project)
+    run_aggregate(layout, FAST)
+    assert layout.results_csv.read_text(encoding="utf-8") == (
+        "challenge,model,passFail,grade,aesthetics,reviewedBy,reviewedAt,notes,type,sample,artifact_hash,"
+        "checks_passed,checks_total\n"
+    )
+
+
+def test_rates_plot_and_metrics_count_tests_apart_from_pages(tmp_path):
+    from tests.mixed_project import make_mixed_project
+    from tests.test_leaderboard import wilson
+
+    layout = make_mixed_project(tmp_path)
+    run_aggregate(layout, FAST)
+    rates = {(row["model"], row["measure"]): row for row in read_csv(layout.consensus / "plots/rates.csv")}
+    assert sorted(rates) == [
+        ("model/a", "checks passed"),
+        ("model/a", "rendered"),
+        ("model/a", "tests passed"),
+        ("model/b", "checks passed"),
+        ("model/b", "rendered"),
+        ("model/b", "tests passed"),
+    ]
+    rendered = rates[("model/b", "rendered")]
+    low, high = wilson(1, 1)
+    assert (rendered["rate"], rendered["n"]) == ("1.0000", "1")
+    assert (float(rendered["ci_low"]), float(rendered["ci_high"])) == pytest.approx((low, high), abs=1e-4)
+    checks = rates[("model/b", "checks passed")]
+    assert (checks["rate"], checks["ci_low"], checks["ci_high"], checks["n"]) == ("0.5000", "", "", "2")
+    tests = rates[("model/a", "tests passed")]
+    assert (tests["rate"], tests["n"]) == ("0.6000", "5")
+    assert (float(tests["ci_low"]), float(tests["ci_high"])) == pytest.approx(wilson(3, 5), abs=1e-4)
+    metrics = json.loads(layout.metrics.read_text())
+    # pages: 2 rendered of 2, 3 checks of 4; tests: 4 passed of 7 current runs
+    assert (metrics["render_rate"], metrics["check_pass_rate"]) == (1.0, 0.75)
+    assert metrics["test_pass_rate"] == round(4 / 7, 4) and metrics["models"] == 2

@@ -168,3 +168,39 @@ def test_rank_counts_the_models_whose_lower_bound_is_above_the_upper_bound():
     ]
     _assign_ranks(rows)
     assert [r["rank"] for r in rows] == [1, 1, 2, 4, None, None]
+
+
+def wilson(successes: int, trials: int, z: float = stats.norm.ppf(0.975)) -> tuple[float, float]:
+    """Wilson's score interval written out (Wilson 1927; Newcombe 1998, method 3)."""
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return centre - half, centre + half
+
+
+def test_code_tests_count_as_a_pass_rate_with_a_wilson_interval(tmp_path):
+    from tests.mixed_project import make_mixed_project
+
+    layout = make_mixed_project(tmp_path)
+    run_aggregate(layout, PARAMS)
+    board = leaderboard(layout)
+    a, b = board["model/a"], board["model/b"]
+    # model/a: passed, passed, failed, timeout, passed
+    assert (a["tests_passed"], a["tests_total"], a["test_pass_rate"]) == ("3", "5", "0.6000")
+    low, high = wilson(3, 5)
+    assert float(a["test_ci_low"]) == pytest.approx(low, abs=1e-4)
+    assert float(a["test_ci_high"]) == pytest.approx(high, abs=1e-4)
+    # model/b: passed and error count; an outdated test run and an untested output do not
+    assert (b["tests_passed"], b["tests_total"], b["test_pass_rate"]) == ("1", "2", "0.5000")
+    # renders and checks are over the visualization outputs only, not the test runs
+    assert (a["renders"], a["render_rate"], a["checks_passed"], a["checks_total"]) == ("1", "1.0000", "2", "2")
+    assert (b["renders"], b["render_rate"], b["checks_passed"], b["checks_total"]) == ("1", "1.0000", "1", "2")
+
+
+def test_a_project_without_code_challenges_has_empty_test_columns(tmp_path):
+    layout = make_project(tmp_path, {("bars", "model/a"): [(4, 4), (3, 4)]})
+    run_aggregate(layout, PARAMS)
+    row = leaderboard(layout)["model/a"]
+    assert [row[c] for c in ("tests_passed", "tests_total", "test_pass_rate", "test_ci_low", "test_ci_high")] == [
+        ""
+    ] * 5

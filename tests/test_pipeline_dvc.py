@@ -33,7 +33,7 @@ def dvc_project(project):
     if (REPO_ROOT / "node_modules").exists():
         (project / "node_modules").symlink_to(REPO_ROOT / "node_modules", target_is_directory=True)
     (project / ".gitignore").write_text("/vizhub_pipeline\n/node_modules\n")
-    for folder in ("results/grades", "results/consensus", "results/renders", "exports"):
+    for folder in ("results/grades", "results/votes", "results/consensus", "results/renders", "exports"):
         (project / folder).mkdir(parents=True, exist_ok=True)
     run(["git", "init", "-q", "-b", "main"], project)
     run(["dvc", "init", "-q"], project)

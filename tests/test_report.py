@@ -118,3 +118,27 @@ def test_no_review_and_no_grades_are_said_plainly(tmp_path):
     layout = make_project(tmp_path, {("bars", "model/a"): [(4, 4), (4, 4)], ("bars", "model/b"): [(2, 2), (2, 3)]})
     run_aggregate(layout, FAST)
     assert "No item needs review." in format_report(read_report(layout.consensus, layout.metrics))
+
+
+def test_the_text_report_shows_code_test_pass_rates_with_intervals(tmp_path):
+    from tests.mixed_project import make_mixed_project
+
+    layout = make_mixed_project(tmp_path)
+    run_aggregate(layout, FAST)
+    lines = format_report(read_report(layout.consensus, layout.metrics)).splitlines()
+    header = lines[1].split()
+    assert header[header.index("renders") + 1] == "tests"
+    row_a = next(line for line in lines if line.startswith("-     model/a"))
+    row_b = next(line for line in lines if line.startswith("-     model/b"))
+    assert "3/5 60% [23%, 88%]" in row_a  # Wilson 95%: 0.2307 to 0.8824
+    assert "1/2 50% [9%, 91%]" in row_b
+    assert any("with a 95% Wilson score interval" in line for line in lines)
+
+
+def test_the_text_report_has_no_test_legend_without_code_challenges(tmp_path):
+    layout = make_project(tmp_path, {("bars", "model/a"): [(4, 4), (3, 4)]})
+    run_aggregate(layout, FAST)
+    text = format_report(read_report(layout.consensus, layout.metrics))
+    assert "Wilson" not in text
+    header, row = text.splitlines()[1:3]
+    assert row[header.index("tests") :].split()[0] == "-"

@@ -212,7 +212,8 @@ def test_the_report_opens_from_disk(browser, report):
 
 @pytest.mark.skipif(not (REPO_ROOT / "node_modules" / "vega-embed").is_dir(), reason="needs node_modules (npm ci)")
 def test_dvc_plots_show_draws_offline_from_the_local_vega(browser, report, tmp_path):
-    """`dvc plots show` with the project's HTML template: both plots drawn, nothing fetched from a CDN."""
+    """`dvc plots show` with the project's HTML template: every plot drawn (leaderboard, score distribution,
+    automated rates), nothing fetched from a CDN."""
     import os
     import subprocess
     import sys
@@ -238,8 +239,8 @@ def test_dvc_plots_show_draws_offline_from_the_local_vega(browser, report, tmp_p
     try:
         visit = Visit(browser, f"http://127.0.0.1:{server.server_address[1]}/")
         page = visit.open("dvc_plots/index.html")
-        page.wait_for_function("document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= 2")
-        assert page.locator(".vega-embed").count() == 2
+        page.wait_for_function("document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length >= 3")
+        assert page.locator(".vega-embed").count() == 3
         assert not visit.outside, visit.outside
         assert not visit.errors, visit.errors
         visit.context.close()

@@ -324,3 +324,26 @@ def test_the_dvc_stage_builds_the_report_once_and_keeps_it_out_of_git(layout):
     run("git", "add", "-A")
     assert "results/report" not in run("git", "status", "--porcelain", "--ignored=no")
     assert not any(line.startswith("results/report/") for line in run("git", "ls-files").splitlines())
+
+
+def test_the_automated_board_counts_pages_only_and_code_tests_apart(tmp_path):
+    from tests.mixed_project import make_mixed_project
+    from vizhub_pipeline.analysis.aggregate import run_aggregate
+    from vizhub_pipeline.core.params import AggregateParams
+    from vizhub_pipeline.report.boards import automated_board, code_challenges, code_test_board
+    from vizhub_pipeline.report.outputs import collect_outputs
+    from vizhub_pipeline.report.tables import read_table
+
+    layout = make_mixed_project(tmp_path)
+    run_aggregate(layout, AggregateParams(bootstrap=20))
+    leaderboard = read_table(layout.consensus / "leaderboard.csv", layout.root)
+    consensus = read_table(layout.consensus / "consensus.csv", layout.root)
+    outputs = collect_outputs(layout, consensus, {})
+    assert code_challenges(outputs) == {"triple"}
+    rows = {row["model"]: row for row in automated_board(leaderboard, consensus, 0.95, code_challenges(outputs)).rows}
+    # bars only: model/a passed both checks of its one page, model/b one of two (the test runs are not pages)
+    assert (rows["model/a"]["all_checks"].value, rows["model/a"]["all_checks"].trials) == (1.0, 1)
+    assert (rows["model/b"]["all_checks"].value, rows["model/b"]["all_checks"].trials) == (0.0, 1)
+    assert (rows["model/a"]["render_rate"].value, rows["model/a"]["render_rate"].trials) == (1.0, 1)
+    tests = {row["model"]: (row["passed"], row["tested"]) for row in code_test_board(outputs).rows}
+    assert tests == {"model/a": (3, 5), "model/b": (1, 2)}  # model/b's test run of an older version is not counted

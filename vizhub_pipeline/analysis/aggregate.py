@@ -2,8 +2,10 @@
 
 Inputs: ``results/grades/*.csv``, ``visualizations/*/*/meta.json``, ``results/renders/*/*/render.json``.
 Outputs (atomic, deterministic): ``results/consensus/`` (consensus, leaderboard, graders,
-pairwise agreement, reliability, disagreements, excluded grades, plot data) and
-``results/metrics.json``.
+pairwise agreement, reliability, disagreements, excluded grades, plot data),
+``results/metrics.json`` and ``results/results.csv`` (the original project's results file,
+:mod:`~vizhub_pipeline.analysis.results_table`). When ``results/votes/`` has votes, also the
+vote leaderboard (:mod:`~vizhub_pipeline.analysis.vote_ranking`).
 
 Counting rules: only rows ``vizhub validate`` accepts for their content, from human sources
 (unless others are asked for), are considered (:mod:`vizhub_pipeline.analysis.selection`);
@@ -29,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from vizhub_pipeline.analysis.items import OutputTable, collect_items
 from vizhub_pipeline.core.atomic import (
     dumps_json,
     replace_dir_atomic,
@@ -44,8 +47,6 @@ from vizhub_pipeline.core.records import (
     ConsensusRow,
     ScoreSummary,
     format_float,
-    iter_generations,
-    iter_renders,
     write_consensus,
 )
 
@@ -63,25 +64,6 @@ DOMAINS = {
 
 
 @dataclass
-class OutputTable:
-    """Every existing item (one generation), sorted by (challenge, model, sample), as columns."""
-
-    keys: list[tuple[str, str, int]]
-    artifact_hash: list[str | None]
-    status: list[str]
-    tokens_in: list[int | None]
-    tokens_out: list[int | None]
-    cost: list[float | None]
-    render_status: list[str | None]
-    checks_passed: list[int | None]
-    checks_total: list[int | None]
-    render_outdated: list[bool]
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-
-@dataclass
 class Counted:
     """The grades that count, one per (grader, item), as numpy arrays; plus what was left out."""
 
@@ -92,6 +74,8 @@ class Counted:
     graders: list[str]
     n_stale: Any  # per item
     stale_slots: Any = None  # item * n_graders + grader, for graders with only stale grades of an item
+    graded_at: Any = None  # per counted grade (canonical UTC text)
+    notes: Any = None  # per counted grade
     rows_read: int = 0
     stale_rows: int = 0
     excluded: list[list[str]] = field(default_factory=list)  # rows of excluded.csv
@@ -130,6 +114,7 @@ class AggregateSummary:
     alpha: dict[str, float | None] = field(default_factory=dict)
     leaderboard: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    votes: list[str] = field(default_factory=list)  # what the votes gave (vote_ranking)
 
     def lines(self) -> list[str]:
         out = [
@@ -160,35 +145,12 @@ class AggregateSummary:
             out.append(f"Krippendorff's alpha (ordinal): {parts}")
         if self.needs_review:
             out.append(f"{self.needs_review} item(s) need review: see results/consensus/disagreements.csv")
+        out.extend(self.votes)
         out.append("wrote " + ", ".join(self.outputs))
         return out
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def collect_items(layout: Layout) -> OutputTable:
-    """Every generation, with its current render (a render of another artifact is outdated)."""
-    generations = {}
-    for _, generation in iter_generations(layout.visualizations):
-        generations[(generation.challenge, generation.model, generation.sample)] = generation
-    renders = {(render.challenge, render.model, render.sample): render for _, render in iter_renders(layout.renders)}
-    keys = sorted(generations)
-    items = OutputTable(keys, [], [], [], [], [], [], [], [], [])
-    for key in keys:
-        generation = generations[key]
-        items.artifact_hash.append(generation.artifact_hash)
-        items.status.append(generation.status)
-        items.tokens_in.append(generation.tokens_in)
-        items.tokens_out.append(generation.tokens_out)
-        items.cost.append(generation.cost)
-        render = renders.get(key)
-        current = render if render is not None and render.artifact_hash == generation.artifact_hash else None
-        items.render_outdated.append(render is not None and current is None)
-        items.render_status.append(current.status if current else None)
-        items.checks_passed.append(current.checks_passed if current else None)
-        items.checks_total.append(len(current.checks) if current else None)
-    return items
 
 
 def count_grades(table, items: OutputTable, *, sources=None, shown=str) -> Counted:
@@ -238,6 +200,8 @@ def count_grades(table, items: OutputTable, *, sources=None, shown=str) -> Count
         functionality=columns["functionality"][chosen].astype(np.int8),
         aesthetics=columns["aesthetics"][chosen].astype(np.int8),
         graders=graders,
+        graded_at=columns["graded_at"][chosen],
+        notes=columns["notes"][chosen],
         n_stale=n_stale,
         stale_slots=stale_slots,
         rows_read=n_rows,
@@ -406,12 +370,15 @@ def run_aggregate(
     sources: Iterable[str] | None = None,
     now: datetime | None = None,
 ) -> AggregateSummary:
-    """Read grades, generations and renders; write ``results/consensus/`` and ``results/metrics.json``.
+    """Read grades, generations and renders; write ``results/consensus/``, ``results/metrics.json``
+    and ``results/results.csv``.
 
     ``sources``: the grade sources to count (default: the human ones; see
     :func:`~vizhub_pipeline.analysis.selection.make_source_filter`); ``now``: the time a grade may
     not be later than (default: the clock)."""
     from vizhub_pipeline.analysis.leaderboard import build_leaderboard
+    from vizhub_pipeline.analysis.results_table import format_results, results_rows
+    from vizhub_pipeline.analysis.vote_ranking import rank_project_votes
     from vizhub_pipeline.core.judgements.scores import KIND as SCORES
     from vizhub_pipeline.core.judgements.table import read_judgement_table
 
@@ -427,16 +394,22 @@ def run_aggregate(
     rows = build_consensus(items, counted, summary, params)
     board = build_leaderboard(items, summary, counted, params, rng_for(params.seed, "leaderboard"))
     reliability = _reliability(items, counted, params)
+    votes = rank_project_votes(layout.root, items, counted, params, sources=sources, now=now)
 
     staging = staging_dir(layout.consensus)
     try:
         write_consensus(staging / "consensus.csv", rows)
         metrics = write_outputs(staging, items, counted, summary, rows, board, reliability, params)
+        if votes is not None:
+            for name, text in votes.files.items():
+                write_text_atomic(staging / name, text, durable=False)
+            write_text_atomic(staging / "votes.json", dumps_json(_round(votes.document)), durable=False)
         replace_dir_atomic(staging, layout.consensus)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     write_json_atomic(layout.metrics, metrics)
+    write_text_atomic(layout.results_csv, format_results(results_rows(items, counted, summary)))
 
     result = AggregateSummary(
         items=len(items),
@@ -452,7 +425,12 @@ def run_aggregate(
         needs_review=sum(1 for row in rows if "needs_review" in row.flags),
         alpha={dim: reliability["alpha"][dim]["value"] for dim in DIMENSIONS},
         leaderboard=board["rows"],
-        outputs=[_relative(layout, layout.consensus) + "/", _relative(layout, layout.metrics)],
+        votes=votes.lines if votes is not None else [],
+        outputs=[
+            _relative(layout, layout.consensus) + "/",
+            _relative(layout, layout.metrics),
+            _relative(layout, layout.results_csv),
+        ],
     )
     return result
 
@@ -462,6 +440,7 @@ def check_params(params: AggregateParams, path: Path) -> None:
     problems = (
         ("aggregate.confidence", not 0 < params.confidence < 1, "must be between 0 and 1 (e.g. 0.95)"),
         ("aggregate.bootstrap", params.bootstrap < 0, "must be 0 (no intervals) or more resamples (e.g. 1000)"),
+        ("aggregate.bt_rounds", params.bt_rounds < 0, "must be 0 (no intervals) or more rounds (e.g. 1000)"),
         ("aggregate.min_graders", params.min_graders < 1, "must be 1 or more"),
         ("aggregate.high_variance", params.high_variance <= 0, "must be a positive standard deviation (e.g. 1.5)"),
     )
@@ -569,6 +548,7 @@ DISAGREEMENT_COLUMNS = (
 EXCLUDED_COLUMNS = ("reason", "challenge", "model", "sample", "artifact_hash", "grader", "graded_at", "file")
 PLOT_LEADERBOARD_COLUMNS = ("model", "rank", "mean", "ci_low", "ci_high")
 PLOT_SCORES_COLUMNS = ("model", "dimension", "score", "grades")
+PLOT_RATES_COLUMNS = ("model", "measure", "rate", "ci_low", "ci_high", "n")  # n: outputs, or checks
 
 
 def _cell(value: Any) -> str:
@@ -727,6 +707,7 @@ def write_outputs(
             for code, score in enumerate(DOMAINS[dim]):
                 score_rows.append([model, dim, format_float(score, 1), int(histogram[m, code])])
     put("plots/scores.csv", _csv_text(PLOT_SCORES_COLUMNS, score_rows))
+    put("plots/rates.csv", _csv_text(PLOT_RATES_COLUMNS, _rate_rows(board["rows"], params.confidence)))
 
     document = {
         "confidence": params.confidence,
@@ -761,6 +742,33 @@ def write_outputs(
     return _round(_metrics(items, counted, rows, board, reliability, document))
 
 
+def _rate_rows(board_rows: list[dict[str, Any]], confidence: float) -> list[list[Any]]:
+    """Per model, the automated rates for ``dvc plots``: outputs rendered and code tests passed (with
+    Wilson intervals over outputs), and single checks passed (no interval: checks of one output are
+    not independent)."""
+    from vizhub_pipeline.analysis.leaderboard import wilson_interval
+
+    rows: list[list[Any]] = []
+    for row in sorted(board_rows, key=lambda r: r["model"]):
+        if row["renders"]:
+            low, high = wilson_interval(row["rendered"], row["renders"], confidence)
+            rows.append([row["model"], "rendered", row["render_rate"], low, high, row["renders"]])
+        if row["checks_total"]:
+            rows.append([row["model"], "checks passed", row["check_pass_rate"], None, None, row["checks_total"]])
+        if row["tests_total"]:
+            rows.append(
+                [
+                    row["model"],
+                    "tests passed",
+                    row["test_pass_rate"],
+                    row["test_ci_low"],
+                    row["test_ci_high"],
+                    row["tests_total"],
+                ]
+            )
+    return rows
+
+
 def _reliability_methods() -> dict[str, str]:
     from vizhub_pipeline.analysis import reliability as rel
 
@@ -780,11 +788,16 @@ def _metrics(
     reliability: dict[str, Any],
     document: dict[str, Any],
 ) -> dict[str, Any]:
-    renders = [status for status in items.render_status if status is not None]
-    passed = sum(p or 0 for p, t in zip(items.checks_passed, items.checks_total, strict=True) if t)
-    total = sum(t for t in items.checks_total if t)
+    pages = [i for i, kind in enumerate(items.kind) if kind != "code"]
+    renders = [items.render_status[i] for i in pages if items.render_status[i] is not None]
+    passed = sum(items.checks_passed[i] or 0 for i in pages if items.checks_total[i])
+    total = sum(items.checks_total[i] or 0 for i in pages if items.checks_total[i])
+    tests = [status for status, kind in zip(items.test_status, items.kind, strict=True) if kind == "code" and status]
     icc = reliability["icc"] or {}
+    # summary numbers only, so that `dvc metrics show` stays one readable row; per-model figures are
+    # in leaderboard.csv and plots/ (`dvc plots show`, `dvc plots diff`)
     return {
+        "models": len(board["rows"]),
         "items": len(items),
         "graded_items": sum(1 for row in rows if row.n_graders),
         "graders": counted.active_graders,
@@ -792,21 +805,11 @@ def _metrics(
         "stale": document["grades"]["stale"],
         "unknown_item_grades": document["grades"]["unknown_item_rows"],
         "needs_review": sum(1 for row in rows if "needs_review" in row.flags),
-        "alpha": {dim: reliability["alpha"][dim]["value"] for dim in DIMENSIONS},
-        "icc2_1": {dim: (icc.get(dim) or {}).get("icc2_1") for dim in DIMENSIONS},
+        # overall only: per dimension, with intervals, in results/consensus/reliability.json
+        "alpha_overall": reliability["alpha"]["overall"]["value"],
+        "icc2_1_overall": (icc.get("overall") or {}).get("icc2_1"),
         "generation_ok_rate": (items.status.count("ok") / len(items)) if len(items) else None,
         "render_rate": renders.count("rendered") / len(renders) if renders else None,
         "check_pass_rate": passed / total if total else None,
-        "models": {
-            row["model"]: {
-                "rank": row["rank"],
-                "overall": row["overall_mean"],
-                "functionality": row["functionality_mean"],
-                "aesthetics": row["aesthetics_mean"],
-                "render_rate": row["render_rate"],
-                "check_pass_rate": row["check_pass_rate"],
-                "cost_per_item": row["cost_per_item"],
-            }
-            for row in board["rows"]
-        },
+        "test_pass_rate": tests.count("passed") / len(tests) if tests else None,
     }

@@ -20,6 +20,11 @@ already inside each unit's mean):
 
 Rank = 1 + the number of models whose lower bound is above this model's upper bound (on
 the overall score); a model without an interval has no rank.
+
+Automated results are counted per kind of challenge: render and check rates over the
+outputs of ``visualization`` challenges, the test pass rate over the outputs of ``code``
+challenges whose test ran on the current artifact (``passed`` passes; ``failed``, ``error``
+and ``timeout`` do not), with a Wilson score interval (:data:`TEST_INTERVAL_METHOD`).
 """
 
 from __future__ import annotations
@@ -43,11 +48,21 @@ LEADERBOARD_COLUMNS = (
         "checks_passed",
         "checks_total",
         "check_pass_rate",
+        "tests_passed",
+        "tests_total",
+        "test_pass_rate",
+        "test_ci_low",
+        "test_ci_high",
         "tokens_in_per_item",
         "tokens_out_per_item",
         "cost_per_item",
         "cost_total",
     ]
+)
+
+TEST_INTERVAL_METHOD = (
+    "Wilson score interval (scipy.stats.binomtest) of the share of a model's code-challenge outputs whose "
+    "test passed; outputs are independent of each other"
 )
 
 SCORE_TEXT = (
@@ -139,7 +154,7 @@ def build_leaderboard(items, summary: dict, counted, params: AggregateParams, rn
             row[f"{dim}_ci_low"], row[f"{dim}_ci_high"] = _num(low[m, d]), _num(high[m, d])
         row["interval_unit"] = unit if scored and params.bootstrap > 0 else None
         row["interval_note"] = (notes[m] or None) if scored else None
-        row.update(_automated(items, mine))
+        row.update(_automated(items, mine, params.confidence))
         rows.append(row)
     _assign_ranks(rows)
     rows.sort(
@@ -252,21 +267,41 @@ def _assign_ranks(rows: list[dict[str, Any]]) -> None:
         row["rank"] = 1 + sum(1 for other in bounded if other["overall_ci_low"] > row["overall_ci_high"])
 
 
-def _automated(items, mine) -> dict[str, Any]:
+def wilson_interval(successes: int, trials: int, confidence: float) -> tuple[float | None, float | None]:
+    """The Wilson score interval of a proportion (scipy); ``(None, None)`` for no trials."""
+    if trials <= 0:
+        return None, None
+    from scipy.stats import binomtest
+
+    interval = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def _automated(items, mine, confidence: float) -> dict[str, Any]:
     statuses = [items.status[i] for i in mine]
-    renders = [items.render_status[i] for i in mine if items.render_status[i] is not None]
-    passed = [items.checks_passed[i] for i in mine if items.checks_total[i]]
-    total = [items.checks_total[i] for i in mine if items.checks_total[i]]
+    pages = [i for i in mine if items.kind[i] != "code"]
+    renders = [items.render_status[i] for i in pages if items.render_status[i] is not None]
+    passed = [items.checks_passed[i] for i in pages if items.checks_total[i]]
+    total = [items.checks_total[i] for i in pages if items.checks_total[i]]
+    tests = [items.test_status[i] for i in mine if items.kind[i] == "code" and items.test_status[i] is not None]
+    tests_passed = tests.count("passed")
+    test_low, test_high = wilson_interval(tests_passed, len(tests), confidence)
     tokens_in = [items.tokens_in[i] for i in mine if items.tokens_in[i] is not None]
     tokens_out = [items.tokens_out[i] for i in mine if items.tokens_out[i] is not None]
     costs = [items.cost[i] for i in mine if items.cost[i] is not None]
     return {
         "generation_ok_rate": statuses.count("ok") / len(statuses) if statuses else None,
         "renders": len(renders),
+        "rendered": renders.count("rendered"),  # not a leaderboard.csv column: for the rates plot
         "render_rate": renders.count("rendered") / len(renders) if renders else None,
         "checks_passed": sum(passed) if total else None,
         "checks_total": sum(total) if total else None,
         "check_pass_rate": sum(passed) / sum(total) if total else None,
+        "tests_passed": tests_passed if tests else None,
+        "tests_total": len(tests) if tests else None,
+        "test_pass_rate": tests_passed / len(tests) if tests else None,
+        "test_ci_low": test_low,
+        "test_ci_high": test_high,
         "tokens_in_per_item": sum(tokens_in) / len(tokens_in) if tokens_in else None,
         "tokens_out_per_item": sum(tokens_out) / len(tokens_out) if tokens_out else None,
         "cost_per_item": sum(costs) / len(costs) if costs else None,

@@ -35,6 +35,10 @@ ICC_LEGEND = (
     "0.50 to 0.75 moderate, 0.75 to 0.90 good, above 0.90 excellent (Koo & Li 2016); the target of the "
     "original vizhub-benchmarks is ICC of at least 0.70."
 )
+TESTS_LEGEND = (
+    "Wilson score interval; renders and checks count visualization outputs only (the share rendered, and of "
+    "single checks passed)."
+)
 KAPPA_LEGEND = "kappa: quadratic-weighted Cohen's kappa of two graders, averaged over every pair (1 = perfect)."
 
 
@@ -113,7 +117,20 @@ def read_report(consensus: Path, metrics: Path, *, root: Path | None = None) -> 
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(path, f"cannot read: {exc}") from None
     reliability, totals = documents["reliability"], documents["metrics"]
+    votes: dict[str, Any] = {}
+    votes_path, board_votes = consensus / "votes.json", consensus / "votes_leaderboard.csv"
+    if votes_path.is_file():
+        try:
+            votes = json.loads(votes_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(votes_path, f"cannot read: {exc}") from None
+        if board_votes.is_file():
+            with open(board_votes, newline="", encoding="utf-8") as handle:
+                votes["rows"] = [
+                    {key: _parse_cell(value) for key, value in row.items()} for row in csv.DictReader(handle)
+                ]
     return {
+        "votes": votes,
         "leaderboard": tables[board_path],
         "grades": reliability.get("grades", {}),
         "items": totals.get("items"),
@@ -158,7 +175,7 @@ def _num(value: Any, digits: int = 2) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as aligned plain-text tables, each followed by what its numbers mean."""
-    lines = _leaderboard_lines(report)
+    lines = _leaderboard_lines(report) + _votes_lines(report.get("votes") or {})
     grades = report.get("grades") or {}
     lines.append("")
     if not grades.get("read"):
@@ -184,7 +201,8 @@ def _leaderboard_lines(report: dict[str, Any]) -> list[str]:
         bounds = f" [{_num(low)}, {_num(high)}]" if low is not None and high is not None else " [n/a]"
         return f"{_num(row[f'{dim}_mean'])}{bounds}"
 
-    header = ["rank", "model", "overall", "functionality", "aesthetics", "graded", "checks", "renders", "cost/item"]
+    header = ["rank", "model", "overall", "functionality", "aesthetics", "graded", "checks", "renders", "tests"]
+    header.append("cost/item")
     table = [header]
     rows = report["leaderboard"]
     for row in rows:
@@ -198,6 +216,7 @@ def _leaderboard_lines(report: dict[str, Any]) -> list[str]:
                 f"{row['graded_items']}/{row['items']}",
                 "-" if row["check_pass_rate"] is None else f"{row['check_pass_rate'] * 100:.0f}%",
                 "-" if row["render_rate"] is None else f"{row['render_rate'] * 100:.0f}%",
+                _test_cell(row),
                 "-" if row["cost_per_item"] is None else f"${row['cost_per_item']:.4f}",
             ]
         )
@@ -214,6 +233,52 @@ def _leaderboard_lines(report: dict[str, Any]) -> list[str]:
     method = (report.get("methods") or {}).get("leaderboard_interval")
     if method and any(row["overall_mean"] is not None for row in rows):
         lines += _wrap(method, "  ")
+    if any(row.get("tests_total") for row in rows):
+        lines += _wrap(
+            f"tests: code-challenge outputs whose test passed, of those tested, with a {level}{TESTS_LEGEND}", "  "
+        )
+    return lines
+
+
+def _test_cell(row: dict[str, Any]) -> str:
+    """``4/5 80% [38%, 96%]``: tests passed of tested, the pass rate and its Wilson interval."""
+    if not row.get("tests_total"):
+        return "-"
+    text = f"{row['tests_passed']}/{row['tests_total']} {row['test_pass_rate'] * 100:.0f}%"
+    if row.get("test_ci_low") is not None and row.get("test_ci_high") is not None:
+        text += f" [{row['test_ci_low'] * 100:.0f}%, {row['test_ci_high'] * 100:.0f}%]"
+    return text
+
+
+def _votes_lines(votes: dict[str, Any]) -> list[str]:
+    """The Bradley-Terry leaderboard of pairwise votes, when the project has votes."""
+    if not votes:
+        return []
+    counts = votes.get("votes") or {}
+    lines = ["", f"Pairwise votes: {counts.get('counted', 0)} counted of {counts.get('read', 0)} read"]
+    if votes.get("error"):
+        return lines + _wrap(f"no vote leaderboard: {votes['error']}", "  ")
+    rows = votes.get("rows") or []
+    if not rows:
+        return lines
+    table = [["rank", "model", "rating", "votes"]]
+    for row in rows:
+        bounds = f" [{_num(row['ci_low'], 0)}, {_num(row['ci_high'], 0)}]" if row.get("ci_low") is not None else ""
+        table.append([str(row["rank"]), str(row["model"]), f"{_num(row['score'], 0)}{bounds}", str(row["votes"])])
+    widths = [max(len(line[i]) for line in table) for i in range(4)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in table]
+    lines += _wrap(
+        "rating: Bradley-Terry on an Elo-like scale (mean 1000; 400 points = 10:1 odds), with a bootstrap "
+        "interval over the votes; rank = 1 + models whose interval lies wholly above.",
+        "  ",
+    )
+    tau = votes.get("kendall_tau") or {}
+    if tau.get("tau") is not None:
+        bounds = f" [{_num(tau.get('ci_low'))}, {_num(tau.get('ci_high'))}]" if tau.get("ci_low") is not None else ""
+        lines.append(
+            f"  votes vs grades: Kendall's tau {_num(tau['tau'])}{bounds} over {tau.get('models')} models "
+            "(1 = the same order, 0 = unrelated, -1 = reversed)"
+        )
     return lines
 
 

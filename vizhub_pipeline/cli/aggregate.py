@@ -13,8 +13,8 @@ def aggregate(project) -> None:
     """Turn grades, renders and generations into consensus, reliability and a leaderboard.
 
     Reads results/grades/*.csv, visualizations/*/*/meta.json and
-    results/renders/*/*/render.json; writes results/consensus/ and
-    results/metrics.json (the DVC stage `aggregate`). A malformed grade file stops
+    results/renders/*/*/render.json; writes results/consensus/,
+    results/metrics.json and results/results.csv (the DVC stage `aggregate`). A malformed grade file stops
     the stage with its file and line; `vizhub validate` lists every problem.
 
     \b

@@ -170,6 +170,11 @@ class Layout:
         return self.root / "results" / "metrics.json"
 
     @property
+    def results_csv(self) -> Path:
+        """The original vizhub-benchmarks' main results file, one row per output."""
+        return self.root / "results" / "results.csv"
+
+    @property
     def report(self) -> Path:
         return self.root / "results" / "report"
 

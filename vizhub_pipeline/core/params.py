@@ -75,6 +75,8 @@ class AggregateParams:
     confidence: Float = 0.95
     bootstrap: Int = 1000
     seed: Int = 0
+    bt_rounds: Int = 1000  # bootstrap rounds of the Bradley-Terry fits (votes, grade-implied pairs)
+    bt_seed: Int = 0
 
 
 @dataclass(frozen=True, config=SECTION)

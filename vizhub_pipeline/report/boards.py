@@ -66,7 +66,7 @@ def read_boards(
     """Every leaderboard, in page order; boards of results that do not exist are left out."""
     boards = [
         human_board(leaderboard, method),
-        automated_board(leaderboard, consensus, confidence),
+        automated_board(leaderboard, consensus, confidence, code_challenges(outputs)),
         code_test_board(outputs, confidence),
     ]
     boards.append(votes_board(layout.consensus / VOTES_FILE, layout.root))
@@ -132,9 +132,19 @@ def human_board(table: Table | Unavailable, method: str) -> Board:
     return board
 
 
+def code_challenges(outputs: list[Output]) -> set[str]:
+    """The challenges whose outputs are tested by running code (a ``test`` in render.json)."""
+    return {output.challenge for output in outputs if output.code_test is not None}
+
+
 def automated_board(
-    leaderboard: Table | Unavailable, consensus: Table | Unavailable, confidence: float = 0.95
+    leaderboard: Table | Unavailable,
+    consensus: Table | Unavailable,
+    confidence: float = 0.95,
+    code: set[str] | frozenset[str] = frozenset(),
 ) -> Board:
+    """Renders and checks of the pages; the outputs of ``code`` challenges (test runs, counted by
+    :func:`code_test_board`) are left out, as the leaderboard's render and check rates leave them out."""
     board = Board(
         "automated",
         "Automated results and cost",
@@ -151,6 +161,8 @@ def automated_board(
     all_checks: dict[str, tuple[int, int]] = {}
     if isinstance(consensus, Table):
         for row in consensus.rows:
+            if row.get("challenge") in code:
+                continue
             total = to_int(row.get("checks_total")) or 0
             if row.get("render_status") and total:
                 passed, seen = all_checks.get(row.get("model", ""), (0, 0))

@@ -236,10 +236,11 @@ def best_first(outputs: list[Output]) -> list[Output]:
 
 
 def code_test_summary(outputs: list[Output]) -> dict[str, tuple[int, int]]:
-    """Per model: (outputs whose code test passed, outputs with a code test result)."""
+    """Per model: (outputs whose code test passed, outputs with a code test result of their current
+    version); a test run of an earlier version of the files is not counted, as in the leaderboard."""
     out: dict[str, tuple[int, int]] = {}
     for output in outputs:
-        if output.code_test is not None:
+        if output.code_test is not None and not output.render_outdated:
             passed, total = out.get(output.model, (0, 0))
             out[output.model] = (passed + (output.code_test.status == "passed"), total + 1)
     return out
