@@ -655,3 +655,13 @@ def test_grades_through_the_real_aggregate_stage_to_the_card(project):
     )
     card = (project / "exports" / "README.md").read_text(encoding="utf-8")
     assert "3 graders took part." in card and "| Krippendorff's alpha (ordinal) | overall |" in card
+
+
+def test_export_files_get_the_usual_umask_mode(graded):
+    old = os.umask(0o022)
+    try:
+        export(graded)
+    finally:
+        os.umask(old)
+    modes = {name: (graded / "exports" / name).stat().st_mode & 0o777 for name in EXPORT_FILES}
+    assert modes == dict.fromkeys(EXPORT_FILES, 0o644)

@@ -25,13 +25,17 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
-from vizhub_pipeline.core.atomic import clean_stale_temporaries, write_json_atomic, write_text_atomic
+from vizhub_pipeline.core.atomic import (
+    clean_stale_temporaries,
+    temporary_file,
+    write_json_atomic,
+    write_text_atomic,
+)
 from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.errors import InputError, VizhubError
 from vizhub_pipeline.core.layout import Layout, is_safe_slug, shorter_path
@@ -316,7 +320,7 @@ class _Sink:
 
     def __init__(self, final: Path):
         self.final = final
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        fd, self.tmp = temporary_file(final)
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
         self.rows = 0
 
