@@ -665,3 +665,96 @@ def test_export_files_get_the_usual_umask_mode(graded):
         os.umask(old)
     modes = {name: (graded / "exports" / name).stat().st_mode & 0o777 for name in EXPORT_FILES}
     assert modes == dict.fromkeys(EXPORT_FILES, 0o644)
+
+
+# --------------------------------------------------------------------------- imported outputs
+
+MINI_ORIGINAL = Path(__file__).parent / "fixtures" / "vizhub-benchmarks-mini"
+
+
+def test_imported_outputs_export_their_graded_files_and_the_card_says_how_each_grade_was_given(tmp_path):
+    """The original's layout imported for real, one grader added in the app (blind), aggregated
+    for real: the imported outputs are exported (not dropped for a changed prompt or a missing
+    reply), their completions are the files that were graded, and the card counts the grades by
+    how they were given instead of calling them all blind."""
+    from vizhub_pipeline.analysis.aggregate import run_aggregate
+    from vizhub_pipeline.core.judgements.scores import Grade, format_grade_rows
+    from vizhub_pipeline.core.params import AggregateParams
+    from vizhub_pipeline.core.records import read_generation
+    from vizhub_pipeline.importing import run_import
+
+    project = tmp_path / "project"
+    (project / "challenges").mkdir(parents=True)
+    layout = Layout.at(project)
+    run_import("vizhub-benchmarks", MINI_ORIGINAL, layout)
+    model_a, model_b = "openrouter/acme/model-a", "openrouter/acme/model-b"
+    grades = [
+        Grade(
+            "barChart",
+            model,
+            0,
+            read_generation(layout.visualization_dir("barChart", model) / "meta.json").artifact_hash,
+            f,
+            a,
+            "",
+            "cy",
+            "2026-11-28T12:00:00Z",
+            "app",
+            True,
+        )
+        for model, f, a in ((model_a, 5, 5), (model_b, 1, 2))
+    ]
+    (project / "results" / "grades" / "cy-2026-11-28.csv").write_text(
+        format_grade_rows(grades, header=True), encoding="utf-8", newline=""
+    )
+    run_aggregate(layout, AggregateParams(bootstrap=20))
+
+    summary = export(project)
+    assert (summary.problems, summary.pairs, summary.imported) == ([], 1, 2)
+    pair = load_json(project / "exports" / "preferences.jsonl", tmp_path)[0]
+    assert (pair["model_chosen"], pair["model_rejected"], pair["n_graders_chosen"]) == (model_a, model_b, 2)
+    assert pair["prompt"] == standard_prompt(project, "barChart")
+    original = MINI_ORIGINAL / "benchmarks" / "challenges" / "barChart" / "acme"
+
+    def blocks(folder: Path, *names: str) -> str:
+        languages = {"html": "html", "csv": "csv", "js": "js"}
+        return "\n".join(
+            f"**{name}**\n```{languages[name.rsplit('.', 1)[1]]}\n{(folder / name).read_text()}```\n" for name in names
+        )
+
+    # the graded files (entry first), not the raw reply, which holds index.html alone with prose around it
+    assert pair["chosen"] == blocks(original / "model-a", "index.html", "data.csv")
+    assert pair["chosen"] != (original / "model-a" / "llmResponse.md").read_text()
+    # model-b has no reply at all in the original: its graded files are the starter plus fileA.js
+    assert pair["rejected"] == blocks(original / "model-b", "index.html", "data.csv", "fileA.js")
+
+    meta = json.loads((project / "exports" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["grade_sources"] == {"app, blind": 2, "imported, not blind": 2}
+    assert meta["counts"]["imported_outputs"] == 2
+    card = (project / "exports" / "README.md").read_text(encoding="utf-8")
+    assert "blind by default" not in card
+    assert "| in the grading app; blind (model names hidden) | 2 |" in card
+    assert "| imported from another project's grade files; not blind (model names known to the grader) | 2 |" in card
+    assert "**Imported outputs.** 2 exported output(s)" in card and "the prompt was rebuilt" in card
+
+
+def test_an_imported_output_whose_files_changed_is_left_out(tmp_path):
+    from vizhub_pipeline.importing import run_import
+
+    project = tmp_path / "project"
+    (project / "challenges").mkdir(parents=True)
+    layout = Layout.at(project)
+    run_import("vizhub-benchmarks", MINI_ORIGINAL, layout)
+    rows = []
+    for model, score in (("openrouter/acme/model-a", 4.0), ("openrouter/acme/model-b", 1.0)):
+        meta = json.loads((layout.visualization_dir("barChart", model) / "meta.json").read_text())
+        dims = summary_of(score)
+        rows.append(ConsensusRow("barChart", model, 0, meta["artifact_hash"], 2, 0, dims, dims, dims))
+    write_rows(project, rows)
+    (layout.visualization_dir("barChart", "openrouter/acme/model-b") / "fileA.js").write_text("changed\n")
+    summary = export(project)
+    assert summary.pairs == 0
+    assert [problem.split(": the files in ")[0] for problem in summary.problems] == [
+        "results/consensus/consensus.csv:3: barChart / openrouter/acme/model-b sample 0"
+    ]
+    assert "are not the ones its meta.json records" in summary.problems[0]

@@ -19,6 +19,7 @@ import yaml
 from vizhub_pipeline.core import rubric
 from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.core.records import DIMENSIONS
+from vizhub_pipeline.export.provenance import describe_grade_source
 
 TEMPLATE = "dataset_card.md.j2"
 PRETTY_NAME = "VizHub: human preferences on AI edits of interactive data visualizations"
@@ -216,6 +217,7 @@ def render_card(summary, params: ExportParams, paths: dict[str, Path], reliabili
         "challenges": challenges[:MAX_LISTED_CHALLENGES],
         "more_challenges": max(0, len(challenges) - MAX_LISTED_CHALLENGES),
         "graders": graders,
+        "grade_sources": [(describe_grade_source(key), count) for key, count in summary.grade_sources.items()],
         "margins": sorted(summary.margins.items(), key=lambda entry: float(entry[0][1:].split(",")[0])),
         "reliability": reliability,
         "rubric": {"functionality": rubric.FUNCTIONALITY, "aesthetics": rubric.AESTHETICS},

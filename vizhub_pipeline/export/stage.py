@@ -51,6 +51,7 @@ from vizhub_pipeline.core.records import (
     read_consensus,
     read_generation,
 )
+from vizhub_pipeline.export.provenance import count_grade_sources, graded_files_reply
 
 FORMATS = ("standard", "conversational")
 PAIR_MODES = ("all", "best-vs-rest")
@@ -66,6 +67,7 @@ class EligibleOutput:
     row: ConsensusRow
     reply: str
     screenshot: str | None = None  # project-relative POSIX path
+    imported: bool = False  # brought in by `vizhub import`: reply rebuilt from the graded files
 
     @property
     def score(self) -> float:
@@ -111,6 +113,8 @@ class ExportSummary:
     margins: dict[str, int] = field(default_factory=dict)  # margin bucket -> pairs
     files: dict[str, int] = field(default_factory=dict)  # file name -> rows
     reason: str | None = None  # why there is no pair, when there is none
+    imported: int = 0  # exported outputs brought in by `vizhub import`
+    grade_sources: dict[str, int] = field(default_factory=dict)  # "<source>, <blind>" -> grades behind the export
 
     def lines(self, verbose: bool = False) -> list[str]:
         out = [
@@ -448,15 +452,10 @@ def _load_output(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: boo
         )
     if prompt_matches(prompt, generation) is False:
         raise VizhubError(f"the prompt of {row.challenge} changed since {where} was generated (run `vizhub generate`)")
-    response = folder / "response.md"
-    try:
-        reply = response.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VizhubError(f"{where}/response.md is missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VizhubError(f"{where}/response.md cannot be read: {exc}") from None
-    if not reply.strip():
-        raise VizhubError(f"{where}/response.md is empty")
+    if generation.imported:
+        reply = graded_files_reply(folder, generation, prompt.challenge, where)
+    else:
+        reply = _read_reply(folder / "response.md", where)
     hashes.replies.update(
         f"{row.challenge}\0{row.model}\0{row.sample}\0".encode() + hashlib.sha256(reply.encode()).digest()
     )
@@ -470,7 +469,19 @@ def _load_output(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: boo
             )
         screenshot = png.relative_to(layout.root).as_posix()
         hashes.screenshots.update(screenshot.encode() + b"\0" + bytes.fromhex(_sha256_file(png)))
-    return EligibleOutput(row=row, reply=reply, screenshot=screenshot)
+    return EligibleOutput(row=row, reply=reply, screenshot=screenshot, imported=generation.imported)
+
+
+def _read_reply(response: Path, where: str) -> str:
+    try:
+        reply = response.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise VizhubError(f"{where}/response.md is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VizhubError(f"{where}/response.md cannot be read: {exc}") from None
+    if not reply.strip():
+        raise VizhubError(f"{where}/response.md is empty")
+    return reply
 
 
 def _grouped_rows(path: Path) -> Iterator[tuple[str, list[tuple[int, ConsensusRow]]]]:
@@ -516,6 +527,7 @@ def run_export(
     version = _dumps(params.version)
     hashes = _Hashes()
     sinks: dict[str, _Sink] = {}
+    exported: dict[tuple[str, str, int], str] = {}  # output -> artifact hash, for the grade sources
     try:
         for name in ("pairs", "kto", "sft"):
             sinks[name] = _Sink(paths[name])
@@ -524,6 +536,8 @@ def run_export(
             if collected is None:
                 continue
             items, prompt = collected
+            exported.update((item.row.key, item.row.artifact_hash or "") for item in items)
+            summary.imported += sum(item.imported for item in items)
             hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(prompt.text.encode()).digest())
             _write_challenge(challenge, rank_items(items), prompt.json, version, params, conversational, summary, sinks)
             if echo:
@@ -534,6 +548,7 @@ def run_export(
         summary.files = {paths[name].name: sink.rows for name, sink in sinks.items()}
         if summary.pairs == 0:
             summary.reason = no_pair_reason(summary, params)
+        summary.grade_sources = count_grade_sources(layout.root, exported)
         reliability = read_reliability(layout.consensus / "reliability.json")
         card = render_card(summary, params, paths, reliability)
         meta = _meta(summary, params, paths, hashes, layout)
@@ -697,7 +712,9 @@ def _meta(
             "kto_desirable": summary.kto_true,
             "kto_undesirable": summary.kto_false,
             "sft": summary.sft,
+            "imported_outputs": summary.imported,
         },
+        "grade_sources": summary.grade_sources,
         "no_pair_reason": summary.reason,
         "inputs": inputs,
     }
