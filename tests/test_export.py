@@ -38,7 +38,7 @@ from vizhub_pipeline.core.records import ConsensusRow, Generation, ScoreSummary,
 from vizhub_pipeline.export.stage import EligibleOutput, candidate_pairs, kto_label, rank_items, run_export
 
 PAIR_COLUMNS_TRL = {"prompt", "chosen", "rejected"}
-EXPORT_FILES = ("preferences.jsonl", "kto.jsonl", "sft.jsonl", "README.md", "meta.json")
+EXPORT_FILES = ("preferences.jsonl", "kto.jsonl", "sft.jsonl", "openai_dpo.jsonl", "README.md", "meta.json")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -561,7 +561,14 @@ def test_cli_exports_with_options_and_reports_left_out_rows(graded, monkeypatch)
     )
     assert result.exit_code == 0, result.output
     out = graded / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "kto.jsonl", "meta.json", "prefs.jsonl", "sft.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "kto.jsonl",
+        "meta.json",
+        "openai_dpo.jsonl",
+        "prefs.jsonl",
+        "sft.jsonl",
+    ]
     assert len(read_lines(out / "prefs.jsonl")) == 1
     assert "exported 1 preference pairs" in result.output
     assert "1 SFT rows to out\n" in result.output  # relative to the current folder
@@ -758,3 +765,97 @@ def test_an_imported_output_whose_files_changed_is_left_out(tmp_path):
         "results/consensus/consensus.csv:3: barChart / openrouter/acme/model-b sample 0"
     ]
     assert "are not the ones its meta.json records" in summary.problems[0]
+
+
+# --------------------------------------------------------------------------- the OpenAI format
+
+# The per-line schema of DPO training files at OpenAI (fine-tuning guide, "Direct preference
+# optimization", data format), Together ("Preference fine-tuning": input.messages, then a single
+# assistant message as preferred_output and as non_preferred_output) and Fireworks ("DPO
+# fine-tuning": input.messages; preferred_output and non_preferred_output, one assistant message).
+MESSAGE = {
+    "type": "object",
+    "required": ["role", "content"],
+    "additionalProperties": False,
+    "properties": {"role": {"enum": ["system", "user", "assistant"]}, "content": {"type": "string", "minLength": 1}},
+}
+ASSISTANT_OUTPUT = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1,
+    "items": {**MESSAGE, "properties": {**MESSAGE["properties"], "role": {"const": "assistant"}}},
+}
+OPENAI_DPO_LINE = {
+    "type": "object",
+    "required": ["input", "preferred_output", "non_preferred_output"],
+    "additionalProperties": False,
+    "properties": {
+        "input": {
+            "type": "object",
+            "required": ["messages"],
+            "properties": {"messages": {"type": "array", "minItems": 1, "items": MESSAGE}},
+        },
+        "preferred_output": ASSISTANT_OUTPUT,
+        "non_preferred_output": ASSISTANT_OUTPUT,
+    },
+}
+
+
+@pytest.mark.parametrize("fmt", ["standard", "conversational"])
+def test_the_openai_file_holds_the_same_pairs_in_the_openai_dpo_schema(graded, fmt):
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(OPENAI_DPO_LINE)
+    export(graded, format=fmt)
+    lines = read_lines(graded / "exports" / "openai_dpo.jsonl")
+    pairs = read_lines(graded / "exports" / "preferences.jsonl")
+    assert len(lines) == len(pairs) == 3
+    for line, pair in zip(lines, pairs, strict=True):
+        jsonschema.validate(line, OPENAI_DPO_LINE)
+        system, user = build_messages(load_challenge(graded / "challenges" / pair["challenge"]))
+        assert line["input"]["messages"] == [system, user]
+        replies = [reply_for(pair[f"model_{side}"], pair["challenge"]) for side in ("chosen", "rejected")]
+        assert [line["preferred_output"][0]["content"], line["non_preferred_output"][0]["content"]] == replies
+    card = (graded / "exports" / "README.md").read_text(encoding="utf-8")
+    assert "| `openai_dpo.jsonl` | | 3 | DPO fine-tuning at OpenAI, Together or Fireworks (the same pairs) |" in card
+
+
+def test_the_schema_refuses_what_the_services_refuse():
+    """The schema above is not vacuous: each broken variant of a valid line fails it."""
+    import jsonschema
+
+    valid = {
+        "input": {"messages": [{"role": "user", "content": "q"}]},
+        "preferred_output": [{"role": "assistant", "content": "good"}],
+        "non_preferred_output": [{"role": "assistant", "content": "bad"}],
+    }
+    jsonschema.validate(valid, OPENAI_DPO_LINE)
+    broken = [
+        {**valid, "prompt": "extra key"},
+        {**valid, "preferred_output": [{"role": "user", "content": "good"}]},
+        {**valid, "non_preferred_output": [{"role": "assistant", "content": "a"}] * 2},
+        {**valid, "preferred_output": {"role": "assistant", "content": "good"}},
+        {"input": valid["input"], "preferred_output": valid["preferred_output"]},
+        {**valid, "input": {"messages": "q"}},
+    ]
+    for line in broken:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(line, OPENAI_DPO_LINE)
+
+
+def test_cli_export_openai_writes_only_that_file(graded, monkeypatch):
+    monkeypatch.chdir(graded)
+    result = CliRunner().invoke(
+        cli, ["export", "openai", "--output", "out/dpo.jsonl", "--min-margin", "2"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == "exported 2 preference pairs in the OpenAI format to out/dpo.jsonl\n"
+    assert sorted(p.name for p in (graded / "out").iterdir()) == ["dpo.jsonl"]
+    lines = read_lines(graded / "out" / "dpo.jsonl")
+    assert [(line["preferred_output"][0]["content"], line["non_preferred_output"][0]["content"]) for line in lines] == [
+        (reply_for("openai/gpt-4o", "barsOne"), reply_for("baseline/starter", "barsOne")),
+        (reply_for("anthropic/claude-3-5-haiku", "barsOne"), reply_for("baseline/starter", "barsOne")),
+    ]  # margins 3.5 and 2.0; 1.5 and 0.2 stay below --min-margin 2
+    assert not (graded / "exports").exists()
+    result = CliRunner().invoke(cli, ["export", "openai", "--output", "out/dpo.json"])
+    assert result.exit_code == 1 and "the output must be a .jsonl file" in result.output

@@ -56,6 +56,8 @@ from vizhub_pipeline.export.provenance import count_grade_sources, graded_files_
 FORMATS = ("standard", "conversational")
 PAIR_MODES = ("all", "best-vs-rest")
 KTO_FILE, SFT_FILE, CARD_FILE, META_FILE = "kto.jsonl", "sft.jsonl", "README.md", "meta.json"
+OPENAI_FILE = "openai_dpo.jsonl"
+DATA_FILES = ("pairs", "kto", "sft", "openai")
 STATS = ("mean", "median", "std", "ci_low", "ci_high")
 _EPSILON = 1e-9  # margins are rounded to 4 digits; this keeps 0.5 >= 0.5 true after float arithmetic
 
@@ -260,11 +262,11 @@ def _scores(row: ConsensusRow) -> str:
 class _Encoded:
     """The JSON text of one item's fields, made once and reused in every row it appears in."""
 
-    __slots__ = ("completion", "model", "sample", "graders", "scores", "hash", "score", "image")
+    __slots__ = ("completion", "message", "model", "sample", "graders", "scores", "hash", "score", "image")
 
     def __init__(self, item: EligibleOutput, conversational: bool):
-        reply = [{"role": "assistant", "content": item.reply}] if conversational else item.reply
-        self.completion = _dumps(reply)
+        self.message = _dumps([{"role": "assistant", "content": item.reply}])
+        self.completion = self.message if conversational else _dumps(item.reply)
         self.model = _dumps(item.row.model)
         self.sample = str(item.row.sample)
         self.graders = str(item.row.n_graders)
@@ -302,6 +304,15 @@ def pair_line(
     if images:
         body += f', "images": [{chosen.image}, {rejected.image}]'
     return "{" + body + "}\n"
+
+
+def openai_line(messages: str, chosen: _Encoded, rejected: _Encoded) -> str:
+    """One line of the OpenAI preference format (OpenAI, Together and Fireworks DPO): the prompt's
+    messages under ``input``, then one assistant message on each side; nothing else."""
+    return (
+        f'{{"input": {{"messages": {messages}}}, "preferred_output": {chosen.message}, '
+        f'"non_preferred_output": {rejected.message}}}\n'
+    )
 
 
 def item_line(head: str, challenge: str, version: str, item: _Encoded, images: bool) -> str:
@@ -361,8 +372,9 @@ def output_paths(layout: Layout, output: str | Path) -> dict[str, Path]:
         "sft": folder / SFT_FILE,
         "card": folder / CARD_FILE,
         "meta": folder / META_FILE,
+        "openai": folder / OPENAI_FILE,
     }
-    if pairs.name in (KTO_FILE, SFT_FILE):
+    if pairs.name in (KTO_FILE, SFT_FILE, OPENAI_FILE):
         raise InputError(
             pairs, f"{pairs.name} is the name of another export file: choose another output name", field="export.output"
         )
@@ -403,6 +415,7 @@ class _Prompt:
     messages: list[dict[str, str]]
     text: str  # the standard-format prompt
     json: str  # the prompt column, JSON-encoded in the export's format
+    messages_json: str  # the messages, JSON-encoded (the OpenAI format's input)
 
 
 def _load_prompt(layout: Layout, challenge: str, conversational: bool) -> _Prompt:
@@ -417,7 +430,8 @@ def _load_prompt(layout: Layout, challenge: str, conversational: bool) -> _Promp
     loaded = load_challenge(folder)
     messages = build_messages(loaded)
     text = prompt_text(messages)
-    return _Prompt(loaded, messages, text, _dumps(messages) if conversational else _dumps(text))
+    as_json = _dumps(messages)
+    return _Prompt(loaded, messages, text, as_json if conversational else _dumps(text), as_json)
 
 
 def prompt_matches(prompt: _Prompt, generation: Generation) -> bool | None:
@@ -509,12 +523,21 @@ def run_export(
     params: ExportParams,
     *,
     echo: Callable[[str], None] | None = None,
+    openai_only: Path | None = None,
 ) -> ExportSummary:
-    """Write the preference, KTO and SFT files, the dataset card and meta.json; see the module doc."""
+    """Write the preference, KTO, SFT and OpenAI files, the dataset card and meta.json; see the
+    module doc. With ``openai_only`` (a .jsonl path), write only the OpenAI-format pairs, there."""
     from vizhub_pipeline.export.card import read_reliability, render_card
 
     check_params(params, layout.params)
     paths = output_paths(layout, params.output)
+    kinds: tuple[str, ...] = DATA_FILES
+    if openai_only is not None:
+        target = openai_only if openai_only.is_absolute() else layout.root / openai_only
+        if target.suffix != ".jsonl":
+            raise InputError(target, "the output must be a .jsonl file", field="--output")
+        paths = {"pairs": target, "openai": target}
+        kinds = ("openai",)
     consensus = layout.consensus / "consensus.csv"
     if not consensus.is_file():
         raise InputError(
@@ -529,7 +552,7 @@ def run_export(
     sinks: dict[str, _Sink] = {}
     exported: dict[tuple[str, str, int], str] = {}  # output -> artifact hash, for the grade sources
     try:
-        for name in ("pairs", "kto", "sft"):
+        for name in kinds:
             sinks[name] = _Sink(paths[name])
         for challenge, rows in _grouped_rows(consensus):
             collected = _collect_outputs(layout, challenge, rows, params, summary, hashes)
@@ -539,7 +562,7 @@ def run_export(
             exported.update((item.row.key, item.row.artifact_hash or "") for item in items)
             summary.imported += sum(item.imported for item in items)
             hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(prompt.text.encode()).digest())
-            _write_challenge(challenge, rank_items(items), prompt.json, version, params, conversational, summary, sinks)
+            _write_challenge(challenge, rank_items(items), prompt, version, params, conversational, summary, sinks)
             if echo:
                 items_count, pairs = summary.challenges[challenge]
                 echo(f"{challenge}: {items_count} eligible outputs, {pairs} pairs")
@@ -548,18 +571,20 @@ def run_export(
         summary.files = {paths[name].name: sink.rows for name, sink in sinks.items()}
         if summary.pairs == 0:
             summary.reason = no_pair_reason(summary, params)
-        summary.grade_sources = count_grade_sources(layout.root, exported)
-        reliability = read_reliability(layout.consensus / "reliability.json")
-        card = render_card(summary, params, paths, reliability)
-        meta = _meta(summary, params, paths, hashes, layout)
+        if openai_only is None:
+            summary.grade_sources = count_grade_sources(layout.root, exported)
+            reliability = read_reliability(layout.consensus / "reliability.json")
+            card = render_card(summary, params, paths, reliability)
+            meta = _meta(summary, params, paths, hashes, layout)
         for sink in sinks.values():
             sink.commit()
     except BaseException:
         for sink in sinks.values():
             sink.discard()
         raise
-    write_text_atomic(paths["card"], card)
-    write_json_atomic(paths["meta"], meta)
+    if openai_only is None:
+        write_text_atomic(paths["card"], card)
+        write_json_atomic(paths["meta"], meta)
     return summary
 
 
@@ -609,7 +634,7 @@ def _collect_outputs(
 def _write_challenge(
     challenge: str,
     ranked: list[EligibleOutput],
-    prompt_json: str,
+    prompt: _Prompt,
     version: str,
     params: ExportParams,
     conversational: bool,
@@ -617,6 +642,8 @@ def _write_challenge(
     sinks: dict[str, _Sink],
 ) -> None:
     challenge_json = _dumps(challenge)
+    prompt_json = prompt.json
+    pairs_sink, openai_sink = sinks.get("pairs"), sinks.get("openai")
     encoded = {id(item): _Encoded(item, conversational) for item in ranked}
     pairs_before = summary.pairs
     for item in ranked:
@@ -633,22 +660,21 @@ def _write_challenge(
                 summary.largest_below = margin
             continue
         pair = PreferencePair(challenge, better.row, worse.row)
-        sinks["pairs"].write(
-            pair_line(
-                prompt_json,
-                challenge_json,
-                version,
-                encoded[id(better)],
-                encoded[id(worse)],
-                pair.margin,
-                params.images,
+        chosen, rejected = encoded[id(better)], encoded[id(worse)]
+        if pairs_sink is not None:
+            pairs_sink.write(
+                pair_line(prompt_json, challenge_json, version, chosen, rejected, pair.margin, params.images)
             )
-        )
+        if openai_sink is not None:
+            openai_sink.write(openai_line(prompt.messages_json, chosen, rejected))
         summary.pairs += 1
         summary.models[better.row.model].chosen += 1
         summary.models[worse.row.model].rejected += 1
         bucket = margin_bucket(pair.margin)
         summary.margins[bucket] = summary.margins.get(bucket, 0) + 1
+    summary.challenges[challenge] = (len(ranked), summary.pairs - pairs_before)
+    if "kto" not in sinks:  # the OpenAI file alone
+        return
     for item in ranked:
         label = kto_label(item.score, params.kto_desirable, params.kto_undesirable)
         if label is None:
@@ -664,14 +690,13 @@ def _write_challenge(
     if best.score >= params.sft_min_score - _EPSILON:
         enc = encoded[id(best)]
         if conversational:
-            messages = json.loads(prompt_json) + [{"role": "assistant", "content": best.reply}]
+            messages = prompt.messages + [{"role": "assistant", "content": best.reply}]
             head = f'"messages": {_dumps(messages)}'
         else:
             head = f'"prompt": {prompt_json}, "completion": {enc.completion}'
         sinks["sft"].write(item_line(head, challenge_json, version, enc, params.images))
         summary.sft += 1
         summary.models[best.row.model].best += 1
-    summary.challenges[challenge] = (len(ranked), summary.pairs - pairs_before)
 
 
 def _meta(
