@@ -499,31 +499,76 @@ def test_the_card_says_when_reliability_is_not_available(graded):
     assert "Inter-grader reliability: not available (`results/consensus/reliability.json` could not be read)." in card
 
 
-def test_images_add_screenshot_paths_that_datasets_decodes(project, tmp_path, monkeypatch):
-    rows = [add_output(project, "barsOne", m, s, screenshot=True) for m, s in (("a", 4.0), ("bb", 2.0))]
-    rows.append(add_output(project, "barsOne", "noshot", 1.0))
+def shoot(project: Path, challenge: str, model: str, color: tuple[int, int, int], size=(8, 6)) -> Path:
+    from PIL import Image
+
+    shot = Layout.at(project).render_dir(challenge, model) / "screenshot.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(shot)
+    return shot
+
+
+def test_images_are_copied_once_by_content_and_load_as_image_features(project, tmp_path):
+    import hashlib
+
+    from datasets import load_dataset
+
+    rows = [add_output(project, "barsOne", m, s) for m, s in (("a", 4.0), ("bb", 2.0), ("noshot", 1.0))]
+    rows += [add_output(project, "barsTwo", m, s) for m, s in (("a", 4.0), ("bb", 2.0))]
     write_rows(project, rows)
+    colors = {"a": (200, 0, 0), "bb": (0, 200, 0), "baseline/starter": (0, 0, 200)}
+    for model, color in colors.items():
+        shoot(project, "barsOne", model, color)
+    shoot(project, "barsTwo", "a", (1, 1, 1))
+    shoot(project, "barsTwo", "bb", (2, 2, 2))  # barsTwo: no starter screenshot
+
     summary = export(project, images=True)
     assert summary.problems == [
         "results/consensus/consensus.csv:4: barsOne / noshot sample 0: "
         "no screenshot at results/renders/barsOne/noshot/screenshot.png"
-        " (run `vizhub screenshot`; or export without --images)"
+        " (run `vizhub screenshot`; or export without --images)",
+        "results/consensus/consensus.csv:5: 2 graded outputs of barsTwo left out: no screenshot at "
+        "results/renders/barsTwo/baseline__starter/screenshot.png"
+        " (run `vizhub screenshot`; or export without --images)",
     ]
-    from datasets import Image, Sequence
+    out = project / "exports"
+    # content-named, each stored once (the starter's is the prompt image of every row of barsOne)
+    expected = {
+        hashlib.sha256((Layout.at(project).render_dir("barsOne", m) / "screenshot.png").read_bytes()).hexdigest()[:16]
+        + ".png"
+        for m in colors
+    }
+    assert {p.name for p in (out / "images").iterdir()} == expected | {"metadata.jsonl"}
 
-    monkeypatch.chdir(project)  # paths are relative to the project root
-    pairs = load_json(project / "exports" / "preferences.jsonl", tmp_path)
-    assert pairs[0]["images"] == [
-        "results/renders/barsOne/a/screenshot.png",
-        "results/renders/barsOne/bb/screenshot.png",
+    pairs = load_dataset(str(out), "pairs", split="train", cache_dir=str(tmp_path / "hf-cache"))
+    assert len(pairs) == 1
+    row = pairs[0]
+    assert (row["model_chosen"], row["model_rejected"]) == ("a", "bb")
+    assert row["chosen_image"].convert("RGB").getpixel((0, 0)) == colors["a"]
+    assert row["rejected_image"].convert("RGB").getpixel((0, 0)) == colors["bb"]
+    assert [image.convert("RGB").getpixel((0, 0)) for image in row["images"]] == [colors["baseline/starter"]]
+    assert row["prompt"] == standard_prompt(project, "barsOne")
+
+    # the JSONL files hold paths that resolve from the export folder
+    line = read_lines(out / "preferences.jsonl")[0]
+    for path in (line["chosen_image"], line["rejected_image"], *line["images"]):
+        assert (out / path).is_file(), path
+    kto = read_lines(out / "kto.jsonl")
+    assert [(k["model"], (out / k["completion_image"]).is_file(), k["images"]) for k in kto] == [
+        ("a", True, line["images"]),
+        ("bb", True, line["images"]),
     ]
-    decoded = pairs.cast_column("images", Sequence(Image()))
-    assert [image.size for image in decoded[0]["images"]] == [(8, 6), (8, 6)]
-    kto = load_json(project / "exports" / "kto.jsonl", tmp_path)
-    assert kto[0]["images"] == ["results/renders/barsOne/a/screenshot.png"]
-    header = yaml.safe_load((project / "exports" / "README.md").read_text(encoding="utf-8").split("---\n")[1])
+    header = yaml.safe_load((out / "README.md").read_text(encoding="utf-8").split("---\n")[1])
     assert "image-text-to-text" in header["task_categories"]
-    assert "screenshots" in json.loads((project / "exports" / "meta.json").read_text(encoding="utf-8"))["inputs"]
+    assert "screenshots" in json.loads((out / "meta.json").read_text(encoding="utf-8"))["inputs"]
+
+    # a changed screenshot replaces its old copy; without --images the folder goes
+    old = out / line["rejected_image"]
+    shoot(project, "barsOne", "bb", (9, 9, 9))
+    export(project, images=True)
+    assert not old.exists() and len(list((out / "images").glob("*.png"))) == 3
+    export(project, images=False)
+    assert not (out / "images").exists()
 
 
 # --------------------------------------------------------------------------- CLI

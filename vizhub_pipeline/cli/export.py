@@ -60,7 +60,8 @@ def export() -> None:
 @click.option(
     "--images/--no-images",
     default=None,
-    help="Add the screenshots (paths under results/renders/) as an images column. Default: export.images.",
+    help="Copy the screenshots into the dataset (images/, named by content): chosen_image, rejected_image, and "
+    "images (the starter's screenshot, the prompt image). Default: export.images.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="List every left-out row and the counts per challenge.")
 @project_option

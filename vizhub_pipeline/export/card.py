@@ -19,6 +19,7 @@ import yaml
 from vizhub_pipeline.core import rubric
 from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.core.records import DIMENSIONS
+from vizhub_pipeline.export.images import IMAGES_DIR
 from vizhub_pipeline.export.provenance import describe_grade_source
 
 TEMPLATE = "dataset_card.md.j2"
@@ -92,8 +93,12 @@ def features(kind: str, fmt: str, images: bool) -> list[dict]:
         columns += [_dtype("score", "float64"), _string("challenge"), _string("model")]
         columns += [_dtype("sample", "int64"), _dtype("n_graders", "int64"), _scores("scores")]
         columns += [_string("artifact_hash"), _string("dataset_version")]
-    if images:
-        columns.append({"name": "images", "list": "string"})
+    if images and kind == "pairs":
+        # the pairs config reads images/ (metadata.jsonl and the PNGs): decoded images
+        columns += [_dtype("chosen_image", "image"), _dtype("rejected_image", "image")]
+        columns.append({"name": "images", "list": "image"})
+    elif images:
+        columns += [_string("completion_image"), {"name": "images", "list": "string"}]
     return columns
 
 
@@ -163,6 +168,8 @@ def card_header(summary, params: ExportParams, paths: dict[str, Path]) -> dict[s
         name = paths[kind].name
         if not summary.files.get(name):
             continue  # datasets cannot load a file with no rows: no config for it
+        if kind == "pairs" and params.images:
+            name = f"{IMAGES_DIR}/*"  # the image-folder layout: metadata.jsonl and the PNGs it names
         config: dict[str, Any] = {"config_name": kind, "data_files": [{"split": "train", "path": name}]}
         if kind == "pairs":
             config["default"] = True

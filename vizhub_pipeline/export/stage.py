@@ -26,7 +26,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
 
@@ -51,6 +51,7 @@ from vizhub_pipeline.core.records import (
     read_consensus,
     read_generation,
 )
+from vizhub_pipeline.export.images import IMAGES_DIR, METADATA_FILE, ImageStore, remove_images
 from vizhub_pipeline.export.provenance import count_grade_sources, graded_files_reply
 
 FORMATS = ("standard", "conversational")
@@ -59,6 +60,7 @@ KTO_FILE, SFT_FILE, CARD_FILE, META_FILE = "kto.jsonl", "sft.jsonl", "README.md"
 OPENAI_FILE = "openai_dpo.jsonl"
 DATA_FILES = ("pairs", "kto", "sft", "openai")
 STATS = ("mean", "median", "std", "ci_low", "ci_high")
+STARTER_MODEL = "baseline/starter"  # its screenshot is the prompt image with --images
 _EPSILON = 1e-9  # margins are rounded to 4 digits; this keeps 0.5 >= 0.5 true after float arithmetic
 
 
@@ -68,7 +70,7 @@ class EligibleOutput:
 
     row: ConsensusRow
     reply: str
-    screenshot: str | None = None  # project-relative POSIX path
+    screenshot: str | None = None  # with images: its file name in the export's images/ folder
     imported: bool = False  # brought in by `vizhub import`: reply rebuilt from the graded files
 
     @property
@@ -262,7 +264,18 @@ def _scores(row: ConsensusRow) -> str:
 class _Encoded:
     """The JSON text of one item's fields, made once and reused in every row it appears in."""
 
-    __slots__ = ("completion", "message", "model", "sample", "graders", "scores", "hash", "score", "image")
+    __slots__ = (
+        "completion",
+        "message",
+        "model",
+        "sample",
+        "graders",
+        "scores",
+        "hash",
+        "score",
+        "image",
+        "image_name",
+    )
 
     def __init__(self, item: EligibleOutput, conversational: bool):
         self.message = _dumps([{"role": "assistant", "content": item.reply}])
@@ -273,13 +286,28 @@ class _Encoded:
         self.scores = _scores(item.row)
         self.hash = _dumps(item.row.artifact_hash)
         self.score = _number(item.score)
-        self.image = _dumps(item.screenshot)
+        self.image = _dumps(None if item.screenshot is None else f"{IMAGES_DIR}/{item.screenshot}")
+        self.image_name = _dumps(item.screenshot)
 
 
 def pair_line(
-    prompt: str, challenge: str, version: str, chosen: _Encoded, rejected: _Encoded, margin: float, images: bool
+    prompt: str,
+    challenge: str,
+    version: str,
+    chosen: _Encoded,
+    rejected: _Encoded,
+    margin: float,
+    prompt_image: str | None,
+    *,
+    file_names: bool = False,
 ) -> str:
-    """One line of preferences.jsonl, columns in :data:`PREFERENCE_PAIR_COLUMNS` order (``images`` last)."""
+    """One line of preferences.jsonl, columns in :data:`PREFERENCE_PAIR_COLUMNS` order.
+
+    With screenshots (``prompt_image``, the JSON-encoded name of the starter's screenshot in
+    images/), three columns follow: ``chosen_image``, ``rejected_image`` and ``images`` (the
+    prompt's images, as TRL's vision trainers read them), as paths relative to the export folder;
+    or, with ``file_names``, for images/metadata.jsonl, as ``*_file_name(s)`` relative to images/.
+    """
     values = (
         prompt,
         chosen.completion,
@@ -301,8 +329,16 @@ def pair_line(
         version,
     )
     body = ", ".join(f'"{name}": {value}' for name, value in zip(PREFERENCE_PAIR_COLUMNS, values, strict=True))
-    if images:
-        body += f', "images": [{chosen.image}, {rejected.image}]'
+    if prompt_image is not None and file_names:
+        body += (
+            f', "chosen_image_file_name": {chosen.image_name}, "rejected_image_file_name": {rejected.image_name}'
+            f', "images_file_names": [{prompt_image}]'
+        )
+    elif prompt_image is not None:
+        body += (
+            f', "chosen_image": {chosen.image}, "rejected_image": {rejected.image}'
+            f', "images": [{_dumps(IMAGES_DIR + "/" + json.loads(prompt_image))}]'
+        )
     return "{" + body + "}\n"
 
 
@@ -315,15 +351,16 @@ def openai_line(messages: str, chosen: _Encoded, rejected: _Encoded) -> str:
     )
 
 
-def item_line(head: str, challenge: str, version: str, item: _Encoded, images: bool) -> str:
-    """One line of kto.jsonl or sft.jsonl: ``head`` (the text columns), then the item's metadata."""
+def item_line(head: str, challenge: str, version: str, item: _Encoded, prompt_image: str | None) -> str:
+    """One line of kto.jsonl or sft.jsonl: ``head`` (the text columns), then the item's metadata;
+    with screenshots, ``completion_image`` and ``images`` (the prompt's: the starter's screenshot)."""
     body = (
         f'{head}, "score": {item.score}, "challenge": {challenge}, "model": {item.model}, '
         f'"sample": {item.sample}, "n_graders": {item.graders}, "scores": {item.scores}, '
         f'"artifact_hash": {item.hash}, "dataset_version": {version}'
     )
-    if images:
-        body += f', "images": [{item.image}]'
+    if prompt_image is not None:
+        body += f', "completion_image": {item.image}, "images": [{_dumps(IMAGES_DIR + "/" + json.loads(prompt_image))}]'
     return "{" + body + "}\n"
 
 
@@ -416,6 +453,7 @@ class _Prompt:
     text: str  # the standard-format prompt
     json: str  # the prompt column, JSON-encoded in the export's format
     messages_json: str  # the messages, JSON-encoded (the OpenAI format's input)
+    image: str | None = None  # with images: the JSON-encoded name of the starter's screenshot in images/
 
 
 def _load_prompt(layout: Layout, challenge: str, conversational: bool) -> _Prompt:
@@ -442,7 +480,9 @@ def prompt_matches(prompt: _Prompt, generation: Generation) -> bool | None:
     return prompt_hash(prompt.messages) == generation.prompt_hash
 
 
-def _load_output(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: bool, hashes: _Hashes) -> EligibleOutput:
+def _load_output(
+    layout: Layout, row: ConsensusRow, prompt: _Prompt, images: ImageStore | None, hashes: _Hashes
+) -> EligibleOutput:
     """The reply (and screenshot) of one consensus row; raises VizhubError saying what is wrong."""
     try:
         folder = layout.visualization_dir(row.challenge, row.model, row.sample)
@@ -474,16 +514,22 @@ def _load_output(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: boo
         f"{row.challenge}\0{row.model}\0{row.sample}\0".encode() + hashlib.sha256(reply.encode()).digest()
     )
     screenshot = None
-    if images:
-        png = layout.render_dir(row.challenge, row.model, row.sample) / "screenshot.png"
-        if not png.is_file():
-            raise VizhubError(
-                f"no screenshot at {png.relative_to(layout.root).as_posix()} "
-                "(run `vizhub screenshot`; or export without --images)"
-            )
-        screenshot = png.relative_to(layout.root).as_posix()
-        hashes.screenshots.update(screenshot.encode() + b"\0" + bytes.fromhex(_sha256_file(png)))
+    if images is not None:
+        screenshot = _copy_screenshot(layout, images, hashes, row.challenge, row.model, row.sample)
     return EligibleOutput(row=row, reply=reply, screenshot=screenshot, imported=generation.imported)
+
+
+def _copy_screenshot(
+    layout: Layout, images: ImageStore, hashes: _Hashes, challenge: str, model: str, sample: int = 0
+) -> str:
+    """Copy an output's screenshot into the export's images/ and return its name there."""
+    png = layout.render_dir(challenge, model, sample) / "screenshot.png"
+    where = png.relative_to(layout.root).as_posix()
+    if not png.is_file():
+        raise VizhubError(f"no screenshot at {where} (run `vizhub screenshot`; or export without --images)")
+    name, digest = images.add(png)
+    hashes.screenshots.update(where.encode() + b"\0" + bytes.fromhex(digest))
+    return name
 
 
 def _read_reply(response: Path, where: str) -> str:
@@ -550,12 +596,17 @@ def run_export(
     version = _dumps(params.version)
     hashes = _Hashes()
     sinks: dict[str, _Sink] = {}
+    images = ImageStore(paths["pairs"].parent) if params.images and openai_only is None else None
     exported: dict[tuple[str, str, int], str] = {}  # output -> artifact hash, for the grade sources
     try:
         for name in kinds:
             sinks[name] = _Sink(paths[name])
+        if images is not None:
+            images.folder.mkdir(parents=True, exist_ok=True)
+            clean_stale_temporaries(images.folder)
+            sinks["metadata"] = _Sink(images.folder / METADATA_FILE)
         for challenge, rows in _grouped_rows(consensus):
-            collected = _collect_outputs(layout, challenge, rows, params, summary, hashes)
+            collected = _collect_outputs(layout, challenge, rows, params, summary, hashes, images)
             if collected is None:
                 continue
             items, prompt = collected
@@ -568,7 +619,9 @@ def run_export(
                 echo(f"{challenge}: {items_count} eligible outputs, {pairs} pairs")
         for sink in sinks.values():
             sink.close()
-        summary.files = {paths[name].name: sink.rows for name, sink in sinks.items()}
+        summary.files = {paths[name].name: sink.rows for name, sink in sinks.items() if name in paths}
+        if "metadata" in sinks:
+            summary.files[f"{IMAGES_DIR}/{METADATA_FILE}"] = sinks["metadata"].rows
         if summary.pairs == 0:
             summary.reason = no_pair_reason(summary, params)
         if openai_only is None:
@@ -585,6 +638,10 @@ def run_export(
     if openai_only is None:
         write_text_atomic(paths["card"], card)
         write_json_atomic(paths["meta"], meta)
+        if images is not None:
+            images.prune()
+        else:
+            remove_images(paths["pairs"].parent)
     return summary
 
 
@@ -595,6 +652,7 @@ def _collect_outputs(
     params: ExportParams,
     summary: ExportSummary,
     hashes: _Hashes,
+    images: ImageStore | None,
 ) -> tuple[list[EligibleOutput], _Prompt] | None:
     """The eligible items of one challenge and its prompt; None when it has no eligible item."""
     where = layout.consensus.joinpath("consensus.csv").relative_to(layout.root).as_posix()
@@ -619,13 +677,16 @@ def _collect_outputs(
         return None
     try:
         prompt = _load_prompt(layout, challenge, params.format == "conversational")
+        if images is not None:  # the prompt's image: the starter as the model was given it
+            starter = _copy_screenshot(layout, images, hashes, challenge, STARTER_MODEL)
+            prompt = replace(prompt, image=_dumps(starter))
     except VizhubError as exc:
         summary.problems.append(f"{where}:{wanted[0][0]}: {len(wanted)} graded outputs of {challenge} left out: {exc}")
         return None
     items: list[EligibleOutput] = []
     for line, row in wanted:
         try:
-            items.append(_load_output(layout, row, prompt, params.images, hashes))
+            items.append(_load_output(layout, row, prompt, images, hashes))
         except VizhubError as exc:
             summary.problems.append(f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample}: {exc}")
     return (items, prompt) if items else None
@@ -663,7 +724,13 @@ def _write_challenge(
         chosen, rejected = encoded[id(better)], encoded[id(worse)]
         if pairs_sink is not None:
             pairs_sink.write(
-                pair_line(prompt_json, challenge_json, version, chosen, rejected, pair.margin, params.images)
+                pair_line(prompt_json, challenge_json, version, chosen, rejected, pair.margin, prompt.image)
+            )
+        if "metadata" in sinks:
+            sinks["metadata"].write(
+                pair_line(
+                    prompt_json, challenge_json, version, chosen, rejected, pair.margin, prompt.image, file_names=True
+                )
             )
         if openai_sink is not None:
             openai_sink.write(openai_line(prompt.messages_json, chosen, rejected))
@@ -681,7 +748,7 @@ def _write_challenge(
             continue
         enc = encoded[id(item)]
         head = f'"prompt": {prompt_json}, "completion": {enc.completion}, "label": {"true" if label else "false"}'
-        sinks["kto"].write(item_line(head, challenge_json, version, enc, params.images))
+        sinks["kto"].write(item_line(head, challenge_json, version, enc, prompt.image))
         if label:
             summary.kto_true += 1
         else:
@@ -694,7 +761,7 @@ def _write_challenge(
             head = f'"messages": {_dumps(messages)}'
         else:
             head = f'"prompt": {prompt_json}, "completion": {enc.completion}'
-        sinks["sft"].write(item_line(head, challenge_json, version, enc, params.images))
+        sinks["sft"].write(item_line(head, challenge_json, version, enc, prompt.image))
         summary.sft += 1
         summary.models[best.row.model].best += 1
 
