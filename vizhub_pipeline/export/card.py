@@ -82,7 +82,9 @@ def features(kind: str, fmt: str, images: bool) -> list[dict]:
             for name in ("sample_chosen", "sample_rejected", "n_graders_chosen", "n_graders_rejected")
         ]
         columns += [_scores("scores_chosen"), _scores("scores_rejected")]
-        columns += [_string("artifact_hash_chosen"), _string("artifact_hash_rejected"), _string("dataset_version")]
+        columns += [_string("artifact_hash_chosen"), _string("artifact_hash_rejected")]
+        columns += [_string("pair_source"), _string("source"), _dtype("votes_chosen", "int64")]
+        columns += [_dtype("votes_rejected", "int64"), _string("dataset_version")]
     else:
         if kind == "kto":
             columns = [text("prompt"), text("completion"), _dtype("label", "bool")]

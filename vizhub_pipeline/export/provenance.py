@@ -48,26 +48,33 @@ def describe_grade_source(key: str) -> str:
     return f"{where}; {how}"
 
 
-def count_grade_sources(root: Path, exported: Mapping[tuple[str, str, int], str]) -> dict[str, int]:
-    """How the grades behind the exported outputs were given: ``{grade_source_key: grades}``.
-
-    ``exported`` maps each exported output (challenge, model, sample) to its artifact hash."""
+def read_grade_sources(root: Path) -> dict[tuple[tuple[str, str, int], str], list[tuple[str, bool | None]]]:
+    """``{(output, artifact hash): [(source, blind), ...]}``: each grader's latest human grade of
+    each output, the rows the aggregate stage counts."""
     from vizhub_pipeline.core.judgements.collect import read_project_records
     from vizhub_pipeline.core.judgements.columns import is_human_source
     from vizhub_pipeline.core.judgements.kind import pick_latest
     from vizhub_pipeline.core.judgements.scores import KIND
 
-    if not exported:
-        return {}
-    grades = [
-        grade
-        for grade in read_project_records(root, KIND)
-        if is_human_source(grade.source) and exported.get(grade.key) == grade.artifact_hash
-    ]
-    counts: dict[str, int] = {}
+    grades = [grade for grade in read_project_records(root, KIND) if is_human_source(grade.source)]
+    index: dict[tuple[tuple[str, str, int], str], list[tuple[str, bool | None]]] = {}
     for grade in pick_latest(KIND, grades).values():
-        key = grade_source_key(grade.source, grade.blind)
-        counts[key] = counts.get(key, 0) + 1
+        index.setdefault((grade.key, grade.artifact_hash), []).append((grade.source, grade.blind))
+    return index
+
+
+def count_grade_sources(
+    index: Mapping[tuple[tuple[str, str, int], str], list[tuple[str, bool | None]]],
+    exported: Mapping[tuple[str, str, int], str],
+) -> dict[str, int]:
+    """How the grades behind the exported outputs were given: ``{grade_source_key: grades}``.
+
+    ``exported`` maps each exported output (challenge, model, sample) to its artifact hash."""
+    counts: dict[str, int] = {}
+    for key, artifact in exported.items():
+        for source, blind in index.get((key, artifact), ()):
+            name = grade_source_key(source, blind)
+            counts[name] = counts.get(name, 0) + 1
     return dict(sorted(counts.items()))
 
 

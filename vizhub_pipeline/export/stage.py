@@ -25,7 +25,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
@@ -52,7 +52,8 @@ from vizhub_pipeline.core.records import (
     read_generation,
 )
 from vizhub_pipeline.export.images import IMAGES_DIR, METADATA_FILE, ImageStore, remove_images
-from vizhub_pipeline.export.provenance import count_grade_sources, graded_files_reply
+from vizhub_pipeline.export.provenance import count_grade_sources, graded_files_reply, read_grade_sources
+from vizhub_pipeline.export.votes import Key, VoteCounts, VotedPair, VoteIndex, read_votes
 
 FORMATS = ("standard", "conversational")
 PAIR_MODES = ("all", "best-vs-rest")
@@ -118,6 +119,11 @@ class ExportSummary:
     files: dict[str, int] = field(default_factory=dict)  # file name -> rows
     reason: str | None = None  # why there is no pair, when there is none
     imported: int = 0  # exported outputs brought in by `vizhub import`
+    score_pairs: int = 0
+    vote_pairs: int = 0
+    replaced_by_votes: int = 0  # score pairs left out because votes compare the same two outputs
+    reversed_by_votes: int = 0  # ... of which the votes prefer the other output
+    votes: VoteCounts = field(default_factory=VoteCounts)
     grade_sources: dict[str, int] = field(default_factory=dict)  # "<source>, <blind>" -> grades behind the export
 
     def lines(self, verbose: bool = False) -> list[str]:
@@ -285,7 +291,7 @@ class _Encoded:
         self.graders = str(item.row.n_graders)
         self.scores = _scores(item.row)
         self.hash = _dumps(item.row.artifact_hash)
-        self.score = _number(item.score)
+        self.score = _number(item.row.overall.mean if item.row.overall is not None else None)
         self.image = _dumps(None if item.screenshot is None else f"{IMAGES_DIR}/{item.screenshot}")
         self.image_name = _dumps(item.screenshot)
 
@@ -296,12 +302,14 @@ def pair_line(
     version: str,
     chosen: _Encoded,
     rejected: _Encoded,
-    margin: float,
+    margin: float | None,
     prompt_image: str | None,
     *,
+    origin: tuple[str, str, int, int] = ("scores", "", 0, 0),
     file_names: bool = False,
 ) -> str:
-    """One line of preferences.jsonl, columns in :data:`PREFERENCE_PAIR_COLUMNS` order.
+    """One line of preferences.jsonl, columns in :data:`PREFERENCE_PAIR_COLUMNS` order; ``origin``
+    is ``(pair_source, source, votes_chosen, votes_rejected)``.
 
     With screenshots (``prompt_image``, the JSON-encoded name of the starter's screenshot in
     images/), three columns follow: ``chosen_image``, ``rejected_image`` and ``images`` (the
@@ -326,6 +334,10 @@ def pair_line(
         rejected.scores,
         chosen.hash,
         rejected.hash,
+        _dumps(origin[0]),
+        _dumps(origin[1]),
+        str(origin[2]),
+        str(origin[3]),
         version,
     )
     body = ", ".join(f'"{name}": {value}' for name, value in zip(PREFERENCE_PAIR_COLUMNS, values, strict=True))
@@ -598,6 +610,8 @@ def run_export(
     sinks: dict[str, _Sink] = {}
     images = ImageStore(paths["pairs"].parent) if params.images and openai_only is None else None
     exported: dict[tuple[str, str, int], str] = {}  # output -> artifact hash, for the grade sources
+    grade_sources = read_grade_sources(layout.root)
+    votes = read_votes(layout.root)
     try:
         for name in kinds:
             sinks[name] = _Sink(paths[name])
@@ -606,14 +620,14 @@ def run_export(
             clean_stale_temporaries(images.folder)
             sinks["metadata"] = _Sink(images.folder / METADATA_FILE)
         for challenge, rows in _grouped_rows(consensus):
-            collected = _collect_outputs(layout, challenge, rows, params, summary, hashes, images)
+            collected = _collect_outputs(layout, challenge, rows, params, summary, hashes, images, votes)
             if collected is None:
                 continue
-            items, prompt = collected
-            exported.update((item.row.key, item.row.artifact_hash or "") for item in items)
-            summary.imported += sum(item.imported for item in items)
-            hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(prompt.text.encode()).digest())
-            _write_challenge(challenge, rank_items(items), prompt, version, params, conversational, summary, sinks)
+            exported.update((key, item.row.artifact_hash or "") for key, item in collected.loaded.items())
+            summary.imported += sum(item.imported for item in collected.loaded.values())
+            text = collected.prompt.text
+            hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
+            _write_challenge(challenge, collected, version, params, conversational, summary, sinks, grade_sources)
             if echo:
                 items_count, pairs = summary.challenges[challenge]
                 echo(f"{challenge}: {items_count} eligible outputs, {pairs} pairs")
@@ -625,7 +639,7 @@ def run_export(
         if summary.pairs == 0:
             summary.reason = no_pair_reason(summary, params)
         if openai_only is None:
-            summary.grade_sources = count_grade_sources(layout.root, exported)
+            summary.grade_sources = count_grade_sources(grade_sources, exported)
             reliability = read_reliability(layout.consensus / "reliability.json")
             card = render_card(summary, params, paths, reliability)
             meta = _meta(summary, params, paths, hashes, layout)
@@ -645,6 +659,17 @@ def run_export(
     return summary
 
 
+@dataclass
+class _Collected:
+    """One challenge's outputs to export: the eligible items (graded enough), the pairs its votes
+    make, and every loaded output by key (eligible or only voted on)."""
+
+    items: list[EligibleOutput]
+    prompt: _Prompt
+    voted: list[VotedPair]
+    loaded: dict[Key, EligibleOutput]
+
+
 def _collect_outputs(
     layout: Layout,
     challenge: str,
@@ -653,13 +678,16 @@ def _collect_outputs(
     summary: ExportSummary,
     hashes: _Hashes,
     images: ImageStore | None,
-) -> tuple[list[EligibleOutput], _Prompt] | None:
-    """The eligible items of one challenge and its prompt; None when it has no eligible item."""
+    votes: VoteIndex,
+) -> _Collected | None:
+    """The outputs of one challenge to export; None when it has none."""
     where = layout.consensus.joinpath("consensus.csv").relative_to(layout.root).as_posix()
     wanted = []
-    keys: set[tuple[str, str, int]] = set()
+    keys: set[Key] = set()
+    by_key: dict[Key, tuple[int, ConsensusRow]] = {}
     for line, row in rows:
         summary.rows += 1
+        by_key.setdefault(row.key, (line, row))
         status = eligibility(row, params.min_votes)
         if status == "ungraded":
             summary.ungraded += 1
@@ -673,7 +701,9 @@ def _collect_outputs(
         else:
             keys.add(row.key)
             wanted.append((line, row))
-    if not wanted:
+    voted = votes.pairs(challenge, {key: row.artifact_hash for key, (_, row) in by_key.items()}, summary.votes)
+    vote_only = sorted({key for pair in voted for key in (pair.chosen, pair.rejected)} - keys)
+    if not wanted and not voted:
         return None
     try:
         prompt = _load_prompt(layout, challenge, params.format == "conversational")
@@ -681,31 +711,41 @@ def _collect_outputs(
             starter = _copy_screenshot(layout, images, hashes, challenge, STARTER_MODEL)
             prompt = replace(prompt, image=_dumps(starter))
     except VizhubError as exc:
-        summary.problems.append(f"{where}:{wanted[0][0]}: {len(wanted)} graded outputs of {challenge} left out: {exc}")
+        first = wanted[0][0] if wanted else by_key[vote_only[0]][0]
+        count = len(wanted) + len(vote_only)
+        summary.problems.append(f"{where}:{first}: {count} graded outputs of {challenge} left out: {exc}")
         return None
     items: list[EligibleOutput] = []
-    for line, row in wanted:
+    loaded: dict[Key, EligibleOutput] = {}
+    for line, row in wanted + [by_key[key] for key in vote_only]:
         try:
-            items.append(_load_output(layout, row, prompt, images, hashes))
+            item = _load_output(layout, row, prompt, images, hashes)
         except VizhubError as exc:
             summary.problems.append(f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample}: {exc}")
-    return (items, prompt) if items else None
+            continue
+        loaded[row.key] = item
+        if row.key in keys:
+            items.append(item)
+    voted = [pair for pair in voted if pair.chosen in loaded and pair.rejected in loaded]
+    return _Collected(items, prompt, voted, loaded) if items or voted else None
 
 
 def _write_challenge(
     challenge: str,
-    ranked: list[EligibleOutput],
-    prompt: _Prompt,
+    collected: _Collected,
     version: str,
     params: ExportParams,
     conversational: bool,
     summary: ExportSummary,
     sinks: dict[str, _Sink],
+    grade_sources: Mapping[tuple[Key, str], list[tuple[str, bool | None]]],
 ) -> None:
+    prompt = collected.prompt
+    ranked = rank_items(collected.items)
     challenge_json = _dumps(challenge)
     prompt_json = prompt.json
-    pairs_sink, openai_sink = sinks.get("pairs"), sinks.get("openai")
-    encoded = {id(item): _Encoded(item, conversational) for item in ranked}
+    pairs_sink, openai_sink, metadata_sink = sinks.get("pairs"), sinks.get("openai"), sinks.get("metadata")
+    encoded = {key: _Encoded(item, conversational) for key, item in collected.loaded.items()}
     pairs_before = summary.pairs
     for item in ranked:
         summary.eligible += 1
@@ -713,6 +753,44 @@ def _write_challenge(
         stats.items += 1
         stats.score_sum += item.score
         summary.graders[item.row.n_graders] = summary.graders.get(item.row.n_graders, 0) + 1
+
+    def grade_source(*outputs: EligibleOutput) -> str:
+        found = {
+            source
+            for item in outputs
+            for source, _blind in grade_sources.get((item.row.key, item.row.artifact_hash or ""), ())
+        }
+        return ",".join(sorted(found))
+
+    def write(
+        better: EligibleOutput, worse: EligibleOutput, margin: float | None, origin: tuple[str, str, int, int]
+    ) -> None:
+        chosen, rejected = encoded[better.row.key], encoded[worse.row.key]
+        if pairs_sink is not None:
+            pairs_sink.write(
+                pair_line(prompt_json, challenge_json, version, chosen, rejected, margin, prompt.image, origin=origin)
+            )
+        if metadata_sink is not None:
+            metadata_sink.write(
+                pair_line(
+                    prompt_json,
+                    challenge_json,
+                    version,
+                    chosen,
+                    rejected,
+                    margin,
+                    prompt.image,
+                    origin=origin,
+                    file_names=True,
+                )
+            )
+        if openai_sink is not None:
+            openai_sink.write(openai_line(prompt.messages_json, chosen, rejected))
+        summary.pairs += 1
+        summary.models.setdefault(better.row.model, ModelStats()).chosen += 1
+        summary.models.setdefault(worse.row.model, ModelStats()).rejected += 1
+
+    by_votes = {frozenset((pair.chosen, pair.rejected)): pair for pair in collected.voted}
     for better, worse, margin in candidate_pairs(ranked, params.pairs):
         summary.candidates += 1
         if not keeps_margin(margin, params.min_margin):
@@ -720,33 +798,28 @@ def _write_challenge(
             if summary.largest_below is None or margin > summary.largest_below:
                 summary.largest_below = margin
             continue
+        voted = by_votes.get(frozenset((better.row.key, worse.row.key)))
+        if voted is not None:  # the votes on these two outputs make the pair instead
+            summary.replaced_by_votes += 1
+            summary.reversed_by_votes += voted.chosen != better.row.key
+            continue
         pair = PreferencePair(challenge, better.row, worse.row)
-        chosen, rejected = encoded[id(better)], encoded[id(worse)]
-        if pairs_sink is not None:
-            pairs_sink.write(
-                pair_line(prompt_json, challenge_json, version, chosen, rejected, pair.margin, prompt.image)
-            )
-        if "metadata" in sinks:
-            sinks["metadata"].write(
-                pair_line(
-                    prompt_json, challenge_json, version, chosen, rejected, pair.margin, prompt.image, file_names=True
-                )
-            )
-        if openai_sink is not None:
-            openai_sink.write(openai_line(prompt.messages_json, chosen, rejected))
-        summary.pairs += 1
-        summary.models[better.row.model].chosen += 1
-        summary.models[worse.row.model].rejected += 1
+        write(better, worse, pair.margin, ("scores", grade_source(better, worse), 0, 0))
+        summary.score_pairs += 1
         bucket = margin_bucket(pair.margin)
         summary.margins[bucket] = summary.margins.get(bucket, 0) + 1
+    for voted in collected.voted:
+        origin = ("vote", ",".join(voted.sources), voted.wins, voted.losses)
+        write(collected.loaded[voted.chosen], collected.loaded[voted.rejected], None, origin)
+        summary.vote_pairs += 1
     summary.challenges[challenge] = (len(ranked), summary.pairs - pairs_before)
-    if "kto" not in sinks:  # the OpenAI file alone
+    if "kto" not in sinks or not ranked:  # the OpenAI file alone, or only votes
         return
     for item in ranked:
         label = kto_label(item.score, params.kto_desirable, params.kto_undesirable)
         if label is None:
             continue
-        enc = encoded[id(item)]
+        enc = encoded[item.row.key]
         head = f'"prompt": {prompt_json}, "completion": {enc.completion}, "label": {"true" if label else "false"}'
         sinks["kto"].write(item_line(head, challenge_json, version, enc, prompt.image))
         if label:
@@ -755,7 +828,7 @@ def _write_challenge(
             summary.kto_false += 1
     best = ranked[0]
     if best.score >= params.sft_min_score - _EPSILON:
-        enc = encoded[id(best)]
+        enc = encoded[best.row.key]
         if conversational:
             messages = prompt.messages + [{"role": "assistant", "content": best.reply}]
             head = f'"messages": {_dumps(messages)}'
@@ -805,6 +878,17 @@ def _meta(
             "kto_undesirable": summary.kto_false,
             "sft": summary.sft,
             "imported_outputs": summary.imported,
+            "score_pairs": summary.score_pairs,
+            "vote_pairs": summary.vote_pairs,
+            "score_pairs_replaced_by_votes": summary.replaced_by_votes,
+            "score_pairs_reversed_by_votes": summary.reversed_by_votes,
+            "votes": {
+                "read": summary.votes.read,
+                "tie": summary.votes.ties,
+                "both_bad": summary.votes.both_bad,
+                "stale": summary.votes.stale,
+                "split_evenly": summary.votes.split,
+            },
         },
         "grade_sources": summary.grade_sources,
         "no_pair_reason": summary.reason,
