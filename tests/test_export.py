@@ -904,3 +904,86 @@ def test_cli_export_openai_writes_only_that_file(graded, monkeypatch):
     assert not (graded / "exports").exists()
     result = CliRunner().invoke(cli, ["export", "openai", "--output", "out/dpo.json"])
     assert result.exit_code == 1 and "the output must be a .jsonl file" in result.output
+
+
+# --------------------------------------------------------------------------- pairwise votes
+
+
+def write_votes(project: Path, grader: str, votes) -> None:
+    from vizhub_pipeline.core.judgements.votes import KIND, Vote
+    from vizhub_pipeline.core.judgements.writer import format_rows
+
+    records = [
+        Vote(challenge, a.model, 0, hash_a, b.model, 0, hash_b, winner, False, "", grader, at, source, True)
+        for challenge, a, hash_a, b, hash_b, winner, at, source in votes
+    ]
+    folder = project / "results" / "votes"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{grader}-2026-11-28.csv").write_text(format_rows(KIND, records, header=True), encoding="utf-8")
+
+
+def test_votes_become_pairs_merged_with_score_pairs_and_ties_are_counted(project, tmp_path):
+    one = {m: add_output(project, "barsOne", m, s) for m, s in (("gpt", 4.5), ("claude", 3.0), ("starter", 1.0))}
+    two = {m: add_output(project, "barsTwo", m, s) for m, s in (("gpt", 4.0), ("starter", 3.8))}
+    two["mistral"] = add_output(project, "barsTwo", "mistral", None)  # never graded: only voted on
+    write_rows(project, [*one.values(), *two.values()])
+
+    def side(rows, model, artifact=None):
+        return rows[model], artifact or rows[model].artifact_hash
+
+    at = "2026-11-28T12:00:00Z"
+    later = "2026-11-28T13:00:00Z"
+    write_votes(
+        project,
+        "ana",
+        [
+            ("barsOne", *side(one, "starter"), *side(one, "claude"), "a", at, "app"),  # against the scores
+            ("barsOne", *side(one, "gpt"), *side(one, "claude"), "both_bad", at, "app"),
+            ("barsOne", *side(one, "gpt", "0000000000000000"), *side(one, "starter"), "a", at, "app"),  # stale
+            ("barsTwo", *side(two, "gpt"), *side(two, "starter"), "tie", at, "app"),
+            ("barsTwo", *side(two, "mistral"), *side(two, "gpt"), "b", at, "app"),
+            ("barsTwo", *side(two, "gpt"), *side(two, "mistral"), "b", later, "app"),  # ana's latest: mistral
+        ],
+    )
+    write_votes(project, "ben", [("barsOne", *side(one, "claude"), *side(one, "starter"), "b", at, "cli")])
+    write_votes(project, "bot", [("barsOne", *side(one, "claude"), *side(one, "gpt"), "a", at, "judge:gpt-4o")])
+
+    summary = export(project)
+    assert summary.problems == []
+    pairs = read_lines(project / "exports" / "preferences.jsonl")
+    assert [
+        (p["challenge"], p["model_chosen"], p["model_rejected"], p["pair_source"], p["source"])
+        + (p["votes_chosen"], p["votes_rejected"], p["margin"])
+        for p in pairs
+    ] == [
+        ("barsOne", "gpt", "claude", "scores", "", 0, 0, 1.5),
+        ("barsOne", "gpt", "starter", "scores", "", 0, 0, 3.5),
+        ("barsOne", "starter", "claude", "vote", "app,cli", 2, 0, None),  # replaces claude over starter
+        ("barsTwo", "mistral", "gpt", "vote", "app", 1, 0, None),
+    ]
+    assert pairs[3]["score_chosen"] is None and pairs[3]["chosen"] == reply_for("mistral", "barsTwo")
+    assert (summary.score_pairs, summary.vote_pairs, summary.replaced_by_votes, summary.reversed_by_votes) == (
+        2,
+        2,
+        1,
+        1,
+    )
+    meta = json.loads((project / "exports" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["counts"]["votes"] == {"read": 6, "tie": 1, "both_bad": 1, "stale": 1, "split_evenly": 0}
+    card = (project / "exports" / "README.md").read_text(encoding="utf-8")
+    assert "(2 from scores, 2 from votes)" in card
+    assert "pairwise votes read: 6; ties: 1; both bad: 1;" in card
+    assert len(read_lines(project / "exports" / "openai_dpo.jsonl")) == 4
+    loaded = load_dataset_folder(project / "exports", tmp_path)
+    assert loaded["pair_source"] == ["scores", "scores", "vote", "vote"] and loaded["margin"][2] is None
+
+    # a second grader who disagrees splits the barsTwo pair evenly: it makes no pair
+    write_votes(project, "cy", [("barsTwo", *side(two, "gpt"), *side(two, "mistral"), "a", at, "app")])
+    summary = export(project)
+    assert (summary.vote_pairs, summary.votes.split) == (1, 1)
+
+
+def load_dataset_folder(folder: Path, tmp_path: Path):
+    from datasets import load_dataset
+
+    return load_dataset(str(folder), "pairs", split="train", cache_dir=str(tmp_path / "hf-folder-cache"))
