@@ -9,7 +9,12 @@ Reads ``results/consensus/consensus.csv`` one challenge at a time, the replies t
   ``score_rejected`` and metadata), for DPO and reward modelling;
 - ``kto.jsonl``: unpaired rows (``prompt``, ``completion``, ``label``) from score thresholds;
 - ``sft.jsonl``: the best output of each challenge (``prompt``/``completion``, or ``messages``);
+- ``openai_dpo.jsonl``: the pairs in the OpenAI / Together / Fireworks DPO format;
+- with images, ``images/``: the screenshots, once each, and ``metadata.jsonl`` (:mod:`.images`);
 - ``README.md``: the dataset card (:mod:`vizhub_pipeline.export.card`); ``meta.json``: counts, input hashes.
+
+Pairs come from the consensus scores and from pairwise votes (:mod:`.votes`); an imported output's
+completion is the files that were graded (:mod:`.provenance`). Rows are encoded in :mod:`.rows`.
 
 In the standard format the prompt is one string: the system message, a blank line, then the user
 message (task and starter files), exactly the text the model was sent. In the conversational
@@ -22,7 +27,6 @@ does not grow with the number of pairs, and a failed run leaves the previous exp
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -42,17 +46,15 @@ from vizhub_pipeline.core.layout import Layout, is_safe_slug, shorter_path
 from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash
 from vizhub_pipeline.core.records import (
-    DIMENSIONS,
-    PREFERENCE_PAIR_COLUMNS,
     ConsensusRow,
     Generation,
     PreferencePair,
-    ScoreSummary,
     read_consensus,
     read_generation,
 )
 from vizhub_pipeline.export.images import IMAGES_DIR, METADATA_FILE, ImageStore, remove_images
 from vizhub_pipeline.export.provenance import count_grade_sources, graded_files_reply, read_grade_sources
+from vizhub_pipeline.export.rows import EligibleOutput, EncodedOutput, dumps, item_line, openai_line, pair_line
 from vizhub_pipeline.export.votes import Key, VoteCounts, VotedPair, VoteIndex, read_votes
 
 FORMATS = ("standard", "conversational")
@@ -60,26 +62,8 @@ PAIR_MODES = ("all", "best-vs-rest")
 KTO_FILE, SFT_FILE, CARD_FILE, META_FILE = "kto.jsonl", "sft.jsonl", "README.md", "meta.json"
 OPENAI_FILE = "openai_dpo.jsonl"
 DATA_FILES = ("pairs", "kto", "sft", "openai")
-STATS = ("mean", "median", "std", "ci_low", "ci_high")
 STARTER_MODEL = "baseline/starter"  # its screenshot is the prompt image with --images
 _EPSILON = 1e-9  # margins are rounded to 4 digits; this keeps 0.5 >= 0.5 true after float arithmetic
-
-
-@dataclass(frozen=True)
-class EligibleOutput:
-    """One eligible output: its consensus row, the model's reply and, with images, its screenshot."""
-
-    row: ConsensusRow
-    reply: str
-    screenshot: str | None = None  # with images: its file name in the export's images/ folder
-    imported: bool = False  # brought in by `vizhub import`: reply rebuilt from the graded files
-
-    @property
-    def score(self) -> float:
-        overall = self.row.overall
-        if overall is None:  # eligibility() keeps ungraded rows out; this names the mistake if one gets in
-            raise ValueError(f"{self.row.challenge} / {self.row.model} sample {self.row.sample} has no overall score")
-        return overall.mean
 
 
 @dataclass
@@ -244,138 +228,6 @@ def check_params(params: ExportParams, where: Path | str) -> None:
         fail("version", "must not be empty")
 
 
-# --------------------------------------------------------------------------- row encoding
-
-
-def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _number(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "null"
-    value = round(float(value), 4)
-    return "0.0" if value == 0 else repr(value)  # no "-0.0"
-
-
-def _scores(row: ConsensusRow) -> str:
-    parts = []
-    for dim in DIMENSIONS:
-        summary: ScoreSummary | None = getattr(row, dim)
-        stats = ", ".join(f'"{stat}": {_number(getattr(summary, stat) if summary else None)}' for stat in STATS)
-        parts.append(f'"{dim}": {{{stats}}}')
-    return "{" + ", ".join(parts) + "}"
-
-
-class _Encoded:
-    """The JSON text of one item's fields, made once and reused in every row it appears in."""
-
-    __slots__ = (
-        "completion",
-        "message",
-        "model",
-        "sample",
-        "graders",
-        "scores",
-        "hash",
-        "score",
-        "image",
-        "image_name",
-    )
-
-    def __init__(self, item: EligibleOutput, conversational: bool):
-        self.message = _dumps([{"role": "assistant", "content": item.reply}])
-        self.completion = self.message if conversational else _dumps(item.reply)
-        self.model = _dumps(item.row.model)
-        self.sample = str(item.row.sample)
-        self.graders = str(item.row.n_graders)
-        self.scores = _scores(item.row)
-        self.hash = _dumps(item.row.artifact_hash)
-        self.score = _number(item.row.overall.mean if item.row.overall is not None else None)
-        self.image = _dumps(None if item.screenshot is None else f"{IMAGES_DIR}/{item.screenshot}")
-        self.image_name = _dumps(item.screenshot)
-
-
-def pair_line(
-    prompt: str,
-    challenge: str,
-    version: str,
-    chosen: _Encoded,
-    rejected: _Encoded,
-    margin: float | None,
-    prompt_image: str | None,
-    *,
-    origin: tuple[str, str, int, int] = ("scores", "", 0, 0),
-    file_names: bool = False,
-) -> str:
-    """One line of preferences.jsonl, columns in :data:`PREFERENCE_PAIR_COLUMNS` order; ``origin``
-    is ``(pair_source, source, votes_chosen, votes_rejected)``.
-
-    With screenshots (``prompt_image``, the JSON-encoded name of the starter's screenshot in
-    images/), three columns follow: ``chosen_image``, ``rejected_image`` and ``images`` (the
-    prompt's images, as TRL's vision trainers read them), as paths relative to the export folder;
-    or, with ``file_names``, for images/metadata.jsonl, as ``*_file_name(s)`` relative to images/.
-    """
-    values = (
-        prompt,
-        chosen.completion,
-        rejected.completion,
-        _number(margin),
-        chosen.score,
-        rejected.score,
-        challenge,
-        chosen.model,
-        rejected.model,
-        chosen.sample,
-        rejected.sample,
-        chosen.graders,
-        rejected.graders,
-        chosen.scores,
-        rejected.scores,
-        chosen.hash,
-        rejected.hash,
-        _dumps(origin[0]),
-        _dumps(origin[1]),
-        str(origin[2]),
-        str(origin[3]),
-        version,
-    )
-    body = ", ".join(f'"{name}": {value}' for name, value in zip(PREFERENCE_PAIR_COLUMNS, values, strict=True))
-    if prompt_image is not None and file_names:
-        body += (
-            f', "chosen_image_file_name": {chosen.image_name}, "rejected_image_file_name": {rejected.image_name}'
-            f', "images_file_names": [{prompt_image}]'
-        )
-    elif prompt_image is not None:
-        body += (
-            f', "chosen_image": {chosen.image}, "rejected_image": {rejected.image}'
-            f', "images": [{_dumps(IMAGES_DIR + "/" + json.loads(prompt_image))}]'
-        )
-    return "{" + body + "}\n"
-
-
-def openai_line(messages: str, chosen: _Encoded, rejected: _Encoded) -> str:
-    """One line of the OpenAI preference format (OpenAI, Together and Fireworks DPO): the prompt's
-    messages under ``input``, then one assistant message on each side; nothing else."""
-    return (
-        f'{{"input": {{"messages": {messages}}}, "preferred_output": {chosen.message}, '
-        f'"non_preferred_output": {rejected.message}}}\n'
-    )
-
-
-def item_line(head: str, challenge: str, version: str, item: _Encoded, prompt_image: str | None) -> str:
-    """One line of kto.jsonl or sft.jsonl: ``head`` (the text columns), then the item's metadata;
-    with screenshots, ``completion_image`` and ``images`` (the prompt's: the starter's screenshot)."""
-    body = (
-        f'{head}, "score": {item.score}, "challenge": {challenge}, "model": {item.model}, '
-        f'"sample": {item.sample}, "n_graders": {item.graders}, "scores": {item.scores}, '
-        f'"artifact_hash": {item.hash}, "dataset_version": {version}'
-    )
-    if prompt_image is not None:
-        body += f', "completion_image": {item.image}, "images": [{_dumps(IMAGES_DIR + "/" + json.loads(prompt_image))}]'
-    return "{" + body + "}\n"
-
-
 # --------------------------------------------------------------------------- files
 
 
@@ -480,8 +332,8 @@ def _load_prompt(layout: Layout, challenge: str, conversational: bool) -> _Promp
     loaded = load_challenge(folder)
     messages = build_messages(loaded)
     text = prompt_text(messages)
-    as_json = _dumps(messages)
-    return _Prompt(loaded, messages, text, as_json if conversational else _dumps(text), as_json)
+    as_json = dumps(messages)
+    return _Prompt(loaded, messages, text, as_json if conversational else dumps(text), as_json)
 
 
 def prompt_matches(prompt: _Prompt, generation: Generation) -> bool | None:
@@ -605,7 +457,7 @@ def run_export(
     clean_stale_temporaries(paths["pairs"].parent)  # left by an interrupted run
     summary = ExportSummary(output=paths["pairs"])
     conversational = params.format == "conversational"
-    version = _dumps(params.version)
+    version = dumps(params.version)
     hashes = _Hashes()
     sinks: dict[str, _Sink] = {}
     images = ImageStore(paths["pairs"].parent) if params.images and openai_only is None else None
@@ -709,7 +561,7 @@ def _collect_outputs(
         prompt = _load_prompt(layout, challenge, params.format == "conversational")
         if images is not None:  # the prompt's image: the starter as the model was given it
             starter = _copy_screenshot(layout, images, hashes, challenge, STARTER_MODEL)
-            prompt = replace(prompt, image=_dumps(starter))
+            prompt = replace(prompt, image=dumps(starter))
     except VizhubError as exc:
         first = wanted[0][0] if wanted else by_key[vote_only[0]][0]
         count = len(wanted) + len(vote_only)
@@ -742,10 +594,10 @@ def _write_challenge(
 ) -> None:
     prompt = collected.prompt
     ranked = rank_items(collected.items)
-    challenge_json = _dumps(challenge)
+    challenge_json = dumps(challenge)
     prompt_json = prompt.json
     pairs_sink, openai_sink, metadata_sink = sinks.get("pairs"), sinks.get("openai"), sinks.get("metadata")
-    encoded = {key: _Encoded(item, conversational) for key, item in collected.loaded.items()}
+    encoded = {key: EncodedOutput(item, conversational) for key, item in collected.loaded.items()}
     pairs_before = summary.pairs
     for item in ranked:
         summary.eligible += 1
@@ -831,7 +683,7 @@ def _write_challenge(
         enc = encoded[best.row.key]
         if conversational:
             messages = prompt.messages + [{"role": "assistant", "content": best.reply}]
-            head = f'"messages": {_dumps(messages)}'
+            head = f'"messages": {dumps(messages)}'
         else:
             head = f'"prompt": {prompt_json}, "completion": {enc.completion}'
         sinks["sft"].write(item_line(head, challenge_json, version, enc, prompt.image))
