@@ -974,6 +974,10 @@ def test_votes_become_pairs_merged_with_score_pairs_and_ties_are_counted(project
     assert "(2 from scores, 2 from votes)" in card
     assert "pairwise votes read: 6; ties: 1; both bad: 1;" in card
     assert len(read_lines(project / "exports" / "openai_dpo.jsonl")) == 4
+    assert (
+        "pairwise votes: 2 pairs from 6 votes (1 ties, 1 both bad, 1 stale, 0 pairs split evenly; "
+        "1 score pairs replaced)" in summary.lines()
+    )
     loaded = load_dataset_folder(project / "exports", tmp_path)
     assert loaded["pair_source"] == ["scores", "scores", "vote", "vote"] and loaded["margin"][2] is None
 

@@ -120,6 +120,12 @@ class ExportSummary:
         ]
         if self.reason:
             out.append(f"no preference pair: {self.reason}")
+        if self.votes.read:
+            out.append(
+                f"pairwise votes: {self.vote_pairs} pairs from {self.votes.read} votes "
+                f"({self.votes.ties} ties, {self.votes.both_bad} both bad, {self.votes.stale} stale, "
+                f"{self.votes.split} pairs split evenly; {self.replaced_by_votes} score pairs replaced)"
+            )
         if self.problems:
             shown = self.problems if verbose else self.problems[:5]
             out.extend(f"left out: {problem}" for problem in shown)
