@@ -467,7 +467,6 @@ def run_export(
     hashes = _Hashes()
     sinks: dict[str, _Sink] = {}
     images = ImageStore(paths["pairs"].parent) if params.images and openai_only is None else None
-    exported: dict[tuple[str, str, int], str] = {}  # output -> artifact hash, for the grade sources
     grade_sources = read_grade_sources(layout.root)
     votes = read_votes(layout.root)
     try:
@@ -481,7 +480,9 @@ def run_export(
             collected = _collect_outputs(layout, challenge, rows, params, summary, hashes, images, votes)
             if collected is None:
                 continue
-            exported.update((key, item.row.artifact_hash or "") for key, item in collected.loaded.items())
+            exported = {key: item.row.artifact_hash or "" for key, item in collected.loaded.items()}
+            for name, count in count_grade_sources(grade_sources, exported).items():  # one challenge at a time
+                summary.grade_sources[name] = summary.grade_sources.get(name, 0) + count
             summary.imported += sum(item.imported for item in collected.loaded.values())
             text = collected.prompt.text
             hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
@@ -497,7 +498,7 @@ def run_export(
         if summary.pairs == 0:
             summary.reason = no_pair_reason(summary, params)
         if openai_only is None:
-            summary.grade_sources = count_grade_sources(grade_sources, exported)
+            summary.grade_sources = dict(sorted(summary.grade_sources.items()))
             reliability = read_reliability(layout.consensus / "reliability.json")
             card = render_card(summary, params, paths, reliability)
             meta = _meta(summary, params, paths, hashes, layout)
