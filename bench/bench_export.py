@@ -9,7 +9,7 @@ about the same, since pairs are streamed to disk. A second run of each size unde
 reports the peak of Python allocations. Each export runs in its own fresh process so peaks do
 not mix. Target: <= 60 s for the 435,000 pairs.
 
-Run: .venv/bin/python bench/bench_export.py   (needs ~3 GB of free disk in the temp folder)
+Run: .venv/bin/python bench/bench_export.py   (needs ~4.5 GB of free disk in the temp folder)
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def test_size_categories_follow_the_hub_buckets(rows, bucket):
 
 @pytest.mark.parametrize("fmt", ["standard", "conversational"])
 def test_declared_features_are_what_datasets_expects(fmt):
-    from datasets import Features, List, Value
+    from datasets import Features, Image, List, Value
 
     text = Value("string") if fmt == "standard" else List({"role": Value("string"), "content": Value("string")})
     stats = {name: Value("float64") for name in ("mean", "median", "std", "ci_low", "ci_high")}
@@ -39,7 +39,11 @@ def test_declared_features_are_what_datasets_expects(fmt):
     pairs = Features._from_yaml_list(features("pairs", fmt, images=True))
     assert pairs["prompt"] == text and pairs["chosen"] == text and pairs["rejected"] == text
     assert pairs["margin"] == Value("float64") and pairs["n_graders_chosen"] == Value("int64")
-    assert pairs["scores_rejected"] == scores and pairs["images"] == List(Value("string"))
+    assert pairs["scores_rejected"] == scores and pairs["images"] == List(Image())
+    assert pairs["chosen_image"] == Image() and pairs["rejected_image"] == Image()
+    assert pairs["pair_source"] == Value("string") and pairs["votes_chosen"] == Value("int64")
+    kto_images = Features._from_yaml_list(features("kto", fmt, images=True))
+    assert kto_images["completion_image"] == Value("string") and kto_images["images"] == List(Value("string"))
     kto = Features._from_yaml_list(features("kto", fmt, images=False))
     assert kto["label"] == Value("bool") and kto["completion"] == text and "images" not in kto
     sft = Features._from_yaml_list(features("sft", fmt, images=False))
@@ -101,7 +105,12 @@ def test_reliability_reads_the_layout_the_aggregate_stage_writes(tmp_path):
 
 
 def _summary(tmp_path: Path, **counts) -> tuple[ExportSummary, dict[str, Path]]:
-    paths = {"pairs": tmp_path / "preferences.jsonl", "kto": tmp_path / "kto.jsonl", "sft": tmp_path / "sft.jsonl"}
+    paths = {
+        "pairs": tmp_path / "preferences.jsonl",
+        "kto": tmp_path / "kto.jsonl",
+        "sft": tmp_path / "sft.jsonl",
+        "openai": tmp_path / "openai_dpo.jsonl",
+    }
     summary = ExportSummary(output=paths["pairs"], **counts)
     summary.files = {"preferences.jsonl": summary.pairs, "kto.jsonl": summary.kto_true, "sft.jsonl": summary.sft}
     return summary, paths
@@ -120,7 +129,8 @@ def test_header_with_images_adds_the_vision_task_and_a_custom_licence(tmp_path):
     header = card_header(summary, replace(ExportParams(), images=True, license="cc-by-4.0"), paths)
     assert header["license"] == "cc-by-4.0" and header["size_categories"] == ["1K<n<10K"]
     assert header["task_categories"] == ["text-generation", "image-text-to-text"] and "vision" in header["tags"]
-    assert header["dataset_info"][0]["features"][-1] == {"name": "images", "list": "string"}
+    assert header["dataset_info"][0]["features"][-1] == {"name": "images", "list": "image"}
+    assert header["configs"][0]["data_files"] == [{"split": "train", "path": "images/*"}]  # the image-folder rows
 
 
 @pytest.mark.parametrize("fmt, pairs, images", [("standard", "all", False), ("conversational", "best-vs-rest", True)])
@@ -156,7 +166,7 @@ def test_every_template_branch_renders(tmp_path, fmt, pairs, images):
     assert "| `m/a` | 2 | 3.50 | 2 | 0 | 1 |" in card
     assert "... and 10 more" in card
     assert card.index("| [0.5, 1) | 1 |") < card.index("| [1, 2) | 2 |")
-    assert ('cast_column("images", Sequence(Image()))' in card) == images
+    assert ("`chosen_image`, `rejected_image`: the screenshots" in card) == images
     assert ("the best output and each other output" in card) == (pairs == "best-vs-rest")
     assert ("`prompt` is the list of chat messages" in card) == (fmt == "conversational")
     assert card.endswith("\n") and "\n\n\n" not in card

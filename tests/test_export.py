@@ -38,7 +38,7 @@ from vizhub_pipeline.core.records import ConsensusRow, Generation, ScoreSummary,
 from vizhub_pipeline.export.stage import EligibleOutput, candidate_pairs, kto_label, rank_items, run_export
 
 PAIR_COLUMNS_TRL = {"prompt", "chosen", "rejected"}
-EXPORT_FILES = ("preferences.jsonl", "kto.jsonl", "sft.jsonl", "README.md", "meta.json")
+EXPORT_FILES = ("preferences.jsonl", "kto.jsonl", "sft.jsonl", "openai_dpo.jsonl", "README.md", "meta.json")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -499,31 +499,76 @@ def test_the_card_says_when_reliability_is_not_available(graded):
     assert "Inter-grader reliability: not available (`results/consensus/reliability.json` could not be read)." in card
 
 
-def test_images_add_screenshot_paths_that_datasets_decodes(project, tmp_path, monkeypatch):
-    rows = [add_output(project, "barsOne", m, s, screenshot=True) for m, s in (("a", 4.0), ("bb", 2.0))]
-    rows.append(add_output(project, "barsOne", "noshot", 1.0))
+def shoot(project: Path, challenge: str, model: str, color: tuple[int, int, int], size=(8, 6)) -> Path:
+    from PIL import Image
+
+    shot = Layout.at(project).render_dir(challenge, model) / "screenshot.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(shot)
+    return shot
+
+
+def test_images_are_copied_once_by_content_and_load_as_image_features(project, tmp_path):
+    import hashlib
+
+    from datasets import load_dataset
+
+    rows = [add_output(project, "barsOne", m, s) for m, s in (("a", 4.0), ("bb", 2.0), ("noshot", 1.0))]
+    rows += [add_output(project, "barsTwo", m, s) for m, s in (("a", 4.0), ("bb", 2.0))]
     write_rows(project, rows)
+    colors = {"a": (200, 0, 0), "bb": (0, 200, 0), "baseline/starter": (0, 0, 200)}
+    for model, color in colors.items():
+        shoot(project, "barsOne", model, color)
+    shoot(project, "barsTwo", "a", (1, 1, 1))
+    shoot(project, "barsTwo", "bb", (2, 2, 2))  # barsTwo: no starter screenshot
+
     summary = export(project, images=True)
     assert summary.problems == [
         "results/consensus/consensus.csv:4: barsOne / noshot sample 0: "
         "no screenshot at results/renders/barsOne/noshot/screenshot.png"
-        " (run `vizhub screenshot`; or export without --images)"
+        " (run `vizhub screenshot`; or export without --images)",
+        "results/consensus/consensus.csv:5: 2 graded outputs of barsTwo left out: no screenshot at "
+        "results/renders/barsTwo/baseline__starter/screenshot.png"
+        " (run `vizhub screenshot`; or export without --images)",
     ]
-    from datasets import Image, Sequence
+    out = project / "exports"
+    # content-named, each stored once (the starter's is the prompt image of every row of barsOne)
+    expected = {
+        hashlib.sha256((Layout.at(project).render_dir("barsOne", m) / "screenshot.png").read_bytes()).hexdigest()[:16]
+        + ".png"
+        for m in colors
+    }
+    assert {p.name for p in (out / "images").iterdir()} == expected | {"metadata.jsonl"}
 
-    monkeypatch.chdir(project)  # paths are relative to the project root
-    pairs = load_json(project / "exports" / "preferences.jsonl", tmp_path)
-    assert pairs[0]["images"] == [
-        "results/renders/barsOne/a/screenshot.png",
-        "results/renders/barsOne/bb/screenshot.png",
+    pairs = load_dataset(str(out), "pairs", split="train", cache_dir=str(tmp_path / "hf-cache"))
+    assert len(pairs) == 1
+    row = pairs[0]
+    assert (row["model_chosen"], row["model_rejected"]) == ("a", "bb")
+    assert row["chosen_image"].convert("RGB").getpixel((0, 0)) == colors["a"]
+    assert row["rejected_image"].convert("RGB").getpixel((0, 0)) == colors["bb"]
+    assert [image.convert("RGB").getpixel((0, 0)) for image in row["images"]] == [colors["baseline/starter"]]
+    assert row["prompt"] == standard_prompt(project, "barsOne")
+
+    # the JSONL files hold paths that resolve from the export folder
+    line = read_lines(out / "preferences.jsonl")[0]
+    for path in (line["chosen_image"], line["rejected_image"], *line["images"]):
+        assert (out / path).is_file(), path
+    kto = read_lines(out / "kto.jsonl")
+    assert [(k["model"], (out / k["completion_image"]).is_file(), k["images"]) for k in kto] == [
+        ("a", True, line["images"]),
+        ("bb", True, line["images"]),
     ]
-    decoded = pairs.cast_column("images", Sequence(Image()))
-    assert [image.size for image in decoded[0]["images"]] == [(8, 6), (8, 6)]
-    kto = load_json(project / "exports" / "kto.jsonl", tmp_path)
-    assert kto[0]["images"] == ["results/renders/barsOne/a/screenshot.png"]
-    header = yaml.safe_load((project / "exports" / "README.md").read_text(encoding="utf-8").split("---\n")[1])
+    header = yaml.safe_load((out / "README.md").read_text(encoding="utf-8").split("---\n")[1])
     assert "image-text-to-text" in header["task_categories"]
-    assert "screenshots" in json.loads((project / "exports" / "meta.json").read_text(encoding="utf-8"))["inputs"]
+    assert "screenshots" in json.loads((out / "meta.json").read_text(encoding="utf-8"))["inputs"]
+
+    # a changed screenshot replaces its old copy; without --images the folder goes
+    old = out / line["rejected_image"]
+    shoot(project, "barsOne", "bb", (9, 9, 9))
+    export(project, images=True)
+    assert not old.exists() and len(list((out / "images").glob("*.png"))) == 3
+    export(project, images=False)
+    assert not (out / "images").exists()
 
 
 # --------------------------------------------------------------------------- CLI
@@ -561,7 +606,14 @@ def test_cli_exports_with_options_and_reports_left_out_rows(graded, monkeypatch)
     )
     assert result.exit_code == 0, result.output
     out = graded / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "kto.jsonl", "meta.json", "prefs.jsonl", "sft.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "kto.jsonl",
+        "meta.json",
+        "openai_dpo.jsonl",
+        "prefs.jsonl",
+        "sft.jsonl",
+    ]
     assert len(read_lines(out / "prefs.jsonl")) == 1
     assert "exported 1 preference pairs" in result.output
     assert "1 SFT rows to out\n" in result.output  # relative to the current folder
@@ -655,3 +707,287 @@ def test_grades_through_the_real_aggregate_stage_to_the_card(project):
     )
     card = (project / "exports" / "README.md").read_text(encoding="utf-8")
     assert "3 graders took part." in card and "| Krippendorff's alpha (ordinal) | overall |" in card
+
+
+def test_export_files_get_the_usual_umask_mode(graded):
+    old = os.umask(0o022)
+    try:
+        export(graded)
+    finally:
+        os.umask(old)
+    modes = {name: (graded / "exports" / name).stat().st_mode & 0o777 for name in EXPORT_FILES}
+    assert modes == dict.fromkeys(EXPORT_FILES, 0o644)
+
+
+# --------------------------------------------------------------------------- imported outputs
+
+MINI_ORIGINAL = Path(__file__).parent / "fixtures" / "vizhub-benchmarks-mini"
+
+
+def test_imported_outputs_export_their_graded_files_and_the_card_says_how_each_grade_was_given(tmp_path):
+    """The original's layout imported for real, one grader added in the app (blind), aggregated
+    for real: the imported outputs are exported (not dropped for a changed prompt or a missing
+    reply), their completions are the files that were graded, and the card counts the grades by
+    how they were given instead of calling them all blind."""
+    from vizhub_pipeline.analysis.aggregate import run_aggregate
+    from vizhub_pipeline.core.judgements.scores import Grade, format_grade_rows
+    from vizhub_pipeline.core.params import AggregateParams
+    from vizhub_pipeline.core.records import read_generation
+    from vizhub_pipeline.importing import run_import
+
+    project = tmp_path / "project"
+    (project / "challenges").mkdir(parents=True)
+    layout = Layout.at(project)
+    run_import("vizhub-benchmarks", MINI_ORIGINAL, layout)
+    model_a, model_b = "openrouter/acme/model-a", "openrouter/acme/model-b"
+    grades = [
+        Grade(
+            "barChart",
+            model,
+            0,
+            read_generation(layout.visualization_dir("barChart", model) / "meta.json").artifact_hash,
+            f,
+            a,
+            "",
+            "cy",
+            "2026-11-28T12:00:00Z",
+            "app",
+            True,
+        )
+        for model, f, a in ((model_a, 5, 5), (model_b, 1, 2))
+    ]
+    (project / "results" / "grades" / "cy-2026-11-28.csv").write_text(
+        format_grade_rows(grades, header=True), encoding="utf-8", newline=""
+    )
+    run_aggregate(layout, AggregateParams(bootstrap=20))
+
+    summary = export(project)
+    assert (summary.problems, summary.pairs, summary.imported) == ([], 1, 2)
+    pair = load_json(project / "exports" / "preferences.jsonl", tmp_path)[0]
+    assert (pair["model_chosen"], pair["model_rejected"], pair["n_graders_chosen"]) == (model_a, model_b, 2)
+    assert pair["prompt"] == standard_prompt(project, "barChart")
+    original = MINI_ORIGINAL / "benchmarks" / "challenges" / "barChart" / "acme"
+
+    def blocks(folder: Path, *names: str) -> str:
+        languages = {"html": "html", "csv": "csv", "js": "js"}
+        return "\n".join(
+            f"**{name}**\n```{languages[name.rsplit('.', 1)[1]]}\n{(folder / name).read_text()}```\n" for name in names
+        )
+
+    # the graded files (entry first), not the raw reply, which holds index.html alone with prose around it
+    assert pair["chosen"] == blocks(original / "model-a", "index.html", "data.csv")
+    assert pair["chosen"] != (original / "model-a" / "llmResponse.md").read_text()
+    # model-b has no reply at all in the original: its graded files are the starter plus fileA.js
+    assert pair["rejected"] == blocks(original / "model-b", "index.html", "data.csv", "fileA.js")
+
+    meta = json.loads((project / "exports" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["grade_sources"] == {"app, blind": 2, "imported, not blind": 2}
+    assert meta["counts"]["imported_outputs"] == 2
+    card = (project / "exports" / "README.md").read_text(encoding="utf-8")
+    assert "blind by default" not in card
+    assert "| in the grading app; blind (model names hidden) | 2 |" in card
+    assert "| imported from another project's grade files; not blind (model names known to the grader) | 2 |" in card
+    assert "**Imported outputs.** 2 exported output(s)" in card and "the prompt was rebuilt" in card
+
+
+def test_an_imported_output_whose_files_changed_is_left_out(tmp_path):
+    from vizhub_pipeline.importing import run_import
+
+    project = tmp_path / "project"
+    (project / "challenges").mkdir(parents=True)
+    layout = Layout.at(project)
+    run_import("vizhub-benchmarks", MINI_ORIGINAL, layout)
+    rows = []
+    for model, score in (("openrouter/acme/model-a", 4.0), ("openrouter/acme/model-b", 1.0)):
+        meta = json.loads((layout.visualization_dir("barChart", model) / "meta.json").read_text())
+        dims = summary_of(score)
+        rows.append(ConsensusRow("barChart", model, 0, meta["artifact_hash"], 2, 0, dims, dims, dims))
+    write_rows(project, rows)
+    (layout.visualization_dir("barChart", "openrouter/acme/model-b") / "fileA.js").write_text("changed\n")
+    summary = export(project)
+    assert summary.pairs == 0
+    assert [problem.split(": the files in ")[0] for problem in summary.problems] == [
+        "results/consensus/consensus.csv:3: barChart / openrouter/acme/model-b sample 0"
+    ]
+    assert "are not the ones its meta.json records" in summary.problems[0]
+
+
+# --------------------------------------------------------------------------- the OpenAI format
+
+# The per-line schema of DPO training files at OpenAI (fine-tuning guide, "Direct preference
+# optimization", data format), Together ("Preference fine-tuning": input.messages, then a single
+# assistant message as preferred_output and as non_preferred_output) and Fireworks ("DPO
+# fine-tuning": input.messages; preferred_output and non_preferred_output, one assistant message).
+MESSAGE = {
+    "type": "object",
+    "required": ["role", "content"],
+    "additionalProperties": False,
+    "properties": {"role": {"enum": ["system", "user", "assistant"]}, "content": {"type": "string", "minLength": 1}},
+}
+ASSISTANT_OUTPUT = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1,
+    "items": {**MESSAGE, "properties": {**MESSAGE["properties"], "role": {"const": "assistant"}}},
+}
+OPENAI_DPO_LINE = {
+    "type": "object",
+    "required": ["input", "preferred_output", "non_preferred_output"],
+    "additionalProperties": False,
+    "properties": {
+        "input": {
+            "type": "object",
+            "required": ["messages"],
+            "properties": {"messages": {"type": "array", "minItems": 1, "items": MESSAGE}},
+        },
+        "preferred_output": ASSISTANT_OUTPUT,
+        "non_preferred_output": ASSISTANT_OUTPUT,
+    },
+}
+
+
+@pytest.mark.parametrize("fmt", ["standard", "conversational"])
+def test_the_openai_file_holds_the_same_pairs_in_the_openai_dpo_schema(graded, fmt):
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(OPENAI_DPO_LINE)
+    export(graded, format=fmt)
+    lines = read_lines(graded / "exports" / "openai_dpo.jsonl")
+    pairs = read_lines(graded / "exports" / "preferences.jsonl")
+    assert len(lines) == len(pairs) == 3
+    for line, pair in zip(lines, pairs, strict=True):
+        jsonschema.validate(line, OPENAI_DPO_LINE)
+        system, user = build_messages(load_challenge(graded / "challenges" / pair["challenge"]))
+        assert line["input"]["messages"] == [system, user]
+        replies = [reply_for(pair[f"model_{side}"], pair["challenge"]) for side in ("chosen", "rejected")]
+        assert [line["preferred_output"][0]["content"], line["non_preferred_output"][0]["content"]] == replies
+    card = (graded / "exports" / "README.md").read_text(encoding="utf-8")
+    assert "| `openai_dpo.jsonl` | | 3 | DPO fine-tuning at OpenAI, Together or Fireworks (the same pairs) |" in card
+
+
+def test_the_schema_refuses_what_the_services_refuse():
+    """The schema above is not vacuous: each broken variant of a valid line fails it."""
+    import jsonschema
+
+    valid = {
+        "input": {"messages": [{"role": "user", "content": "q"}]},
+        "preferred_output": [{"role": "assistant", "content": "good"}],
+        "non_preferred_output": [{"role": "assistant", "content": "bad"}],
+    }
+    jsonschema.validate(valid, OPENAI_DPO_LINE)
+    broken = [
+        {**valid, "prompt": "extra key"},
+        {**valid, "preferred_output": [{"role": "user", "content": "good"}]},
+        {**valid, "non_preferred_output": [{"role": "assistant", "content": "a"}] * 2},
+        {**valid, "preferred_output": {"role": "assistant", "content": "good"}},
+        {"input": valid["input"], "preferred_output": valid["preferred_output"]},
+        {**valid, "input": {"messages": "q"}},
+    ]
+    for line in broken:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(line, OPENAI_DPO_LINE)
+
+
+def test_cli_export_openai_writes_only_that_file(graded, monkeypatch):
+    monkeypatch.chdir(graded)
+    result = CliRunner().invoke(
+        cli, ["export", "openai", "--output", "out/dpo.jsonl", "--min-margin", "2"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == "exported 2 preference pairs in the OpenAI format to out/dpo.jsonl\n"
+    assert sorted(p.name for p in (graded / "out").iterdir()) == ["dpo.jsonl"]
+    lines = read_lines(graded / "out" / "dpo.jsonl")
+    assert [(line["preferred_output"][0]["content"], line["non_preferred_output"][0]["content"]) for line in lines] == [
+        (reply_for("openai/gpt-4o", "barsOne"), reply_for("baseline/starter", "barsOne")),
+        (reply_for("anthropic/claude-3-5-haiku", "barsOne"), reply_for("baseline/starter", "barsOne")),
+    ]  # margins 3.5 and 2.0; 1.5 and 0.2 stay below --min-margin 2
+    assert not (graded / "exports").exists()
+    result = CliRunner().invoke(cli, ["export", "openai", "--output", "out/dpo.json"])
+    assert result.exit_code == 1 and "the output must be a .jsonl file" in result.output
+
+
+# --------------------------------------------------------------------------- pairwise votes
+
+
+def write_votes(project: Path, grader: str, votes) -> None:
+    from vizhub_pipeline.core.judgements.votes import KIND, Vote
+    from vizhub_pipeline.core.judgements.writer import format_rows
+
+    records = [
+        Vote(challenge, a.model, 0, hash_a, b.model, 0, hash_b, winner, False, "", grader, at, source, True)
+        for challenge, a, hash_a, b, hash_b, winner, at, source in votes
+    ]
+    folder = project / "results" / "votes"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{grader}-2026-11-28.csv").write_text(format_rows(KIND, records, header=True), encoding="utf-8")
+
+
+def test_votes_become_pairs_merged_with_score_pairs_and_ties_are_counted(project, tmp_path):
+    one = {m: add_output(project, "barsOne", m, s) for m, s in (("gpt", 4.5), ("claude", 3.0), ("starter", 1.0))}
+    two = {m: add_output(project, "barsTwo", m, s) for m, s in (("gpt", 4.0), ("starter", 3.8))}
+    two["mistral"] = add_output(project, "barsTwo", "mistral", None)  # never graded: only voted on
+    write_rows(project, [*one.values(), *two.values()])
+
+    def side(rows, model, artifact=None):
+        return rows[model], artifact or rows[model].artifact_hash
+
+    at = "2026-11-28T12:00:00Z"
+    later = "2026-11-28T13:00:00Z"
+    write_votes(
+        project,
+        "ana",
+        [
+            ("barsOne", *side(one, "starter"), *side(one, "claude"), "a", at, "app"),  # against the scores
+            ("barsOne", *side(one, "gpt"), *side(one, "claude"), "both_bad", at, "app"),
+            ("barsOne", *side(one, "gpt", "0000000000000000"), *side(one, "starter"), "a", at, "app"),  # stale
+            ("barsTwo", *side(two, "gpt"), *side(two, "starter"), "tie", at, "app"),
+            ("barsTwo", *side(two, "mistral"), *side(two, "gpt"), "b", at, "app"),
+            ("barsTwo", *side(two, "gpt"), *side(two, "mistral"), "b", later, "app"),  # ana's latest: mistral
+        ],
+    )
+    write_votes(project, "ben", [("barsOne", *side(one, "claude"), *side(one, "starter"), "b", at, "cli")])
+    write_votes(project, "bot", [("barsOne", *side(one, "claude"), *side(one, "gpt"), "a", at, "judge:gpt-4o")])
+
+    summary = export(project)
+    assert summary.problems == []
+    pairs = read_lines(project / "exports" / "preferences.jsonl")
+    assert [
+        (p["challenge"], p["model_chosen"], p["model_rejected"], p["pair_source"], p["source"])
+        + (p["votes_chosen"], p["votes_rejected"], p["margin"])
+        for p in pairs
+    ] == [
+        ("barsOne", "gpt", "claude", "scores", "", 0, 0, 1.5),
+        ("barsOne", "gpt", "starter", "scores", "", 0, 0, 3.5),
+        ("barsOne", "starter", "claude", "vote", "app,cli", 2, 0, None),  # replaces claude over starter
+        ("barsTwo", "mistral", "gpt", "vote", "app", 1, 0, None),
+    ]
+    assert pairs[3]["score_chosen"] is None and pairs[3]["chosen"] == reply_for("mistral", "barsTwo")
+    assert (summary.score_pairs, summary.vote_pairs, summary.replaced_by_votes, summary.reversed_by_votes) == (
+        2,
+        2,
+        1,
+        1,
+    )
+    meta = json.loads((project / "exports" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["counts"]["votes"] == {"read": 6, "tie": 1, "both_bad": 1, "stale": 1, "split_evenly": 0}
+    card = (project / "exports" / "README.md").read_text(encoding="utf-8")
+    assert "(2 from scores, 2 from votes)" in card
+    assert "pairwise votes read: 6; ties: 1; both bad: 1;" in card
+    assert len(read_lines(project / "exports" / "openai_dpo.jsonl")) == 4
+    assert (
+        "pairwise votes: 2 pairs from 6 votes (1 ties, 1 both bad, 1 stale, 0 pairs split evenly; "
+        "1 score pairs replaced)" in summary.lines()
+    )
+    loaded = load_dataset_folder(project / "exports", tmp_path)
+    assert loaded["pair_source"] == ["scores", "scores", "vote", "vote"] and loaded["margin"][2] is None
+
+    # a second grader who disagrees splits the barsTwo pair evenly: it makes no pair
+    write_votes(project, "cy", [("barsTwo", *side(two, "gpt"), *side(two, "mistral"), "a", at, "app")])
+    summary = export(project)
+    assert (summary.vote_pairs, summary.votes.split) == (1, 1)
+
+
+def load_dataset_folder(folder: Path, tmp_path: Path):
+    from datasets import load_dataset
+
+    return load_dataset(str(folder), "pairs", split="train", cache_dir=str(tmp_path / "hf-folder-cache"))

@@ -1,4 +1,10 @@
-"""Writes that never leave a half-written file or folder behind."""
+"""Writes that never leave a half-written file or folder behind.
+
+Temporary files and folders are created private (mode 0600 / 0700, as :mod:`tempfile` makes
+them) and given the mode a plain ``open()`` or ``mkdir()`` would have given them (0666 / 0777
+less the process umask) before they are renamed into place, so a finished file is as readable
+as any other file the user writes.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,39 @@ from pathlib import Path
 from typing import Any
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where the system tells it (Linux), else by
+    setting and restoring it at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def usual_mode(*, directory: bool = False) -> int:
+    """The mode ``open()`` (or ``mkdir()`` with ``directory``) gives a new file under the current umask."""
+    return (0o777 if directory else 0o666) & ~current_umask()
+
+
+def temporary_file(final: Path) -> tuple[int, str]:
+    """A new temporary file beside ``final`` (``.<name>.*.tmp``) with the usual mode: ``(fd, path)``."""
+    final = Path(final)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    try:
+        os.fchmod(fd, usual_mode())
+    except BaseException:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return fd, tmp
+
+
 def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
@@ -18,7 +57,7 @@ def write_bytes_atomic(path: Path | str, data: bytes, *, durable: bool = True) -
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temporary_file(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -66,7 +105,9 @@ def staging_dir(final: Path) -> Path:
     """A fresh empty folder beside ``final`` to build its next version in."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    folder = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    folder.chmod(usual_mode(directory=True))
+    return folder
 
 
 def clean_stale_temporaries(folder: Path) -> None:

@@ -372,6 +372,10 @@ PREFERENCE_PAIR_COLUMNS = (
     "scores_rejected",
     "artifact_hash_chosen",
     "artifact_hash_rejected",
+    "pair_source",  # "scores" (derived from absolute grades) or "vote" (pairwise votes)
+    "source",  # how the judgements behind the pair were given: app, cli, imported, unknown (comma-separated)
+    "votes_chosen",
+    "votes_rejected",
     "dataset_version",
 )
 

@@ -19,6 +19,8 @@ import yaml
 from vizhub_pipeline.core import rubric
 from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.core.records import DIMENSIONS
+from vizhub_pipeline.export.images import IMAGES_DIR
+from vizhub_pipeline.export.provenance import describe_grade_source
 
 TEMPLATE = "dataset_card.md.j2"
 PRETTY_NAME = "VizHub: human preferences on AI edits of interactive data visualizations"
@@ -80,7 +82,9 @@ def features(kind: str, fmt: str, images: bool) -> list[dict]:
             for name in ("sample_chosen", "sample_rejected", "n_graders_chosen", "n_graders_rejected")
         ]
         columns += [_scores("scores_chosen"), _scores("scores_rejected")]
-        columns += [_string("artifact_hash_chosen"), _string("artifact_hash_rejected"), _string("dataset_version")]
+        columns += [_string("artifact_hash_chosen"), _string("artifact_hash_rejected")]
+        columns += [_string("pair_source"), _string("source"), _dtype("votes_chosen", "int64")]
+        columns += [_dtype("votes_rejected", "int64"), _string("dataset_version")]
     else:
         if kind == "kto":
             columns = [text("prompt"), text("completion"), _dtype("label", "bool")]
@@ -91,8 +95,12 @@ def features(kind: str, fmt: str, images: bool) -> list[dict]:
         columns += [_dtype("score", "float64"), _string("challenge"), _string("model")]
         columns += [_dtype("sample", "int64"), _dtype("n_graders", "int64"), _scores("scores")]
         columns += [_string("artifact_hash"), _string("dataset_version")]
-    if images:
-        columns.append({"name": "images", "list": "string"})
+    if images and kind == "pairs":
+        # the pairs config reads images/ (metadata.jsonl and the PNGs): decoded images
+        columns += [_dtype("chosen_image", "image"), _dtype("rejected_image", "image")]
+        columns.append({"name": "images", "list": "image"})
+    elif images:
+        columns += [_string("completion_image"), {"name": "images", "list": "string"}]
     return columns
 
 
@@ -162,6 +170,8 @@ def card_header(summary, params: ExportParams, paths: dict[str, Path]) -> dict[s
         name = paths[kind].name
         if not summary.files.get(name):
             continue  # datasets cannot load a file with no rows: no config for it
+        if kind == "pairs" and params.images:
+            name = f"{IMAGES_DIR}/*"  # the image-folder layout: metadata.jsonl and the PNGs it names
         config: dict[str, Any] = {"config_name": kind, "data_files": [{"split": "train", "path": name}]}
         if kind == "pairs":
             config["default"] = True
@@ -210,12 +220,13 @@ def render_card(summary, params: ExportParams, paths: dict[str, Path], reliabili
         "pretty_name": PRETTY_NAME,
         "params": params,
         "summary": summary,
-        "files": {kind: paths[kind].name for kind in ("pairs", "kto", "sft")},
-        "rows": {kind: summary.files.get(paths[kind].name, 0) for kind in ("pairs", "kto", "sft")},
+        "files": {kind: paths[kind].name for kind in ("pairs", "kto", "sft", "openai")},
+        "rows": {kind: summary.files.get(paths[kind].name, 0) for kind in ("pairs", "kto", "sft", "openai")},
         "models": models,
         "challenges": challenges[:MAX_LISTED_CHALLENGES],
         "more_challenges": max(0, len(challenges) - MAX_LISTED_CHALLENGES),
         "graders": graders,
+        "grade_sources": [(describe_grade_source(key), count) for key, count in summary.grade_sources.items()],
         "margins": sorted(summary.margins.items(), key=lambda entry: float(entry[0][1:].split(",")[0])),
         "reliability": reliability,
         "rubric": {"functionality": rubric.FUNCTIONALITY, "aesthetics": rubric.AESTHETICS},

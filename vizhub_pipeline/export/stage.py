@@ -9,7 +9,12 @@ Reads ``results/consensus/consensus.csv`` one challenge at a time, the replies t
   ``score_rejected`` and metadata), for DPO and reward modelling;
 - ``kto.jsonl``: unpaired rows (``prompt``, ``completion``, ``label``) from score thresholds;
 - ``sft.jsonl``: the best output of each challenge (``prompt``/``completion``, or ``messages``);
+- ``openai_dpo.jsonl``: the pairs in the OpenAI / Together / Fireworks DPO format;
+- with images, ``images/``: the screenshots, once each, and ``metadata.jsonl`` (:mod:`.images`);
 - ``README.md``: the dataset card (:mod:`vizhub_pipeline.export.card`); ``meta.json``: counts, input hashes.
+
+Pairs come from the consensus scores and from pairwise votes (:mod:`.votes`); an imported output's
+completion is the files that were graded (:mod:`.provenance`). Rows are encoded in :mod:`.rows`.
 
 In the standard format the prompt is one string: the system message, a blank line, then the user
 message (task and starter files), exactly the text the model was sent. In the conversational
@@ -22,53 +27,43 @@ does not grow with the number of pairs, and a failed run leaves the previous exp
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
 
-from vizhub_pipeline.core.atomic import clean_stale_temporaries, write_json_atomic, write_text_atomic
+from vizhub_pipeline.core.atomic import (
+    clean_stale_temporaries,
+    temporary_file,
+    write_json_atomic,
+    write_text_atomic,
+)
 from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.errors import InputError, VizhubError
 from vizhub_pipeline.core.layout import Layout, is_safe_slug, shorter_path
 from vizhub_pipeline.core.params import ExportParams
 from vizhub_pipeline.core.prompting import build_messages, prompt_hash
 from vizhub_pipeline.core.records import (
-    DIMENSIONS,
-    PREFERENCE_PAIR_COLUMNS,
     ConsensusRow,
     Generation,
     PreferencePair,
-    ScoreSummary,
     read_consensus,
     read_generation,
 )
+from vizhub_pipeline.export.images import IMAGES_DIR, METADATA_FILE, ImageStore, remove_images
+from vizhub_pipeline.export.provenance import count_grade_sources, graded_files_reply, read_grade_sources
+from vizhub_pipeline.export.rows import EligibleOutput, EncodedOutput, dumps, item_line, openai_line, pair_line
+from vizhub_pipeline.export.votes import Key, VoteCounts, VotedPair, VoteIndex, read_votes
 
 FORMATS = ("standard", "conversational")
 PAIR_MODES = ("all", "best-vs-rest")
 KTO_FILE, SFT_FILE, CARD_FILE, META_FILE = "kto.jsonl", "sft.jsonl", "README.md", "meta.json"
-STATS = ("mean", "median", "std", "ci_low", "ci_high")
+OPENAI_FILE = "openai_dpo.jsonl"
+DATA_FILES = ("pairs", "kto", "sft", "openai")
+STARTER_MODEL = "baseline/starter"  # its screenshot is the prompt image with --images
 _EPSILON = 1e-9  # margins are rounded to 4 digits; this keeps 0.5 >= 0.5 true after float arithmetic
-
-
-@dataclass(frozen=True)
-class EligibleOutput:
-    """One eligible output: its consensus row, the model's reply and, with images, its screenshot."""
-
-    row: ConsensusRow
-    reply: str
-    screenshot: str | None = None  # project-relative POSIX path
-
-    @property
-    def score(self) -> float:
-        overall = self.row.overall
-        if overall is None:  # eligibility() keeps ungraded rows out; this names the mistake if one gets in
-            raise ValueError(f"{self.row.challenge} / {self.row.model} sample {self.row.sample} has no overall score")
-        return overall.mean
 
 
 @dataclass
@@ -107,6 +102,13 @@ class ExportSummary:
     margins: dict[str, int] = field(default_factory=dict)  # margin bucket -> pairs
     files: dict[str, int] = field(default_factory=dict)  # file name -> rows
     reason: str | None = None  # why there is no pair, when there is none
+    imported: int = 0  # exported outputs brought in by `vizhub import`
+    score_pairs: int = 0
+    vote_pairs: int = 0
+    replaced_by_votes: int = 0  # score pairs left out because votes compare the same two outputs
+    reversed_by_votes: int = 0  # ... of which the votes prefer the other output
+    votes: VoteCounts = field(default_factory=VoteCounts)
+    grade_sources: dict[str, int] = field(default_factory=dict)  # "<source>, <blind>" -> grades behind the export
 
     def lines(self, verbose: bool = False) -> list[str]:
         out = [
@@ -118,6 +120,12 @@ class ExportSummary:
         ]
         if self.reason:
             out.append(f"no preference pair: {self.reason}")
+        if self.votes.read:
+            out.append(
+                f"pairwise votes: {self.vote_pairs} pairs from {self.votes.read} votes "
+                f"({self.votes.ties} ties, {self.votes.both_bad} both bad, {self.votes.stale} stale, "
+                f"{self.votes.split} pairs split evenly; {self.replaced_by_votes} score pairs replaced)"
+            )
         if self.problems:
             shown = self.problems if verbose else self.problems[:5]
             out.extend(f"left out: {problem}" for problem in shown)
@@ -226,88 +234,6 @@ def check_params(params: ExportParams, where: Path | str) -> None:
         fail("version", "must not be empty")
 
 
-# --------------------------------------------------------------------------- row encoding
-
-
-def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _number(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "null"
-    value = round(float(value), 4)
-    return "0.0" if value == 0 else repr(value)  # no "-0.0"
-
-
-def _scores(row: ConsensusRow) -> str:
-    parts = []
-    for dim in DIMENSIONS:
-        summary: ScoreSummary | None = getattr(row, dim)
-        stats = ", ".join(f'"{stat}": {_number(getattr(summary, stat) if summary else None)}' for stat in STATS)
-        parts.append(f'"{dim}": {{{stats}}}')
-    return "{" + ", ".join(parts) + "}"
-
-
-class _Encoded:
-    """The JSON text of one item's fields, made once and reused in every row it appears in."""
-
-    __slots__ = ("completion", "model", "sample", "graders", "scores", "hash", "score", "image")
-
-    def __init__(self, item: EligibleOutput, conversational: bool):
-        reply = [{"role": "assistant", "content": item.reply}] if conversational else item.reply
-        self.completion = _dumps(reply)
-        self.model = _dumps(item.row.model)
-        self.sample = str(item.row.sample)
-        self.graders = str(item.row.n_graders)
-        self.scores = _scores(item.row)
-        self.hash = _dumps(item.row.artifact_hash)
-        self.score = _number(item.score)
-        self.image = _dumps(item.screenshot)
-
-
-def pair_line(
-    prompt: str, challenge: str, version: str, chosen: _Encoded, rejected: _Encoded, margin: float, images: bool
-) -> str:
-    """One line of preferences.jsonl, columns in :data:`PREFERENCE_PAIR_COLUMNS` order (``images`` last)."""
-    values = (
-        prompt,
-        chosen.completion,
-        rejected.completion,
-        _number(margin),
-        chosen.score,
-        rejected.score,
-        challenge,
-        chosen.model,
-        rejected.model,
-        chosen.sample,
-        rejected.sample,
-        chosen.graders,
-        rejected.graders,
-        chosen.scores,
-        rejected.scores,
-        chosen.hash,
-        rejected.hash,
-        version,
-    )
-    body = ", ".join(f'"{name}": {value}' for name, value in zip(PREFERENCE_PAIR_COLUMNS, values, strict=True))
-    if images:
-        body += f', "images": [{chosen.image}, {rejected.image}]'
-    return "{" + body + "}\n"
-
-
-def item_line(head: str, challenge: str, version: str, item: _Encoded, images: bool) -> str:
-    """One line of kto.jsonl or sft.jsonl: ``head`` (the text columns), then the item's metadata."""
-    body = (
-        f'{head}, "score": {item.score}, "challenge": {challenge}, "model": {item.model}, '
-        f'"sample": {item.sample}, "n_graders": {item.graders}, "scores": {item.scores}, '
-        f'"artifact_hash": {item.hash}, "dataset_version": {version}'
-    )
-    if images:
-        body += f', "images": [{item.image}]'
-    return "{" + body + "}\n"
-
-
 # --------------------------------------------------------------------------- files
 
 
@@ -316,7 +242,7 @@ class _Sink:
 
     def __init__(self, final: Path):
         self.final = final
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        fd, self.tmp = temporary_file(final)
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
         self.rows = 0
 
@@ -353,8 +279,9 @@ def output_paths(layout: Layout, output: str | Path) -> dict[str, Path]:
         "sft": folder / SFT_FILE,
         "card": folder / CARD_FILE,
         "meta": folder / META_FILE,
+        "openai": folder / OPENAI_FILE,
     }
-    if pairs.name in (KTO_FILE, SFT_FILE):
+    if pairs.name in (KTO_FILE, SFT_FILE, OPENAI_FILE):
         raise InputError(
             pairs, f"{pairs.name} is the name of another export file: choose another output name", field="export.output"
         )
@@ -395,6 +322,8 @@ class _Prompt:
     messages: list[dict[str, str]]
     text: str  # the standard-format prompt
     json: str  # the prompt column, JSON-encoded in the export's format
+    messages_json: str  # the messages, JSON-encoded (the OpenAI format's input)
+    image: str | None = None  # with images: the JSON-encoded name of the starter's screenshot in images/
 
 
 def _load_prompt(layout: Layout, challenge: str, conversational: bool) -> _Prompt:
@@ -409,7 +338,8 @@ def _load_prompt(layout: Layout, challenge: str, conversational: bool) -> _Promp
     loaded = load_challenge(folder)
     messages = build_messages(loaded)
     text = prompt_text(messages)
-    return _Prompt(loaded, messages, text, _dumps(messages) if conversational else _dumps(text))
+    as_json = dumps(messages)
+    return _Prompt(loaded, messages, text, as_json if conversational else dumps(text), as_json)
 
 
 def prompt_matches(prompt: _Prompt, generation: Generation) -> bool | None:
@@ -420,7 +350,9 @@ def prompt_matches(prompt: _Prompt, generation: Generation) -> bool | None:
     return prompt_hash(prompt.messages) == generation.prompt_hash
 
 
-def _load_output(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: bool, hashes: _Hashes) -> EligibleOutput:
+def _load_output(
+    layout: Layout, row: ConsensusRow, prompt: _Prompt, images: ImageStore | None, hashes: _Hashes
+) -> EligibleOutput:
     """The reply (and screenshot) of one consensus row; raises VizhubError saying what is wrong."""
     try:
         folder = layout.visualization_dir(row.challenge, row.model, row.sample)
@@ -444,7 +376,33 @@ def _load_output(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: boo
         )
     if prompt_matches(prompt, generation) is False:
         raise VizhubError(f"the prompt of {row.challenge} changed since {where} was generated (run `vizhub generate`)")
-    response = folder / "response.md"
+    if generation.imported:
+        reply = graded_files_reply(folder, generation, prompt.challenge, where)
+    else:
+        reply = _read_reply(folder / "response.md", where)
+    hashes.replies.update(
+        f"{row.challenge}\0{row.model}\0{row.sample}\0".encode() + hashlib.sha256(reply.encode()).digest()
+    )
+    screenshot = None
+    if images is not None:
+        screenshot = _copy_screenshot(layout, images, hashes, row.challenge, row.model, row.sample)
+    return EligibleOutput(row=row, reply=reply, screenshot=screenshot, imported=generation.imported)
+
+
+def _copy_screenshot(
+    layout: Layout, images: ImageStore, hashes: _Hashes, challenge: str, model: str, sample: int = 0
+) -> str:
+    """Copy an output's screenshot into the export's images/ and return its name there."""
+    png = layout.render_dir(challenge, model, sample) / "screenshot.png"
+    where = png.relative_to(layout.root).as_posix()
+    if not png.is_file():
+        raise VizhubError(f"no screenshot at {where} (run `vizhub screenshot`; or export without --images)")
+    name, digest = images.add(png)
+    hashes.screenshots.update(where.encode() + b"\0" + bytes.fromhex(digest))
+    return name
+
+
+def _read_reply(response: Path, where: str) -> str:
     try:
         reply = response.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -453,20 +411,7 @@ def _load_output(layout: Layout, row: ConsensusRow, prompt: _Prompt, images: boo
         raise VizhubError(f"{where}/response.md cannot be read: {exc}") from None
     if not reply.strip():
         raise VizhubError(f"{where}/response.md is empty")
-    hashes.replies.update(
-        f"{row.challenge}\0{row.model}\0{row.sample}\0".encode() + hashlib.sha256(reply.encode()).digest()
-    )
-    screenshot = None
-    if images:
-        png = layout.render_dir(row.challenge, row.model, row.sample) / "screenshot.png"
-        if not png.is_file():
-            raise VizhubError(
-                f"no screenshot at {png.relative_to(layout.root).as_posix()} "
-                "(run `vizhub screenshot`; or export without --images)"
-            )
-        screenshot = png.relative_to(layout.root).as_posix()
-        hashes.screenshots.update(screenshot.encode() + b"\0" + bytes.fromhex(_sha256_file(png)))
-    return EligibleOutput(row=row, reply=reply, screenshot=screenshot)
+    return reply
 
 
 def _grouped_rows(path: Path) -> Iterator[tuple[str, list[tuple[int, ConsensusRow]]]]:
@@ -494,12 +439,21 @@ def run_export(
     params: ExportParams,
     *,
     echo: Callable[[str], None] | None = None,
+    openai_only: Path | None = None,
 ) -> ExportSummary:
-    """Write the preference, KTO and SFT files, the dataset card and meta.json; see the module doc."""
+    """Write the preference, KTO, SFT and OpenAI files, the dataset card and meta.json; see the
+    module doc. With ``openai_only`` (a .jsonl path), write only the OpenAI-format pairs, there."""
     from vizhub_pipeline.export.card import read_reliability, render_card
 
     check_params(params, layout.params)
     paths = output_paths(layout, params.output)
+    kinds: tuple[str, ...] = DATA_FILES
+    if openai_only is not None:
+        target = openai_only if openai_only.is_absolute() else layout.root / openai_only
+        if target.suffix != ".jsonl":
+            raise InputError(target, "the output must be a .jsonl file", field="--output")
+        paths = {"pairs": target, "openai": target}
+        kinds = ("openai",)
     consensus = layout.consensus / "consensus.csv"
     if not consensus.is_file():
         raise InputError(
@@ -509,39 +463,70 @@ def run_export(
     clean_stale_temporaries(paths["pairs"].parent)  # left by an interrupted run
     summary = ExportSummary(output=paths["pairs"])
     conversational = params.format == "conversational"
-    version = _dumps(params.version)
+    version = dumps(params.version)
     hashes = _Hashes()
     sinks: dict[str, _Sink] = {}
+    images = ImageStore(paths["pairs"].parent) if params.images and openai_only is None else None
+    grade_sources = read_grade_sources(layout.root)
+    votes = read_votes(layout.root)
     try:
-        for name in ("pairs", "kto", "sft"):
+        for name in kinds:
             sinks[name] = _Sink(paths[name])
+        if images is not None:
+            images.folder.mkdir(parents=True, exist_ok=True)
+            clean_stale_temporaries(images.folder)
+            sinks["metadata"] = _Sink(images.folder / METADATA_FILE)
         for challenge, rows in _grouped_rows(consensus):
-            collected = _collect_outputs(layout, challenge, rows, params, summary, hashes)
+            collected = _collect_outputs(layout, challenge, rows, params, summary, hashes, images, votes)
             if collected is None:
                 continue
-            items, prompt = collected
-            hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(prompt.text.encode()).digest())
-            _write_challenge(challenge, rank_items(items), prompt.json, version, params, conversational, summary, sinks)
+            exported = {key: item.row.artifact_hash or "" for key, item in collected.loaded.items()}
+            for name, count in count_grade_sources(grade_sources, exported).items():  # one challenge at a time
+                summary.grade_sources[name] = summary.grade_sources.get(name, 0) + count
+            summary.imported += sum(item.imported for item in collected.loaded.values())
+            text = collected.prompt.text
+            hashes.prompts.update(challenge.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
+            _write_challenge(challenge, collected, version, params, conversational, summary, sinks, grade_sources)
             if echo:
                 items_count, pairs = summary.challenges[challenge]
                 echo(f"{challenge}: {items_count} eligible outputs, {pairs} pairs")
         for sink in sinks.values():
             sink.close()
-        summary.files = {paths[name].name: sink.rows for name, sink in sinks.items()}
+        summary.files = {paths[name].name: sink.rows for name, sink in sinks.items() if name in paths}
+        if "metadata" in sinks:
+            summary.files[f"{IMAGES_DIR}/{METADATA_FILE}"] = sinks["metadata"].rows
         if summary.pairs == 0:
             summary.reason = no_pair_reason(summary, params)
-        reliability = read_reliability(layout.consensus / "reliability.json")
-        card = render_card(summary, params, paths, reliability)
-        meta = _meta(summary, params, paths, hashes, layout)
+        if openai_only is None:
+            summary.grade_sources = dict(sorted(summary.grade_sources.items()))
+            reliability = read_reliability(layout.consensus / "reliability.json")
+            card = render_card(summary, params, paths, reliability)
+            meta = _meta(summary, params, paths, hashes, layout)
         for sink in sinks.values():
             sink.commit()
     except BaseException:
         for sink in sinks.values():
             sink.discard()
         raise
-    write_text_atomic(paths["card"], card)
-    write_json_atomic(paths["meta"], meta)
+    if openai_only is None:
+        write_text_atomic(paths["card"], card)
+        write_json_atomic(paths["meta"], meta)
+        if images is not None:
+            images.prune()
+        else:
+            remove_images(paths["pairs"].parent)
     return summary
+
+
+@dataclass
+class _Collected:
+    """One challenge's outputs to export: the eligible items (graded enough), the pairs its votes
+    make, and every loaded output by key (eligible or only voted on)."""
+
+    items: list[EligibleOutput]
+    prompt: _Prompt
+    voted: list[VotedPair]
+    loaded: dict[Key, EligibleOutput]
 
 
 def _collect_outputs(
@@ -551,13 +536,17 @@ def _collect_outputs(
     params: ExportParams,
     summary: ExportSummary,
     hashes: _Hashes,
-) -> tuple[list[EligibleOutput], _Prompt] | None:
-    """The eligible items of one challenge and its prompt; None when it has no eligible item."""
+    images: ImageStore | None,
+    votes: VoteIndex,
+) -> _Collected | None:
+    """The outputs of one challenge to export; None when it has none."""
     where = layout.consensus.joinpath("consensus.csv").relative_to(layout.root).as_posix()
     wanted = []
-    keys: set[tuple[str, str, int]] = set()
+    keys: set[Key] = set()
+    by_key: dict[Key, tuple[int, ConsensusRow]] = {}
     for line, row in rows:
         summary.rows += 1
+        by_key.setdefault(row.key, (line, row))
         status = eligibility(row, params.min_votes)
         if status == "ungraded":
             summary.ungraded += 1
@@ -571,34 +560,51 @@ def _collect_outputs(
         else:
             keys.add(row.key)
             wanted.append((line, row))
-    if not wanted:
+    voted = votes.pairs(challenge, {key: row.artifact_hash for key, (_, row) in by_key.items()}, summary.votes)
+    vote_only = sorted({key for pair in voted for key in (pair.chosen, pair.rejected)} - keys)
+    if not wanted and not voted:
         return None
     try:
         prompt = _load_prompt(layout, challenge, params.format == "conversational")
+        if images is not None:  # the prompt's image: the starter as the model was given it
+            starter = _copy_screenshot(layout, images, hashes, challenge, STARTER_MODEL)
+            prompt = replace(prompt, image=dumps(starter))
     except VizhubError as exc:
-        summary.problems.append(f"{where}:{wanted[0][0]}: {len(wanted)} graded outputs of {challenge} left out: {exc}")
+        first = wanted[0][0] if wanted else by_key[vote_only[0]][0]
+        count = len(wanted) + len(vote_only)
+        summary.problems.append(f"{where}:{first}: {count} graded outputs of {challenge} left out: {exc}")
         return None
     items: list[EligibleOutput] = []
-    for line, row in wanted:
+    loaded: dict[Key, EligibleOutput] = {}
+    for line, row in wanted + [by_key[key] for key in vote_only]:
         try:
-            items.append(_load_output(layout, row, prompt, params.images, hashes))
+            item = _load_output(layout, row, prompt, images, hashes)
         except VizhubError as exc:
             summary.problems.append(f"{where}:{line}: {row.challenge} / {row.model} sample {row.sample}: {exc}")
-    return (items, prompt) if items else None
+            continue
+        loaded[row.key] = item
+        if row.key in keys:
+            items.append(item)
+    voted = [pair for pair in voted if pair.chosen in loaded and pair.rejected in loaded]
+    return _Collected(items, prompt, voted, loaded) if items or voted else None
 
 
 def _write_challenge(
     challenge: str,
-    ranked: list[EligibleOutput],
-    prompt_json: str,
+    collected: _Collected,
     version: str,
     params: ExportParams,
     conversational: bool,
     summary: ExportSummary,
     sinks: dict[str, _Sink],
+    grade_sources: Mapping[tuple[Key, str], list[tuple[str, bool | None]]],
 ) -> None:
-    challenge_json = _dumps(challenge)
-    encoded = {id(item): _Encoded(item, conversational) for item in ranked}
+    prompt = collected.prompt
+    ranked = rank_items(collected.items)
+    challenge_json = dumps(challenge)
+    prompt_json = prompt.json
+    pairs_sink, openai_sink, metadata_sink = sinks.get("pairs"), sinks.get("openai"), sinks.get("metadata")
+    encoded = {key: EncodedOutput(item, conversational) for key, item in collected.loaded.items()}
     pairs_before = summary.pairs
     for item in ranked:
         summary.eligible += 1
@@ -606,6 +612,44 @@ def _write_challenge(
         stats.items += 1
         stats.score_sum += item.score
         summary.graders[item.row.n_graders] = summary.graders.get(item.row.n_graders, 0) + 1
+
+    def grade_source(*outputs: EligibleOutput) -> str:
+        found = {
+            source
+            for item in outputs
+            for source, _blind in grade_sources.get((item.row.key, item.row.artifact_hash or ""), ())
+        }
+        return ",".join(sorted(found))
+
+    def write(
+        better: EligibleOutput, worse: EligibleOutput, margin: float | None, origin: tuple[str, str, int, int]
+    ) -> None:
+        chosen, rejected = encoded[better.row.key], encoded[worse.row.key]
+        if pairs_sink is not None:
+            pairs_sink.write(
+                pair_line(prompt_json, challenge_json, version, chosen, rejected, margin, prompt.image, origin=origin)
+            )
+        if metadata_sink is not None:
+            metadata_sink.write(
+                pair_line(
+                    prompt_json,
+                    challenge_json,
+                    version,
+                    chosen,
+                    rejected,
+                    margin,
+                    prompt.image,
+                    origin=origin,
+                    file_names=True,
+                )
+            )
+        if openai_sink is not None:
+            openai_sink.write(openai_line(prompt.messages_json, chosen, rejected))
+        summary.pairs += 1
+        summary.models.setdefault(better.row.model, ModelStats()).chosen += 1
+        summary.models.setdefault(worse.row.model, ModelStats()).rejected += 1
+
+    by_votes = {frozenset((pair.chosen, pair.rejected)): pair for pair in collected.voted}
     for better, worse, margin in candidate_pairs(ranked, params.pairs):
         summary.candidates += 1
         if not keeps_margin(margin, params.min_margin):
@@ -613,46 +657,45 @@ def _write_challenge(
             if summary.largest_below is None or margin > summary.largest_below:
                 summary.largest_below = margin
             continue
+        voted = by_votes.get(frozenset((better.row.key, worse.row.key)))
+        if voted is not None:  # the votes on these two outputs make the pair instead
+            summary.replaced_by_votes += 1
+            summary.reversed_by_votes += voted.chosen != better.row.key
+            continue
         pair = PreferencePair(challenge, better.row, worse.row)
-        sinks["pairs"].write(
-            pair_line(
-                prompt_json,
-                challenge_json,
-                version,
-                encoded[id(better)],
-                encoded[id(worse)],
-                pair.margin,
-                params.images,
-            )
-        )
-        summary.pairs += 1
-        summary.models[better.row.model].chosen += 1
-        summary.models[worse.row.model].rejected += 1
+        write(better, worse, pair.margin, ("scores", grade_source(better, worse), 0, 0))
+        summary.score_pairs += 1
         bucket = margin_bucket(pair.margin)
         summary.margins[bucket] = summary.margins.get(bucket, 0) + 1
+    for voted in collected.voted:
+        origin = ("vote", ",".join(voted.sources), voted.wins, voted.losses)
+        write(collected.loaded[voted.chosen], collected.loaded[voted.rejected], None, origin)
+        summary.vote_pairs += 1
+    summary.challenges[challenge] = (len(ranked), summary.pairs - pairs_before)
+    if "kto" not in sinks or not ranked:  # the OpenAI file alone, or only votes
+        return
     for item in ranked:
         label = kto_label(item.score, params.kto_desirable, params.kto_undesirable)
         if label is None:
             continue
-        enc = encoded[id(item)]
+        enc = encoded[item.row.key]
         head = f'"prompt": {prompt_json}, "completion": {enc.completion}, "label": {"true" if label else "false"}'
-        sinks["kto"].write(item_line(head, challenge_json, version, enc, params.images))
+        sinks["kto"].write(item_line(head, challenge_json, version, enc, prompt.image))
         if label:
             summary.kto_true += 1
         else:
             summary.kto_false += 1
     best = ranked[0]
     if best.score >= params.sft_min_score - _EPSILON:
-        enc = encoded[id(best)]
+        enc = encoded[best.row.key]
         if conversational:
-            messages = json.loads(prompt_json) + [{"role": "assistant", "content": best.reply}]
-            head = f'"messages": {_dumps(messages)}'
+            messages = prompt.messages + [{"role": "assistant", "content": best.reply}]
+            head = f'"messages": {dumps(messages)}'
         else:
             head = f'"prompt": {prompt_json}, "completion": {enc.completion}'
-        sinks["sft"].write(item_line(head, challenge_json, version, enc, params.images))
+        sinks["sft"].write(item_line(head, challenge_json, version, enc, prompt.image))
         summary.sft += 1
         summary.models[best.row.model].best += 1
-    summary.challenges[challenge] = (len(ranked), summary.pairs - pairs_before)
 
 
 def _meta(
@@ -693,7 +736,20 @@ def _meta(
             "kto_desirable": summary.kto_true,
             "kto_undesirable": summary.kto_false,
             "sft": summary.sft,
+            "imported_outputs": summary.imported,
+            "score_pairs": summary.score_pairs,
+            "vote_pairs": summary.vote_pairs,
+            "score_pairs_replaced_by_votes": summary.replaced_by_votes,
+            "score_pairs_reversed_by_votes": summary.reversed_by_votes,
+            "votes": {
+                "read": summary.votes.read,
+                "tie": summary.votes.ties,
+                "both_bad": summary.votes.both_bad,
+                "stale": summary.votes.stale,
+                "split_evenly": summary.votes.split,
+            },
         },
+        "grade_sources": summary.grade_sources,
         "no_pair_reason": summary.reason,
         "inputs": inputs,
     }
