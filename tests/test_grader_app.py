@@ -295,6 +295,33 @@ def test_unknown_item_page_is_404(clients):
     assert response.status_code == 404 and "unknown item" in response.text
 
 
+def test_review_page_names_the_model_and_shows_every_graders_grade(layout):
+    from vizhub_pipeline.core.judgements.scores import Grade
+    from vizhub_pipeline.grading.submit import submit_judgements
+
+    item = layout.visualization_dir("barsOne", "baseline/reference")
+    artifact = Generation.from_json(json.loads((item / "meta.json").read_text())).artifact_hash
+
+    def grade(grader: str, score: int, notes: str, when: str) -> Grade:
+        return Grade("barsOne", "baseline/reference", 0, artifact, score, score, notes, grader, when, "app", True)
+
+    submit_judgements(layout, [grade("bob", 1, "<b>axis</b> missing", "2026-11-30T10:00:00Z")])
+    submit_judgements(layout, [grade("carol", 5, "", "2026-11-30T11:00:00Z")])
+    apps, app, _ = make_clients(layout, "alice")  # blind by default
+    response = app.get("/review/barsOne/baseline__reference")
+    assert response.status_code == 200, response.text
+    text = response.text
+    assert '<b id="model-name">baseline/reference</b>' in text  # named: this is review, not blind grading
+    assert "bob" in text and "carol" in text and "&lt;b&gt;axis&lt;/b&gt; missing" in text  # notes escaped
+    assert "after step hover-first-bar" in text and "1/2 passed" in text  # the render, as in grading
+    assert f'src="{SANDBOX}/v/{item_id_of(apps, "barsOne", "baseline/reference")}/index.html"' in text
+    assert 'id="grade-form"' not in text  # nothing is graded here
+    assert app.get("/review/barsOne/openai__gpt-4o").text.count("No one has graded") == 1
+    for missing in ("/review/barsOne/nobody__model", "/review/nothere/baseline__reference", "/review/barsOne/x@0"):
+        response = app.get(missing)
+        assert response.status_code == 404 and "no output" in response.text, missing
+
+
 def test_screenshots_are_served(clients, layout):
     apps, app, _ = clients
     item = item_id_of(apps, "barsOne", "baseline/reference")

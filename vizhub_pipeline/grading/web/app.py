@@ -213,6 +213,40 @@ def page_context(config: GraderConfig, item: GradableOutput, challenge_filter: s
     }
 
 
+def review_context(config: GraderConfig, challenge_id: str, folder: str) -> dict[str, Any]:
+    """What the review page shows of the output in ``visualizations/<challenge_id>/<folder>``."""
+    from vizhub_pipeline.core.judgements.scores import latest_grades
+    from vizhub_pipeline.core.layout import parse_item_dirname
+    from vizhub_pipeline.grading.loading import keep_human_grades, load_grades
+
+    config.catalog.refresh()
+    try:
+        model, sample = parse_item_dirname(folder)
+        item = config.catalog.get(config.catalog.item_id(challenge_id, model, sample))
+    except (ValueError, KeyError):
+        item = None
+    if item is None:
+        raise GraderRequestError(404, f"no output {challenge_id}/{folder} in this grading session")
+    challenge = config.catalog.challenges[item.challenge]
+    grades = [
+        grade
+        for (_, key), grade in latest_grades(
+            keep_human_grades(load_grades(config.layout, branch=config.branch))
+        ).items()
+        if key == item.key
+    ]
+    return {
+        "config": config,
+        "item": item,
+        "challenge": challenge,
+        "grades": sorted(grades, key=lambda grade: (grade.grader, grade.graded_at)),
+        "render": detail.render_view(
+            config.layout.render_dir(item.challenge, item.model, item.sample), item, challenge
+        ),
+        "sandbox_url": f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}",
+    }
+
+
 def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
     """Validate a submission, write it through the grading library and commit it."""
     from vizhub_pipeline.core.records import Grade, utc_now_iso
@@ -386,6 +420,12 @@ def create_app(config: GraderConfig):
             count=len(items),
             sandbox_url=f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}",
         )
+
+    @app.get("/review/{challenge}/{folder}", include_in_schema=False)
+    def review_page(challenge: str, folder: str):
+        """One output named, with every grader's latest grade: what the HTML report's Review links
+        open. Read-only, so looking here never counts as a blind grade."""
+        return html("review.html", **review_context(config, challenge, folder))
 
     @app.get("/pygments.css", include_in_schema=False)
     def pygments_css():
