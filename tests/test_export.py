@@ -890,6 +890,7 @@ def test_the_schema_refuses_what_the_services_refuse():
 
 def test_cli_export_openai_writes_only_that_file(graded, monkeypatch):
     monkeypatch.chdir(graded)
+    (graded / "params.yaml").write_text("export: {}\n")  # what marks a project folder (with challenges/)
     result = CliRunner().invoke(
         cli, ["export", "openai", "--output", "out/dpo.jsonl", "--min-margin", "2"], catch_exceptions=False
     )
