@@ -244,6 +244,18 @@ def test_a_broken_screenshot_or_record_is_named_on_its_card(layout):
     assert "not valid JSON" in page(layout, "data.html")
 
 
+def test_a_failed_generation_is_shown_on_its_card_with_its_error(layout):
+    # failed generations are left out of the grading queue; the report is where they are seen
+    meta = layout.visualization_dir("sensorZoomLine", "baseline/starter") / "meta.json"
+    data = json.loads(meta.read_text())
+    data.update(status="error", error="HTTP 503 from https://api.example.com: <overloaded>")
+    meta.write_text(json.dumps(data))
+    run_report(layout, ReportParams())
+    gallery = page(layout, "challenges/sensorZoomLine.html")
+    assert "generation error" in gallery
+    assert "generation: HTTP 503 from https://api.example.com: &lt;overloaded&gt;" in gallery
+
+
 def test_a_bad_grader_url_names_its_key(layout):
     with pytest.raises(InputError, match=r"params.yaml: report.grader_url: must start with http"):
         run_report(layout, ReportParams(grader_url="127.0.0.1:8765"))
