@@ -9,6 +9,22 @@ import click
 
 from vizhub_pipeline.cli.common import load_project_params, project_option
 
+# Options both export commands take (each use makes its own click.Option).
+MIN_VOTES = click.option(
+    "--min-votes",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Only outputs scored by at least N graders. Default: export.min_votes.",
+)
+MIN_MARGIN = click.option(
+    "--min-margin",
+    type=click.FloatRange(0, 5),
+    default=None,
+    metavar="X",
+    help="Only pairs whose overall consensus differs by at least X (0-5). Default: export.min_margin.",
+)
+
 
 @click.group()
 def export() -> None:
@@ -30,20 +46,8 @@ def export() -> None:
     help="Pairs file (.jsonl, relative to the project); kto.jsonl, sft.jsonl, README.md and meta.json go beside it. "
     "Default: export.output.",
 )
-@click.option(
-    "--min-votes",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="Only outputs scored by at least N graders. Default: export.min_votes.",
-)
-@click.option(
-    "--min-margin",
-    type=click.FloatRange(0, 5),
-    default=None,
-    metavar="X",
-    help="Only pairs whose overall consensus differs by at least X (0-5). Default: export.min_margin.",
-)
+@MIN_VOTES
+@MIN_MARGIN
 @click.option(
     "--format",
     "fmt",
@@ -106,20 +110,8 @@ def huggingface(output, min_votes, min_margin, fmt, pairs, images, verbose, proj
     metavar="FILE",
     help="The .jsonl file to write (relative to the project).",
 )
-@click.option(
-    "--min-votes",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="Only outputs scored by at least N graders. Default: export.min_votes.",
-)
-@click.option(
-    "--min-margin",
-    type=click.FloatRange(0, 5),
-    default=None,
-    metavar="X",
-    help="Only pairs whose overall consensus differs by at least X (0-5). Default: export.min_margin.",
-)
+@MIN_VOTES
+@MIN_MARGIN
 @click.option(
     "--pairs",
     type=click.Choice(["all", "best-vs-rest"]),
