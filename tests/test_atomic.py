@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from vizhub_pipeline.core.atomic import (
+    clean_stale_temporaries,
     current_umask,
     replace_dir_atomic,
     staging_dir,
@@ -59,3 +60,23 @@ def test_a_staged_folder_gets_the_mode_mkdir_would_give(tmp_path):
         replace_dir_atomic(staging, final)
     assert mode(final) == 0o755
     assert (final / "f.txt").read_text(encoding="utf-8") == "x"
+
+
+def test_stale_temporaries_of_one_name_only(tmp_path):
+    leftovers = [".report.ab12.tmp", ".report.old-41", ".consensus.cd34.tmp", ".metrics.json.ef.tmp"]
+    for name in leftovers:
+        if "json" in name:
+            (tmp_path / name).write_text("x")  # a file's leftover
+        else:
+            (tmp_path / name).mkdir()  # a folder's
+    (tmp_path / "report").mkdir()
+    (tmp_path / ".report.keep").mkdir()  # neither .tmp nor .old-: not a leftover
+    clean_stale_temporaries(tmp_path, name="report")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".consensus.cd34.tmp",
+        ".metrics.json.ef.tmp",
+        ".report.keep",
+        "report",
+    ]
+    clean_stale_temporaries(tmp_path)  # every name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".report.keep", "report"]

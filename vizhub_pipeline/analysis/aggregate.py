@@ -33,6 +33,7 @@ from typing import Any
 
 from vizhub_pipeline.analysis.items import OutputTable, collect_items
 from vizhub_pipeline.core.atomic import (
+    clean_stale_temporaries,
     dumps_json,
     replace_dir_atomic,
     staging_dir,
@@ -386,7 +387,7 @@ def run_aggregate(
         echo("aggregate: reading generations, renders and grades")
 
     check_params(params, layout.params)
-    _remove_leftovers(layout.consensus)
+    clean_stale_temporaries(layout.consensus.parent, name=layout.consensus.name)  # of an interrupted run
     items = collect_items(layout)
     table = read_judgement_table(layout.root, SCORES, now=now)
     counted = count_grades(table, items, sources=sources, shown=lambda path: _relative(layout, Path(path)))
@@ -447,14 +448,6 @@ def check_params(params: AggregateParams, path: Path) -> None:
     for key, bad, message in problems:
         if bad:
             raise InputError(path, message, field=key)
-
-
-def _remove_leftovers(final: Path) -> None:
-    """Staging folders of an interrupted run (``.consensus.*.tmp``, ``.consensus.old-*``)."""
-    if final.parent.is_dir():
-        for entry in final.parent.glob(f".{final.name}.*"):
-            if entry.is_dir() and (entry.name.endswith(".tmp") or ".old-" in entry.name):
-                shutil.rmtree(entry, ignore_errors=True)
 
 
 def _relative(layout: Layout, path: Path) -> str:

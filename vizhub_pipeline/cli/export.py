@@ -140,8 +140,7 @@ def openai(output, min_votes, min_margin, pairs, project) -> None:
     params = dataclasses.replace(params, **{key: value for key, value in overrides.items() if value is not None})
     layout = Layout.at(project)
     summary = run_export(layout, params, openai_only=output)
-    target = output if output.is_absolute() else layout.root / output
-    click.echo(f"exported {summary.pairs} preference pairs in the OpenAI format to {shorter_path(target)}")
+    click.echo(f"exported {summary.pairs} preference pairs in the OpenAI format to {shorter_path(summary.output)}")
     if summary.reason:
         click.echo(f"no preference pair: {summary.reason}")
     if summary.problems:

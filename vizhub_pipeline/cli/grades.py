@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vizhub_pipeline.cli.common import project_option
+from vizhub_pipeline.cli.common import project_option, say
 
 
 @click.command()
@@ -33,16 +33,15 @@ def validate(files, allow_stale, project) -> None:
         vizhub validate results/grades/alice-2026-11-28.csv
     """
     from vizhub_pipeline.core.layout import Layout, shorter_path
-    from vizhub_pipeline.core.terminal_text import for_terminal
     from vizhub_pipeline.grading.validate import list_judgement_files, validate_judgement_files
 
     layout = Layout.at(project)
     chosen = list(files) if files else [shorter_path(path) for path in list_judgement_files(layout)]
     report = validate_judgement_files(layout, chosen, allow_stale=allow_stale)
     for problem in report.problems:
-        click.echo(for_terminal(problem))  # problems quote the files' text
+        say(str(problem))  # problems quote the files' text
     for note in report.notes:
-        click.echo(for_terminal(f"note: {note}"))
+        say(f"note: {note}")
     if report.problems:
         where = len({problem.path for problem in report.problems})
         click.echo(f"{len(report.problems)} problem(s) in {where} of {len(chosen)} grade file(s).", err=True)

@@ -110,13 +110,15 @@ def staging_dir(final: Path) -> Path:
     return folder
 
 
-def clean_stale_temporaries(folder: Path) -> None:
-    """Remove leftovers of interrupted writes (``.name.*.tmp`` and ``.name.old-*``) in ``folder``."""
+def clean_stale_temporaries(folder: Path, *, name: str | None = None) -> None:
+    """Remove leftovers of interrupted writes (``.name.*.tmp`` and ``.name.old-*``) in ``folder``;
+    with ``name``, only those of that one file or folder (nothing else there is touched)."""
     folder = Path(folder)
     if not folder.is_dir():
         return
+    prefix = "." if name is None else f".{name}."
     for entry in folder.iterdir():
-        if entry.name.startswith(".") and (entry.name.endswith(".tmp") or ".old-" in entry.name):
+        if entry.name.startswith(prefix) and (entry.name.endswith(".tmp") or ".old-" in entry.name):
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
             else:

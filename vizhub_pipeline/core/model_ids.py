@@ -53,8 +53,9 @@ def known_models() -> dict[str, str]:
     return {}
 
 
-def known_providers() -> set[str]:
-    return {provider for provider in known_models().values() if provider} | set(KEYLESS) | set(KEY_VARIABLES)
+@functools.cache
+def known_providers() -> frozenset[str]:
+    return frozenset({provider for provider in known_models().values() if provider} | set(KEYLESS) | set(KEY_VARIABLES))
 
 
 def custom_base(provider: str) -> str | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 Key = tuple[str, str, int]  # challenge, model, sample
 
@@ -91,16 +90,11 @@ def read_votes(root: Path) -> VoteIndex:
     sources only, grouped by challenge."""
     from vizhub_pipeline.core.judgements.collect import read_project_records
     from vizhub_pipeline.core.judgements.columns import is_human_source
+    from vizhub_pipeline.core.judgements.kind import pick_latest
     from vizhub_pipeline.core.judgements.votes import KIND
 
-    latest: dict[tuple, Any] = {}  # (grader, the two outputs in either order) -> latest vote
-    for record in read_project_records(root, KIND):
-        if not is_human_source(record.source):
-            continue
-        slot = (record.grader, record.pair)
-        current = latest.get(slot)
-        if current is None or KIND.time_of(record) >= KIND.time_of(current):
-            latest[slot] = record
+    human = (record for record in read_project_records(root, KIND) if is_human_source(record.source))
+    latest = pick_latest(KIND, human, subject=lambda record: record.pair)
     index = VoteIndex()
     for record in latest.values():
         index.by_challenge.setdefault(record.challenge, []).append(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vizhub_pipeline.core.atomic import replace_dir_atomic, staging_dir
+from vizhub_pipeline.core.atomic import clean_stale_temporaries, replace_dir_atomic, staging_dir
 from vizhub_pipeline.core.errors import InputError
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.core.params import ReportParams
@@ -91,7 +91,7 @@ def run_report(layout: Layout, params: ReportParams, *, echo: Callable[[str], No
         echo(f"report: {len(outputs)} output(s) of {len(challenges)} challenge(s); making images")
 
     final = layout.report
-    _remove_leftovers(final)
+    clean_stale_temporaries(final.parent, name=final.name)  # of an interrupted run; nothing else of results/
     staging = staging_dir(final)
     try:
         shots = [shot for output in outputs for shot in output.shots]
@@ -109,14 +109,6 @@ def run_report(layout: Layout, params: ReportParams, *, echo: Callable[[str], No
     if isinstance(reliability, Unavailable):
         unavailable.append(reliability.reason)
     return ReportSummary(_relative(layout, final), pages, stats, size, unavailable)
-
-
-def _remove_leftovers(final: Path) -> None:
-    """Folders of an interrupted run (``.report.*.tmp``, ``.report.old-*``); nothing else of ``results/``."""
-    if final.parent.is_dir():
-        for entry in final.parent.glob(f".{final.name}.*"):
-            if entry.is_dir() and (entry.name.endswith(".tmp") or ".old-" in entry.name):
-                shutil.rmtree(entry, ignore_errors=True)
 
 
 def _relative(layout: Layout, path: Path) -> str:

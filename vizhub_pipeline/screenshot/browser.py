@@ -22,7 +22,7 @@ import functools
 import glob
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -425,16 +425,20 @@ class SandboxedPage:
         except PageTimeoutError:
             raise PageTimeoutError("the page did not load", timeout) from None
 
-    async def evaluate(self, expression: str, arg: Any = None, *, timeout: float = 10.0) -> Any:
+    async def _answer(self, call: Awaitable[Any], timeout: float) -> Any:
+        """Await a call into the page: a timeout is the page's, a failure names its first line."""
         from playwright.async_api import Error
 
         try:
-            return await asyncio.wait_for(self._opened().evaluate(expression, arg), timeout)
+            return await asyncio.wait_for(call, timeout)
         except TimeoutError:
             raise PageTimeoutError("the page did not answer", timeout) from None
         except Error as exc:
             self._check_alive()
             raise VizhubError(str(exc).splitlines()[0]) from None
+
+    async def evaluate(self, expression: str, arg: Any = None, *, timeout: float = 10.0) -> Any:
+        return await self._answer(self._opened().evaluate(expression, arg), timeout)
 
     async def evaluate_isolated(self, function: str, arg: Any = None, *, timeout: float = 10.0) -> Any:
         """Call ``function`` (the source of a JavaScript function of one argument) with ``arg`` in an
@@ -445,7 +449,6 @@ class SandboxedPage:
         ``querySelectorAll``, ``getComputedStyle`` or ``console`` changes nothing seen here, and
         expando properties a page sets on nodes (such as D3's ``__data__``) are not visible either.
         """
-        from playwright.async_api import Error
 
         async def call() -> Any:
             if self._cdp is None:
@@ -465,13 +468,7 @@ class SandboxedPage:
                 },
             )
 
-        try:
-            answer = await asyncio.wait_for(call(), timeout)
-        except TimeoutError:
-            raise PageTimeoutError("the page did not answer", timeout) from None
-        except Error as exc:
-            self._check_alive()
-            raise VizhubError(str(exc).splitlines()[0]) from None
+        answer = await self._answer(call(), timeout)
         if "exceptionDetails" in answer:
             details = answer["exceptionDetails"]
             text = (details.get("exception") or {}).get("description") or details.get("text") or "an exception"

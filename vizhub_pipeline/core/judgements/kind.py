@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
@@ -190,12 +190,16 @@ class JudgementKind:
         return names == sorted(self.header) or (self.legacy_header is not None and names == sorted(self.legacy_header))
 
 
-def pick_latest(kind: JudgementKind, records: Iterable[Any]) -> dict[tuple[str, tuple], Any]:
+def pick_latest(
+    kind: JudgementKind, records: Iterable[Any], *, subject: Callable[[Any], tuple] | None = None
+) -> dict[tuple[str, tuple], Any]:
     """Each grader's latest judgement of each subject: ``{(grader, subject): record}`` (the later
-    time wins; at the same time, the later record read)."""
+    time wins; at the same time, the later record read). ``subject`` replaces the kind's own (a
+    vote's pair whichever side each output was on, say)."""
+    subject_of = kind.subject if subject is None else subject
     latest: dict[tuple[str, tuple], Any] = {}
     for record in records:
-        slot = (kind.grader_of(record), kind.subject(record))
+        slot = (kind.grader_of(record), subject_of(record))
         current = latest.get(slot)
         if current is None or kind.time_of(record) >= kind.time_of(current):
             latest[slot] = record

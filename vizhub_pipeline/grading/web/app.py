@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from vizhub_pipeline.core import rubric
+from vizhub_pipeline.core.challenges import Challenge
 from vizhub_pipeline.core.layout import Layout
 from vizhub_pipeline.grading.web import detail
 from vizhub_pipeline.grading.web.guard import TOKEN_HEADER, CrossSiteGuard, HostGuard, SecurityHeaders, safe_join
@@ -85,6 +86,11 @@ class GraderRequestError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def sandbox_url(config: GraderConfig, item: GradableOutput, challenge: Challenge) -> str:
+    """Where the sandbox origin serves this output's entry file, live."""
+    return f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}"
 
 
 def _challenge_filter(config: GraderConfig, challenge: str | None) -> str | None:
@@ -191,7 +197,7 @@ def page_context(config: GraderConfig, item: GradableOutput, challenge_filter: s
         "diff": detail.diff_view(files, starter),
         "render": render,
         "failed_checks": failed_checks,
-        "sandbox_url": f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}",
+        "sandbox_url": sandbox_url(config, item, challenge),
         "functionality_rubric": rubric.FUNCTIONALITY,
         "aesthetics_rubric": rubric.AESTHETICS,
         "keys": KEYS,
@@ -243,7 +249,7 @@ def review_context(config: GraderConfig, challenge_id: str, folder: str) -> dict
         "render": detail.render_view(
             config.layout.render_dir(item.challenge, item.model, item.sample), item, challenge
         ),
-        "sandbox_url": f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}",
+        "sandbox_url": sandbox_url(config, item, challenge),
     }
 
 
@@ -418,7 +424,7 @@ def create_app(config: GraderConfig):
             "alone.html",
             position=items.index(item) + 1,
             count=len(items),
-            sandbox_url=f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}",
+            sandbox_url=sandbox_url(config, item, challenge),
         )
 
     @app.get("/review/{challenge}/{folder}", include_in_schema=False)
@@ -464,7 +470,7 @@ def create_app(config: GraderConfig):
                 "prompt": challenge.prompt,
                 "files": sorted(files),
                 "changed_files": list(detail.diff_view(files, dict(challenge.files)).changed_files),
-                "sandbox_url": f"{config.sandbox_origin}/v/{item.id}/{quote(challenge.entry)}",
+                "sandbox_url": sandbox_url(config, item, challenge),
                 "my_grade": _grade_json(grades.mine.get(item.key)),
                 "render": _render_json(render, item),
             }
