@@ -739,7 +739,7 @@ def _rate_rows(board_rows: list[dict[str, Any]], confidence: float) -> list[list
     """Per model, the automated rates for ``dvc plots``: outputs rendered and code tests passed (with
     Wilson intervals over outputs), and single checks passed (no interval: checks of one output are
     not independent)."""
-    from vizhub_pipeline.analysis.leaderboard import wilson_interval
+    from vizhub_pipeline.core.proportions import wilson_interval
 
     rows: list[list[Any]] = []
     for row in sorted(board_rows, key=lambda r: r["model"]):

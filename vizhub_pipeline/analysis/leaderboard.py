@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from vizhub_pipeline.core.params import AggregateParams
+from vizhub_pipeline.core.proportions import wilson_interval
 from vizhub_pipeline.core.records import DIMENSIONS
 
 # fewest graded challenges for an interval over challenges; see the module docstring
@@ -265,16 +266,6 @@ def _assign_ranks(rows: list[dict[str, Any]]) -> None:
         row["rank"] = None
     for row in bounded:
         row["rank"] = 1 + sum(1 for other in bounded if other["overall_ci_low"] > row["overall_ci_high"])
-
-
-def wilson_interval(successes: int, trials: int, confidence: float) -> tuple[float | None, float | None]:
-    """The Wilson score interval of a proportion (scipy); ``(None, None)`` for no trials."""
-    if trials <= 0:
-        return None, None
-    from scipy.stats import binomtest
-
-    interval = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(interval.low), float(interval.high)
 
 
 def _automated(items, mine, confidence: float) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vizhub_pipeline.core.layout import Layout
+from vizhub_pipeline.core.proportions import wilson_interval
 from vizhub_pipeline.core.records import DIMENSIONS
 from vizhub_pipeline.report.outputs import Output, code_test_summary
 from vizhub_pipeline.report.tables import Table, Unavailable, read_table, to_float, to_int
@@ -78,10 +79,8 @@ def proportion_interval(successes: int, trials: int, confidence: float = 0.95) -
     """The share of successes with its Wilson score interval; no value for zero trials."""
     if trials <= 0:
         return Interval(None, trials=0)
-    from scipy.stats import binomtest
-
-    interval = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="wilson")
-    return Interval(successes / trials, float(interval.low), float(interval.high), trials)
+    low, high = wilson_interval(successes, trials, confidence)
+    return Interval(successes / trials, low, high, trials)
 
 
 def _interval(row: dict[str, str], prefix: str) -> Interval:
