@@ -41,13 +41,18 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
 )
 @click.option("--cli", "use_cli", is_flag=True, help="Grade in the terminal instead of the browser.")
 @click.option(
+    "--pairwise",
+    is_flag=True,
+    help="Vote on pairs: two outputs of one challenge side by side (keys A, B, T tie, X both bad, S, F, N).",
+)
+@click.option(
     "--include-failed",
     is_flag=True,
     help="With --cli: grade outputs whose generation failed (status error) too; left out and counted by default.",
 )
 @project_option
 def grade(
-    challenges, models, grader, host, port, blind, open_browser, branch, use_cli, include_failed, project
+    challenges, models, grader, host, port, blind, open_browser, branch, use_cli, pairwise, include_failed, project
 ) -> None:
     """Grade model outputs in a local web app; each grade is committed to git for you.
 
@@ -103,6 +108,7 @@ def grade(
         port=port,
         commit=params.grade.commit != "batch" or bool(branch),
         branch=branch,
+        pairwise=pairwise,
     )
     if note:
         warnings.append(note)
@@ -110,7 +116,7 @@ def grade(
         click.echo(f"warning: {line}", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: anyone who can reach this address can grade as {name}", err=True)
-    click.echo(f"Grading as {name}: {server.url}/  (Ctrl+C to stop)")
+    click.echo(f"{'Voting on pairs' if pairwise else 'Grading'} as {name}: {server.url}/  (Ctrl+C to stop)")
     if branch:
         click.echo(
             f"Grades are committed on branch {branch}; when done: git push origin {branch}, then open a pull request."
