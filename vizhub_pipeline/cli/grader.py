@@ -109,6 +109,8 @@ def grade(
         commit=params.grade.commit != "batch" or bool(branch),
         branch=branch,
         pairwise=pairwise,
+        pair_seed=params.grade.pairwise_seed,
+        repeat_share=params.grade.pairwise_repeat_share,
     )
     if note:
         warnings.append(note)

@@ -156,6 +156,7 @@ def submit_vote(config: GraderConfig, body: Any) -> dict[str, Any]:
         except GradeCommitError as exc:  # saved on disk, not committed: say so, and go on
             result, warning, saved_path = None, str(exc), exc.path
         except GradeError as exc:
+            queue.refresh()  # forget the vote recorded above: nothing was written
             raise GraderRequestError(422, str(exc)) from None
         if not config.commit and warning is None:
             config.uncommitted.append(vote)

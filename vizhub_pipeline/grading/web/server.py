@@ -184,7 +184,7 @@ def build_apps(
         branch=branch,
     )
     if pairwise:
-        from vizhub_pipeline.grading.web._pairing_standin import PairQueue
+        from vizhub_pipeline.grading.pairing import PairQueue
 
         config.pairs = PairQueue(catalog, layout, grader, seed=pair_seed, repeat_share=repeat_share)
     sandbox = create_sandbox_app(

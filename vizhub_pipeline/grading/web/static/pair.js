@@ -95,6 +95,11 @@
 
   function moveOn(reply, text) {
     updateProgress(reply.progress);
+    if (reply.next_url && reply.next_url === window.location.pathname) {  // skipped the only pair left
+      busy = false;
+      say(text + " Skipped pairs come back after the others, and this is the only one left.", "");
+      return;
+    }
     if (reply.next_url) {
       try { window.sessionStorage.setItem("vizhub-pair-flash", text); } catch (e) { /* private mode */ }
       window.location.assign(reply.next_url);
