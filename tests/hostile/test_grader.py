@@ -296,3 +296,77 @@ def test_a_damaged_grader_secret_is_a_clear_error_naming_the_file(tmp_path):
     (tmp_path / ".vizhub" / "grader-secret").write_bytes(b"short")
     with pytest.raises(InputError, match="grader-secret.*shorter than 32 bytes: delete the file"):
         project_secret(tmp_path)
+
+
+# --------------------------------------------------------------------------- pairwise voting
+
+
+def _pairwise(tmp_path, grading_template, grader="alice"):  # noqa: F811 (the fixture imported above)
+    from tests.test_grader_app import copy_project, make_clients
+
+    layout = copy_project(grading_template, tmp_path / grader)
+    apps, app, _ = make_clients(layout, grader, pairwise=True)
+    pair_id = app.get("/pairs").headers["location"].removeprefix("/pair/")
+    return layout, apps, app, pair_id
+
+
+def _no_votes(layout) -> bool:
+    folder = layout.root / "results" / "votes"
+    return not folder.exists() or not any(folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"Origin": "http://evil.example"}, "cross-site check failed: Origin 'http://evil.example' is not this grader"),
+        (
+            {"Origin": "http://127.0.0.1:8766"},
+            "cross-site check failed: Origin 'http://127.0.0.1:8766' is not this grader",
+        ),
+        ({"Origin": None}, "cross-site check failed: the request has no Origin header"),
+        ({"X-Vizhub-Token": None}, "missing session token (header x-vizhub-token)"),
+        ({"X-Vizhub-Token": "guessed"}, "wrong session token: reload the grader page"),
+        ({"Sec-Fetch-Site": "cross-site"}, "cross-site check failed: Sec-Fetch-Site is 'cross-site'"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/votes", "/api/pairs/skip"])
+def test_a_cross_site_vote_or_skip_is_refused(tmp_path, grading_template, headers, message, path):  # noqa: F811
+    layout, apps, app, pair_id = _pairwise(tmp_path, grading_template)
+    sent = {"Origin": "http://127.0.0.1:8765", "X-Vizhub-Token": apps.config.token, **headers}
+    body = {"pair": pair_id, "winner": "a"} if path == "/api/votes" else {"pair": pair_id}
+    response = app.post(path, json=body, headers={k: v for k, v in sent.items() if v is not None})
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == message
+    assert _no_votes(layout) and apps.config.pairs.progress()["skipped"] == 0
+    assert app.get("/pairs").headers["location"] == f"/pair/{pair_id}"  # nothing moved on
+
+
+def test_an_unknown_or_forged_pair_id_is_a_404(tmp_path, grading_template):  # noqa: F811
+    layout, apps, app, pair_id = _pairwise(tmp_path, grading_template)
+    _, _, bob_app, bob_pair = _pairwise(tmp_path, grading_template, "bob")
+    headers = {"Origin": "http://127.0.0.1:8765", "X-Vizhub-Token": apps.config.token}
+    forged = ["0" * 20, pair_id[:-1] + ("0" if pair_id[-1] != "0" else "1"), "<script>alert(1)</script>"]
+    assert bob_pair != pair_id  # ids are per grader and per project: another one's id is unknown here
+    for wrong in [*forged, bob_pair]:
+        page = app.get(f"/pair/{wrong}")
+        assert page.status_code == 404, wrong
+        assert "<script>alert" not in page.text  # named escaped
+        for path in ("/api/votes", "/api/pairs/skip"):
+            response = app.post(
+                path, json={"pair": wrong, "winner": "a"} if path == "/api/votes" else {"pair": wrong}, headers=headers
+            )
+            assert response.status_code == 404, response.text
+            assert response.json()["error"] == f"unknown pair {wrong!r}: it is not a pair of this grading session"
+    assert _no_votes(layout)
+
+
+@pytest.mark.parametrize("notes", ["\ud800", "fine \udfff then"])
+def test_a_vote_note_with_a_lone_surrogate_is_refused_naming_the_field(tmp_path, grading_template, notes):  # noqa: F811
+    layout, apps, app, pair_id = _pairwise(tmp_path, grading_template)
+    content = json.dumps({"pair": pair_id, "winner": "tie", "notes": notes})  # the escape, as a browser sends it
+    headers = {"Origin": "http://127.0.0.1:8765", "X-Vizhub-Token": apps.config.token}
+    response = app.post("/api/votes", content=content, headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"].startswith("notes: character ") and "lone surrogate" in response.json()["error"]
+    assert _no_votes(layout)
+    assert app.get("/pairs").headers["location"] == f"/pair/{pair_id}"  # the refused vote did not count
