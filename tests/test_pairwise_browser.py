@@ -66,6 +66,13 @@ def test_vote_by_keys_then_read_the_committed_votes_back(voting):
         flash = page.locator("#flash")
         assert flash.is_visible() and flash.text_content().startswith("Vote saved on ")
         assert not any(model in page.content() for model in MODELS)  # the banner names no model either
+        if key == "b":  # a click into an output gives it the keys: the page says so, and votes on nothing
+            frame = page.locator("#side-a .pair-frame").bounding_box()
+            page.mouse.click(frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)
+            page.locator("#keys-paused").wait_for(state="visible")
+            page.keyboard.press("a")  # to the output, not a vote (the vote below would be on the next pair)
+            page.mouse.move(2, 2)  # the pointer leaves the output: the keys are the page's again
+            page.locator("#keys-paused").wait_for(state="hidden")
         page.keyboard.press(key)
         shown.append((pair_id, key))
     pair_id = wait_for_pair(page, server, pair_id)
@@ -86,6 +93,7 @@ def test_vote_by_keys_then_read_the_committed_votes_back(voting):
     assert ":" in page.locator("#summary-time").text_content()
     assert all(model in summary.text_content() for model in MODELS)  # after the votes, the models are named
     assert page.locator("#progress-remaining").text_content() == "0"
+    assert page.locator("#vote-a").is_disabled()  # no second vote on the last pair
 
     votes = load_judgements(layout, VOTES)
     assert len(votes) == 6

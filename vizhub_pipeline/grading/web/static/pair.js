@@ -65,6 +65,15 @@
     // every vote is cast by now, so the models may be named
     var table = document.getElementById("summary-votes");
     table.textContent = "";
+    if (session.votes.length) {
+      var head = document.createElement("tr");
+      ["challenge", "left", "your vote", "right", "", "note"].forEach(function (text) {
+        var cell = document.createElement("th");
+        cell.textContent = text;
+        head.appendChild(cell);
+      });
+      table.appendChild(head);
+    }
     session.votes.forEach(function (vote) {
       var row = document.createElement("tr");
       [vote.challenge, sideName(vote.left), WORDS[vote.winner] || vote.winner, sideName(vote.right),
@@ -105,7 +114,10 @@
       window.location.assign(reply.next_url);
       return;
     }
-    busy = false;
+    busy = true;  // the queue is done: this page takes no second vote
+    Array.prototype.forEach.call(document.querySelectorAll("#vote-form button"), function (button) {
+      button.disabled = true;
+    });
     say(text + " That was the last pair.", "ok");
     showSummary(reply.progress);
   }
@@ -169,8 +181,8 @@
     banner.hidden = false;
   }
 
-  if (!data.pair) {  // the end of the queue: sum the session up
-    showSummary(data.progress);
+  if (!data.pair) {  // the end of the queue: sum up this tab's session, if it voted or skipped
+    if (session.votes.length || session.skipped.length) { showSummary(data.progress); }
     return;
   }
 
