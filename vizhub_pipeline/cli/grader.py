@@ -62,9 +62,14 @@ def grade(
     every model found in visualizations/ is shown. Grades go to
     results/grades/<grader>-<date>.csv. Stop the server with Ctrl+C.
 
+    With --pairwise, vote on two outputs of one challenge side by side instead
+    (A left better, B right better, T tie, X both bad, S skip, F flag, N note);
+    votes go to results/votes/<grader>-<date>.csv.
+
     \b
-    Example:
+    Examples:
         vizhub grade --challenge stockPriceChart --grader alice
+        vizhub grade --pairwise --challenge stockPriceChart
     """
     import dataclasses
     import datetime
