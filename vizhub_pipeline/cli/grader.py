@@ -41,13 +41,18 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
 )
 @click.option("--cli", "use_cli", is_flag=True, help="Grade in the terminal instead of the browser.")
 @click.option(
+    "--pairwise",
+    is_flag=True,
+    help="Vote on pairs of outputs of a challenge (A/B) instead of scoring each; votes go to results/votes/.",
+)
+@click.option(
     "--include-failed",
     is_flag=True,
     help="With --cli: grade outputs whose generation failed (status error) too; left out and counted by default.",
 )
 @project_option
 def grade(
-    challenges, models, grader, host, port, blind, open_browser, branch, use_cli, include_failed, project
+    challenges, models, grader, host, port, blind, open_browser, branch, use_cli, pairwise, include_failed, project
 ) -> None:
     """Grade model outputs in a local web app; each grade is committed to git for you.
 
@@ -57,9 +62,15 @@ def grade(
     every model found in visualizations/ is shown. Grades go to
     results/grades/<grader>-<date>.csv. Stop the server with Ctrl+C.
 
+    With --pairwise, two outputs of one challenge are shown side by side (blind) and you
+    vote: A left better, B right better, T tie, X both bad, S skip, F flag, N note. The
+    pairs the current votes are least sure of, and those with fewest votes, come first.
+    Votes go to results/votes/<grader>-<date>.csv.
+
     \b
     Example:
         vizhub grade --challenge stockPriceChart --grader alice
+        vizhub grade --pairwise --cli --challenge stockPriceChart
     """
     import dataclasses
     import datetime
@@ -75,6 +86,17 @@ def grade(
     name = resolve_grader(grader, layout.root)
     if branch == "":
         branch = f"grades/{name}-{datetime.datetime.now(datetime.UTC).date().isoformat()}"
+    if pairwise and include_failed:
+        raise click.UsageError("--include-failed does not go with --pairwise: a pair compares two runnable outputs")
+    if pairwise and use_cli:
+        from vizhub_pipeline.grading.pairwise_terminal import run_pairwise_session
+
+        run_pairwise_session(
+            layout, grader=name, challenges=challenges, models=models or (), params=params, branch=branch
+        )
+        return
+    if pairwise:
+        raise click.UsageError("--pairwise works with --cli for now: the web app's pairwise page is not built yet")
     if use_cli:
         from vizhub_pipeline.grading.terminal import run_grading_session
 
