@@ -61,12 +61,19 @@ def vote(challenge: str, a: str, b: str, winner: str, grader: str = "bob", artif
     )
 
 
-def write_votes(layout: Layout, votes: list[Vote], grader: str = "bob") -> None:
+def write_votes(layout: Layout, votes: list[Vote]) -> None:
+    """Each grader's votes into their own file of the votes' day."""
     folder = layout.root / VOTES.folder
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{grader}-{votes[0].voted_at[:10]}.csv").write_text(
-        format_rows(VOTES, votes, header=True), encoding="utf-8"
-    )
+    for grader in sorted({vote.grader for vote in votes}):
+        mine = [vote for vote in votes if vote.grader == grader]
+        path = folder / f"{grader}-{mine[0].voted_at[:10]}.csv"
+        path.write_text(format_rows(VOTES, mine, header=True), encoding="utf-8")
+
+
+def by_graders(votes: list[Vote]) -> list[Vote]:
+    """The votes as given by as many different graders."""
+    return [Vote(**{**vote.__dict__, "grader": f"g{number}"}) for number, vote in enumerate(votes)]
 
 
 def make_queue(layout: Layout, grader: str = "alice", *, seed: int = 7, repeat_share: float = 0.0, **options):
@@ -120,8 +127,8 @@ def test_order_reproducible_from_seed_and_ids_stable(tmp_path):
 
 def test_uncertain_pairs_come_first(tmp_path):
     layout = make_layout(tmp_path / "p", {"barsOne": ["m1", "m2"], "barsTwo": ["m3", "m4"]})
-    decided = [vote("barsOne", "m1", "m2", "a") for _ in range(4)]
-    even = [vote("barsTwo", "m3", "m4", "a"), vote("barsTwo", "m3", "m4", "b")] * 2
+    decided = by_graders([vote("barsOne", "m1", "m2", "a") for _ in range(4)])
+    even = by_graders([vote("barsTwo", "m3", "m4", "a"), vote("barsTwo", "m3", "m4", "b")] * 2)
     write_votes(layout, decided + even)
     for seed in range(5):
         ranked = make_queue(layout, seed=seed).ranked()
@@ -135,13 +142,23 @@ def test_pairs_with_fewer_votes_come_first(tmp_path):
     layout = make_layout(tmp_path / "p", {"barsOne": ["m1", "m2"], "barsTwo": ["m3", "m4"]})
     write_votes(
         layout,
-        [vote("barsOne", "m1", "m2", "a"), vote("barsOne", "m1", "m2", "b")]
-        + [vote("barsTwo", "m3", "m4", "tie"), vote("barsTwo", "m4", "m3", "both_bad")] * 2,
+        by_graders([vote("barsOne", "m1", "m2", "a"), vote("barsOne", "m1", "m2", "b")])
+        + by_graders([vote("barsTwo", "m3", "m4", "tie"), vote("barsTwo", "m4", "m3", "both_bad")] * 2),
     )
     for seed in range(5):
         ranked = make_queue(layout, seed=seed).ranked()
         assert [(pair.key[0][0], pair.votes) for pair in ranked] == [("barsOne", 2), ("barsTwo", 4)]
         assert [pair.p_first for pair in ranked] == pytest.approx([0.5, 0.5])
+
+
+def test_a_graders_latest_vote_on_a_pair_counts(tmp_path):
+    layout = make_layout(tmp_path / "p", {"barsOne": ["m1", "m2"], "barsTwo": ["m3", "m4"]})
+    changed_mind = [vote("barsOne", "m1", "m2", "a")] * 3 + [vote("barsOne", "m2", "m1", "a")]
+    write_votes(layout, changed_mind + by_graders([vote("barsTwo", "m3", "m4", "a")] * 2))
+    ranked = {pair.key[0][0]: pair for pair in make_queue(layout).ranked()}
+    assert ranked["barsOne"].votes == 1 and ranked["barsOne"].p_first < 0.5  # bob's last word: m2
+    assert ranked["barsTwo"].votes == 2
+    assert [pair.key[0][0] for pair in make_queue(layout).ranked()] == ["barsOne", "barsTwo"]
 
 
 def test_stale_and_judge_votes_count_for_nothing(tmp_path):
@@ -172,7 +189,7 @@ def test_fit_counts_ties_as_half_a_win(tmp_path):
 
 def test_own_votes_on_disk_are_never_shown_again(tmp_path):
     layout = make_layout(tmp_path / "p", {"barsOne": ["m1", "m2", "m3"]})
-    write_votes(layout, [vote("barsOne", "m2", "m1", "a", grader="alice")], grader="alice")
+    write_votes(layout, [vote("barsOne", "m2", "m1", "a", grader="alice")])
     queue = make_queue(layout)
     shown = vote_through(queue)
     assert len(shown) == 2
@@ -236,7 +253,7 @@ def test_record_vote_builds_the_vote_and_refresh_rereads(tmp_path):
     assert queue.next() is None
     queue.refresh()  # the vote was never written: it is gone again
     assert queue.next() == pair
-    write_votes(layout, [made], grader="alice")
+    write_votes(layout, [made])
     assert queue.next() is None  # the new file is noticed without a refresh
     with pytest.raises(GradeError, match="winner must be one of a, b, tie, both_bad, got 'left'"):
         queue.record_vote(pair, "left", source="cli", blind=True)

@@ -43,7 +43,7 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
 @click.option(
     "--pairwise",
     is_flag=True,
-    help="Vote on pairs: two outputs of one challenge side by side (keys A, B, T tie, X both bad, S, F, N).",
+    help="Vote on pairs of outputs of a challenge (A/B) instead of scoring each; votes go to results/votes/.",
 )
 @click.option(
     "--include-failed",
@@ -62,14 +62,16 @@ def grade(
     every model found in visualizations/ is shown. Grades go to
     results/grades/<grader>-<date>.csv. Stop the server with Ctrl+C.
 
-    With --pairwise, vote on two outputs of one challenge side by side instead
-    (A left better, B right better, T tie, X both bad, S skip, F flag, N note);
-    votes go to results/votes/<grader>-<date>.csv.
+    With --pairwise, two outputs of one challenge are shown side by side (blind) and you
+    vote: A left better, B right better, T tie, X both bad, S skip, F flag, N note. The
+    pairs the current votes are least sure of, and those with fewest votes, come first.
+    Votes go to results/votes/<grader>-<date>.csv.
 
     \b
     Examples:
         vizhub grade --challenge stockPriceChart --grader alice
         vizhub grade --pairwise --challenge stockPriceChart
+        vizhub grade --pairwise --cli --challenge stockPriceChart
     """
     import dataclasses
     import datetime
@@ -85,6 +87,15 @@ def grade(
     name = resolve_grader(grader, layout.root)
     if branch == "":
         branch = f"grades/{name}-{datetime.datetime.now(datetime.UTC).date().isoformat()}"
+    if pairwise and include_failed:
+        raise click.UsageError("--include-failed does not go with --pairwise: a pair compares two runnable outputs")
+    if pairwise and use_cli:
+        from vizhub_pipeline.grading.pairwise_terminal import run_pairwise_session
+
+        run_pairwise_session(
+            layout, grader=name, challenges=challenges, models=models or (), params=params, branch=branch
+        )
+        return
     if use_cli:
         from vizhub_pipeline.grading.terminal import run_grading_session
 
@@ -126,7 +137,8 @@ def grade(
     click.echo(f"{'Voting on pairs' if pairwise else 'Grading'} as {name}: {server.url}/  (Ctrl+C to stop)")
     if branch:
         click.echo(
-            f"Grades are committed on branch {branch}; when done: git push origin {branch}, then open a pull request."
+            f"{'Votes' if pairwise else 'Grades'} are committed on branch {branch}; "
+            f"when done: git push origin {branch}, then open a pull request."
         )
     if open_browser:
         import webbrowser

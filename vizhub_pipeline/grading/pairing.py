@@ -9,13 +9,14 @@ output is stale and counts for nothing (the grader may vote on the pair again).
 
 The next pair, exactly:
 
-1. Fit. Per challenge, a Bradley-Terry fit over that challenge's outputs from every grader's
-   current votes (choix's ``ilsr_pairwise_dense``; a tie or ``both_bad`` is half a win for each
-   side), regularised by :data:`PRIOR` (choix's ``alpha``: about ``2 * PRIOR`` virtual ties
-   between every two outputs), so an output without votes sits at the middle. ``p`` is the
-   fitted probability that the first output of the pair wins.
-2. Priority of a pair: ``p * (1 - p) / (1 + n)``, where ``n`` is the number of current votes on
-   the pair by all graders. ``p * (1 - p)`` is largest (0.25) when the fit is least sure of the
+1. Fit. Per challenge, a Bradley-Terry fit over that challenge's outputs (choix's
+   ``ilsr_pairwise_dense``) from each grader's latest current vote on each pair, as
+   ``vizhub aggregate`` counts them; a tie or ``both_bad`` is half a win for each side. It is
+   regularised by :data:`PRIOR` (choix's ``alpha``: about ``2 * PRIOR`` virtual ties between
+   every two outputs), so an output without votes sits in the middle. ``p`` is the fitted
+   probability that the first output of the pair wins.
+2. Priority of a pair: ``p * (1 - p) / (1 + n)``, where ``n`` is the number of graders with a
+   current vote on the pair. ``p * (1 - p)`` is largest (0.25) when the fit is least sure of the
    outcome; dividing by ``1 + n`` puts pairs with fewer votes first. Highest priority first,
    priorities compared to 9 decimals.
 3. Ties are broken by a draw from ``seed``, the grader and the pair (a SHA-256, not the process's
@@ -23,14 +24,14 @@ The next pair, exactly:
 4. Pairs this grader has a current vote on are left out, except for repeats: the grader's
    ``N + 1``-th vote is a repeat when fewer than ``floor(repeat_share * (N + 1))`` of their ``N``
    votes so far were repeats (a second or later vote on a pair) and a pair they voted on exactly
-   once is left. The repeated pair is drawn from those (from the seed, the grader and ``N``), and
-   shown with its sides swapped or not by the same draw. Over ``N`` votes that makes exactly
+   once is left. The repeated pair is drawn from those, and its sides swapped or not, by draws
+   from the seed, the grader and ``N``. Over ``N`` votes that makes exactly
    ``floor(repeat_share * N)`` repeats while repeatable pairs last.
 5. Sides of a new pair: per grader, each challenge's outputs sit on a circle in an order drawn
    from the seed and the grader; of two outputs, the one from which the other is fewer steps
    clockwise goes left (exactly half way round: the one placed first). Over all pairs of a
-   challenge each output is on the left as often as on the right (``n`` odd), or once more or
-   less (``n`` even), for every grader; which outputs lead is drawn per grader.
+   challenge of ``k`` outputs each output is on the left as often as on the right (``k`` odd),
+   or once more or less (``k`` even), for every grader; which outputs lead is drawn per grader.
 6. Skipped pairs are not recorded; they come back after every other pair of the session, in the
    order they were skipped (a skipped repeat does not come back).
 
@@ -48,7 +49,7 @@ import math
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from vizhub_pipeline.core.judgements.columns import is_human_source
 from vizhub_pipeline.core.judgements.files import resolve_kind_folder
@@ -114,6 +115,17 @@ def current_votes(votes: Iterable[Vote], outputs: Iterable[GradableOutput]) -> l
     ]
 
 
+def latest_votes(votes: Iterable[Vote]) -> list[Vote]:
+    """Each grader's latest vote on each pair (the latest ``voted_at``; of equal times, the later
+    in ``votes``), as the aggregate stage counts them: a repeat replaces the earlier vote."""
+    latest: dict[tuple[str, PairKey], Vote] = {}
+    for vote in votes:
+        key = (vote.grader, vote.pair)
+        if key not in latest or vote.voted_at >= latest[key].voted_at:
+            latest[key] = vote
+    return list(latest.values())
+
+
 def win_probabilities(outputs: Sequence[GradableOutput], votes: Iterable[Vote]) -> dict[PairKey, float]:
     """``{(first, second): P(first beats second)}`` for every pair of ``outputs`` (one challenge),
     from a regularised Bradley-Terry fit of ``votes`` (ties and both_bad half a win each)."""
@@ -152,13 +164,13 @@ class RankedPair:
 
     key: PairKey
     p_first: float  # P(first output wins) in the current fit
-    votes: int  # current votes on the pair, all graders
+    votes: int  # graders with a current vote on the pair
     priority: float
 
 
 def rank_pairs(outputs: Sequence[GradableOutput], votes: Iterable[Vote], grader: str, *, seed: int) -> list[RankedPair]:
     """Every candidate pair, highest priority first (the module's rules 1-3); ``votes`` are the
-    current ones (:func:`current_votes`)."""
+    current ones (:func:`current_votes`), one a grader and pair (:func:`latest_votes`)."""
     votes = list(votes)
     counts = Counter(vote.pair for vote in votes)
     by_challenge: dict[str, list[GradableOutput]] = defaultdict(list)
@@ -186,7 +198,6 @@ class _State:
     circles: dict[str, dict[ItemKey, int]]  # challenge -> output -> place on this grader's circle
     my_votes: int
     my_repeats: int
-    total_votes: Counter = field(default_factory=Counter)
 
 
 class PairQueue:
@@ -264,12 +275,11 @@ class PairQueue:
             mine[vote.pair] += 1
         self._state = _State(
             outputs={output.key: output for output in outputs},
-            ranked=rank_pairs(outputs, counted, self.grader, seed=self.seed),
+            ranked=rank_pairs(outputs, latest_votes(counted), self.grader, seed=self.seed),
             mine=mine,
             circles=_circles(outputs, self.grader, self.seed),
             my_votes=sum(mine.values()),
             my_repeats=repeats,
-            total_votes=Counter(vote.pair for vote in counted),
         )
         self._state_for = marker
         return self._state
