@@ -59,7 +59,8 @@ def test_a_vote_is_written_with_both_sides_and_committed_alone(layout):
     assert response.status_code == 200, response.text
     reply = response.json()
     assert reply["path"].startswith("results/votes/alice-") and reply["branch"] == "main"
-    assert reply["left"]["model"] == pair.left.model and reply["right"]["model"] == pair.right.model
+    assert reply["left"] is None and reply["right"] is None  # blind: not named even after the vote
+    assert not any(model in response.text for model in MODELS)
     assert reply["next_url"] and reply["next_url"] != f"/pair/{pair_id}"
     assert reply["progress"]["voted"] == 1
     (vote,) = load_judgements(layout, VOTES)
@@ -101,6 +102,8 @@ def test_not_blind_the_page_names_both_models(layout):
     text = html.unescape(app.get(f"/pair/{pair.id}").text)
     assert pair.left.model in text and pair.right.model in text
     assert text.index(pair.left.model) < text.index('id="side-b"') < text.index(pair.right.model)
+    reply = post_vote(app, apps, {"pair": pair.id, "winner": "a"}).json()
+    assert reply["left"]["model"] == pair.left.model and reply["right"]["model"] == pair.right.model
 
 
 def test_the_checks_and_steps_of_each_side_are_shown_under_it(layout):

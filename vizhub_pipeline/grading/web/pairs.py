@@ -8,8 +8,9 @@ Routes (on the app's own origin, added to the grader app by :func:`add_pair_rout
   checked and committed through :func:`vizhub_pipeline.grading.submit.submit_judgements`.
 - ``POST /api/pairs/skip``: go on without voting on a pair.
 
-Blind sessions show no model name on the page before the vote, and the banner that follows a
-vote names none either: it stays over the next pair, which may share an output with this one.
+Blind sessions name no model, before or after a vote: not on the page, not in the banner
+that follows a vote (it stays over the next pair, which may share an output with this one),
+not in the API's replies; a pair may come back later as a repeat, to be judged blind again.
 """
 
 from typing import Any
@@ -166,8 +167,9 @@ def submit_vote(config: GraderConfig, body: Any) -> dict[str, Any]:
         "challenge": pair.challenge,
         "winner": winner,
         "flagged": flagged,
-        "left": _side_json(pair.left),
-        "right": _side_json(pair.right),
+        # blind: never named, not even after the vote (a later repeat of this pair must stay blind)
+        "left": None if config.blind else _side_json(pair.left),
+        "right": None if config.blind else _side_json(pair.right),
         "path": _relative(config.layout, result.path if result else saved_path),
         "commit": getattr(result, "commit_id", None),
         "branch": getattr(result, "branch", None),

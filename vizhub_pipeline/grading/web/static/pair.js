@@ -62,12 +62,13 @@
       document.getElementById("summary-left").textContent = progress.remaining
         ? progress.remaining + " pair(s) left in the queue." : "No pair is left in your queue.";
     }
-    // every vote is cast by now, so the models may be named
+    // blind: the server never sent the models (a repeat of a pair later must stay blind)
     var table = document.getElementById("summary-votes");
     table.textContent = "";
     if (session.votes.length) {
       var head = document.createElement("tr");
-      ["challenge", "left", "your vote", "right", "", "note"].forEach(function (text) {
+      var named = session.votes[0].left ? ["challenge", "left", "your vote", "right", "", "note"] : null;
+      (named || ["challenge", "your vote", "", "note"]).forEach(function (text) {
         var cell = document.createElement("th");
         cell.textContent = text;
         head.appendChild(cell);
@@ -76,8 +77,11 @@
     }
     session.votes.forEach(function (vote) {
       var row = document.createElement("tr");
-      [vote.challenge, sideName(vote.left), WORDS[vote.winner] || vote.winner, sideName(vote.right),
-        vote.flagged ? "flagged" : "", vote.notes || ""].forEach(function (text) {
+      var verdict = WORDS[vote.winner] || vote.winner;
+      var flag = vote.flagged ? "flagged" : "";
+      (vote.left && vote.right
+        ? [vote.challenge, sideName(vote.left), verdict, sideName(vote.right), flag, vote.notes || ""]
+        : [vote.challenge, verdict, flag, vote.notes || ""]).forEach(function (text) {
         var cell = document.createElement("td");
         cell.textContent = text;
         row.appendChild(cell);
@@ -143,7 +147,7 @@
       saveSession();
       // blind: this banner stays over the next pair, which may share an output with this one: no model names
       var text = "Vote saved on " + reply.challenge + ": " + WORDS[reply.winner] +
-        (data.blind ? "" : " (left " + sideName(reply.left) + ", right " + sideName(reply.right) + ")") +
+        (reply.left && reply.right ? " (left " + sideName(reply.left) + ", right " + sideName(reply.right) + ")" : "") +
         (reply.commit ? ", commit " + reply.commit.slice(0, 7) + (reply.branch ? " on " + reply.branch : "") : "") + "." +
         (reply.warning ? " Warning: " + reply.warning : "") +
         (reply.push_command ? " When done: " + reply.push_command + ", then open a pull request." : "");
