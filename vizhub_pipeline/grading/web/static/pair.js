@@ -67,8 +67,8 @@
     table.textContent = "";
     if (session.votes.length) {
       var head = document.createElement("tr");
-      var named = session.votes[0].left ? ["challenge", "left", "your vote", "right", "", "note"] : null;
-      (named || ["challenge", "your vote", "", "note"]).forEach(function (text) {
+      var named = session.votes[0].left ? ["challenge", "left", "your vote", "right", "flag", "note"] : null;
+      (named || ["challenge", "your vote", "flag", "note"]).forEach(function (text) {
         var cell = document.createElement("th");
         cell.textContent = text;
         head.appendChild(cell);
