@@ -221,3 +221,19 @@ def test_vizhub_grade_pairwise_serves_the_pair_queue(layout):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_repeated_pair_looks_like_any_other(layout):
+    apps, app, _ = make_clients(layout, repeat_share=0.5)  # the second vote of two re-asks a pair
+    first = first_pair(app)
+    assert post_vote(app, apps, {"pair": first, "winner": "a"}).status_code == 200
+    again = apps.config.pairs.get(first_pair(app))
+    assert again.repeat  # the queue re-asks the pair voted on (sides swapped or not)...
+    assert {again.left.key, again.right.key} == {
+        side.key for side in (apps.config.pairs.get(first).left, apps.config.pairs.get(first).right)
+    }
+    text = app.get(f"/pair/{again.id}").text.lower()
+    assert "repeat" not in text and "asked again" not in text and "second time" not in text  # ...nor says so
+    reply = post_vote(app, apps, {"pair": again.id, "winner": "b"})
+    assert reply.status_code == 200 and "repeat" not in reply.text
+    assert len(load_judgements(layout, VOTES)) == 2

@@ -52,6 +52,11 @@ def _pair_or_404(config: GraderConfig, pair_id: Any):
     return pair
 
 
+def _progress(queue) -> dict[str, int]:
+    """The queue's counts the page shows; not its repeats, which would tell a repeat from a new pair."""
+    return {name: value for name, value in queue.progress().items() if name != "repeats"}
+
+
 def _next_url(queue) -> str | None:
     following = queue.next()
     return f"/pair/{following.id}" if following else None
@@ -86,7 +91,7 @@ def pair_context(config: GraderConfig, pair) -> dict[str, Any]:
     """Everything the voting page shows of one pair."""
     queue = pair_queue(config)
     challenge = config.catalog.challenges[pair.challenge]
-    progress = queue.progress()
+    progress = _progress(queue)
     return {
         "config": config,
         "pair": pair,
@@ -112,7 +117,7 @@ def pair_context(config: GraderConfig, pair) -> dict[str, Any]:
 def done_context(config: GraderConfig) -> dict[str, Any]:
     """The page after the last pair: the session summary."""
     queue = pair_queue(config)
-    progress = queue.progress()
+    progress = _progress(queue)
     return {
         "config": config,
         "progress": progress,
@@ -176,7 +181,7 @@ def submit_vote(config: GraderConfig, body: Any) -> dict[str, Any]:
         "push_command": getattr(result, "push_command", None),
         "warning": warning,
         "next_url": _next_url(queue),
-        "progress": queue.progress(),
+        "progress": _progress(queue),
     }
 
 
@@ -187,7 +192,7 @@ def skip_pair(config: GraderConfig, body: Any) -> dict[str, Any]:
     queue = config.pairs
     with config.submit_lock:
         queue.skip(pair)
-    return {"skipped": pair.id, "next_url": _next_url(queue), "progress": queue.progress()}
+    return {"skipped": pair.id, "next_url": _next_url(queue), "progress": _progress(queue)}
 
 
 def add_pair_routes(app, config: GraderConfig, html) -> None:
