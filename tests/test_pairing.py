@@ -272,3 +272,18 @@ def test_pair_id_names_sides_and_grader(tmp_path):
     assert len(ids) == 3
     with pytest.raises(GradeError, match="repeat_share must be at least 0 and less than 1, got 1.0"):
         make_queue(layout, repeat_share=1.0)
+
+
+def test_a_vote_of_the_session_changes_its_challenges_fit_at_once(tmp_path):
+    layout = make_layout(tmp_path / "p", {"barsOne": ["m1", "m2"], "barsTwo": ["m3", "m4"]})
+    write_votes(layout, [vote("barsTwo", "m3", "m4", "a", grader="bob")])
+    queue = make_queue(layout)
+    before = {pair.key[0][0]: pair for pair in queue.ranked()}
+    assert before["barsOne"].p_first == pytest.approx(0.5) and before["barsOne"].votes == 0
+    pair = queue.next()
+    assert pair.challenge == "barsOne"  # no votes yet: it comes first
+    queue.record_vote(pair, "a", source="cli", blind=True)
+    after = {pair.key[0][0]: pair for pair in queue.ranked()}
+    assert after["barsOne"].votes == 1
+    assert (after["barsOne"].p_first > 0.5) == (pair.left.model == "m1")
+    assert after["barsTwo"] == before["barsTwo"]
