@@ -157,6 +157,12 @@ def test_nothing_to_compare_and_unknown_challenge(layout):
     assert "Nothing to vote on: no challenge of the selection has two outputs to compare." in out
     with pytest.raises(GradeError, match="nope: no such challenge"):
         _session(layout, "", challenges=("nope",))
+    (layout.challenges / "broken").mkdir()
+    _, out = _session(layout, "q\n")
+    assert re.search(r"Note: challenge skipped: \S*broken\S*: ", out)
+    args = ["grade", "--pairwise", "--cli", "--project", str(layout.root), "--challenge", "nope"]
+    result = CliRunner().invoke(_cli(), args, catch_exceptions=False)
+    assert result.exit_code == 1 and "Error: " in result.output and "nope: no such challenge" in result.output
 
 
 def test_vizhub_grade_pairwise_cli(layout):
