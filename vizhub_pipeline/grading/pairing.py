@@ -218,8 +218,9 @@ class PairQueue:
     """The pairs one grader votes on, in the sampler's order (see the module docstring).
 
     The votes are read through the one reader (with the catalog's branch, the votes committed
-    there too) and reread when the votes folder changes, on :meth:`refresh`, or never needed:
-    a vote built by :meth:`record_vote` counts at once in this session.
+    there too) and reread when a file of the votes folder changes or on :meth:`refresh`. A vote
+    built by :meth:`record_vote` counts at once in this session, before it is read back; when its
+    submission fails, :meth:`refresh` forgets it. Safe to share between threads.
     """
 
     def __init__(
@@ -359,7 +360,8 @@ class PairQueue:
         self, pair: PairItem, winner: str, *, flagged: bool = False, notes: str = "", source: str, blind: bool
     ) -> Vote:
         """The vote on ``pair`` (side ``a`` = left, ``b`` = right), counted in this session at once;
-        submit it with :func:`vizhub_pipeline.grading.submit.submit_judgements`."""
+        submit it with :func:`vizhub_pipeline.grading.submit.submit_judgements` (and call
+        :meth:`refresh` if that fails, so the pair comes back)."""
         if winner not in WINNERS:
             raise GradeError(f"winner must be one of {', '.join(WINNERS)}, got {winner!r}")
         vote = Vote(
