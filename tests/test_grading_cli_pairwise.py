@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from tests.conftest import write_challenge
 from tests.grade_repo import OUTPUTS, git, head_files, isolated_git, make_project, status  # noqa: F401
+from vizhub_pipeline.core.atomic import replace_dir_atomic, staging_dir
 from vizhub_pipeline.core.judgements.votes import KIND as VOTES
 from vizhub_pipeline.core.params import GradeParams, Params
-from vizhub_pipeline.core.records import CheckResult, Render, write_render
+from vizhub_pipeline.core.records import CheckResult, Generation, Render, write_generation, write_render
 from vizhub_pipeline.grading.errors import GradeError
 from vizhub_pipeline.grading.loading import load_judgements
 from vizhub_pipeline.grading.pairwise_terminal import run_pairwise_session
@@ -157,6 +158,12 @@ def test_nothing_to_compare_and_unknown_challenge(layout):
     assert "Nothing to vote on: no challenge of the selection has two outputs to compare." in out
     with pytest.raises(GradeError, match="nope: no such challenge"):
         _session(layout, "", challenges=("nope",))
+    (layout.challenges / "broken").mkdir()
+    _, out = _session(layout, "q\n")
+    assert re.search(r"Note: challenge skipped: \S*broken\S*: ", out)
+    args = ["grade", "--pairwise", "--cli", "--project", str(layout.root), "--challenge", "nope"]
+    result = CliRunner().invoke(_cli(), args, catch_exceptions=False)
+    assert result.exit_code == 1 and "Error: " in result.output and "nope: no such challenge" in result.output
 
 
 def test_vizhub_grade_pairwise_cli(layout):
@@ -168,3 +175,56 @@ def test_vizhub_grade_pairwise_cli(layout):
     assert (vote.challenge, vote.winner, vote.source) == ("barsTwo", "both_bad", "cli")
     refused = CliRunner().invoke(_cli(), [*args, "--include-failed"], catch_exceptions=False)
     assert refused.exit_code == 2 and "--include-failed does not go with --pairwise" in refused.output
+
+
+class _RegenerateThenAnswer(io.StringIO):
+    """Input that regenerates barsTwo's gpt-4o output (a new artifact) just before the first answer."""
+
+    def __init__(self, layout, text: str):
+        super().__init__(text)
+        self.layout = layout
+        self.done = False
+
+    def readline(self, *args) -> str:  # type: ignore[override]
+        if not self.done:
+            self.done = True
+            final = self.layout.visualization_dir("barsTwo", "openai/gpt-4o", 0)
+            staging = staging_dir(final)
+            (staging / "index.html").write_text("<p>new</p>\n", encoding="utf-8")
+            generation = Generation("barsTwo", "openai/gpt-4o", 0, "ok", "in-new", "5555eeee5555eeee", ("index.html",))
+            write_generation(staging / "meta.json", generation)
+            replace_dir_atomic(staging, final)
+        return super().readline(*args)
+
+
+def test_a_vote_on_an_output_that_changed_meanwhile_is_not_saved_and_the_pair_comes_back(layout):
+    output = io.StringIO()
+    params = Params(grade=GradeParams(blind=False, pairwise_repeat_share=0.0))
+    summary = run_pairwise_session(
+        layout,
+        grader="alice",
+        params=params,
+        challenges=("barsTwo",),
+        input=_RegenerateThenAnswer(layout, "a\nb\n"),
+        output=output,
+    )
+    out = output.getvalue()
+    assert "Not saved: nothing written: " in out and "artifact" in out
+    assert out.count("[pair ") == 2  # the same pair, shown again with the new output
+    (vote,) = _votes(layout)
+    assert vote.winner == "b" and "5555eeee5555eeee" in (vote.artifact_hash_a, vote.artifact_hash_b)
+    assert summary.voted == 1
+
+
+def test_a_vote_that_cannot_be_written_is_forgotten_and_the_pair_comes_back(layout):
+    import datetime
+
+    today = datetime.datetime.now(datetime.UTC).date()
+    folder = layout.root / "results" / "votes"
+    folder.mkdir(parents=True)
+    for day in (today, today + datetime.timedelta(days=1)):  # the vote's day, even past midnight
+        (folder / f"alice-{day.isoformat()}.csv").write_text("not,a,votes,header\n1,2,3,4\n", encoding="utf-8")
+    summary, out = _session(layout, "a\nq\n", challenges=("barsTwo",))
+    assert "Not saved: " in out
+    assert out.count("[pair ") == 2  # the same pair again: the unsaved vote does not count
+    assert summary.voted == 0 and _votes(layout) == []

@@ -197,16 +197,16 @@ def test_own_votes_on_disk_are_never_shown_again(tmp_path):
     assert make_queue(layout, "bob").progress()["remaining"] == 3
 
 
-def test_repeats_are_exactly_the_share_and_sides_drawn(tmp_path):
+@pytest.mark.parametrize("share, expected", [(0.1, 3), (0.25, 10)])
+def test_repeats_are_exactly_the_share_and_sides_drawn(tmp_path, share, expected):
     layout = make_layout(tmp_path / "p", {"barsOne": MODELS, "barsTwo": MODELS})
-    queue = make_queue(layout, repeat_share=0.1)
+    queue = make_queue(layout, repeat_share=share)
     shown = vote_through(queue)
     new = [pair for pair in shown if not pair.repeat]
     repeats = [pair for pair in shown if pair.repeat]
     assert len(new) == 30  # every pair once
     assert len({pair.key for pair in new}) == 30
-    assert len(repeats) == len(shown) // 10  # floor(share * votes), exactly
-    assert len(repeats) == 3
+    assert len(repeats) == int(share * len(shown)) == expected  # floor(share * votes), exactly
     first_seen: dict = {}
     for number, pair in enumerate(shown):
         if pair.repeat:
@@ -214,7 +214,8 @@ def test_repeats_are_exactly_the_share_and_sides_drawn(tmp_path):
         else:
             first_seen[pair.key] = number
     assert len({pair.key for pair in repeats}) == len(repeats)  # a pair is repeated once at most
-    assert queue.progress()["repeats"] == 3
+    assert queue.progress()["repeats"] == expected
+    assert {pair.left.key == min(pair.key) for pair in repeats} == {True, False}  # sides drawn both ways
     assert make_queue(layout, repeat_share=0.0).progress()["repeats"] == 0  # nothing on disk
 
 
@@ -272,3 +273,34 @@ def test_pair_id_names_sides_and_grader(tmp_path):
     assert len(ids) == 3
     with pytest.raises(GradeError, match="repeat_share must be at least 0 and less than 1, got 1.0"):
         make_queue(layout, repeat_share=1.0)
+
+
+def test_a_vote_of_the_session_changes_its_challenges_fit_at_once(tmp_path):
+    layout = make_layout(tmp_path / "p", {"barsOne": ["m1", "m2"], "barsTwo": ["m3", "m4"]})
+    write_votes(layout, [vote("barsTwo", "m3", "m4", "a", grader="bob")])
+    queue = make_queue(layout)
+    before = {pair.key[0][0]: pair for pair in queue.ranked()}
+    assert before["barsOne"].p_first == pytest.approx(0.5) and before["barsOne"].votes == 0
+    pair = queue.next()
+    assert pair.challenge == "barsOne"  # no votes yet: it comes first
+    queue.record_vote(pair, "a", source="cli", blind=True)
+    after = {pair.key[0][0]: pair for pair in queue.ranked()}
+    assert after["barsOne"].votes == 1
+    assert (after["barsOne"].p_first > 0.5) == (pair.left.model == "m1")
+    assert after["barsTwo"] == before["barsTwo"]
+
+
+def test_the_repeat_count_carries_over_sessions_from_the_votes_on_disk(tmp_path):
+    layout = make_layout(tmp_path / "p", {"barsOne": MODELS})
+    queue = make_queue(layout, repeat_share=0.1)
+    made = []
+    for _ in range(9):  # floor(0.1 * n) is 0 up to the ninth vote
+        pair = queue.next()
+        assert pair is not None and not pair.repeat
+        made.append(queue.record_vote(pair, "a", source="cli", blind=True))
+    write_votes(layout, made)
+    fresh = make_queue(layout, repeat_share=0.1)
+    tenth = fresh.next()
+    assert tenth is not None and tenth.repeat and tenth.key in {vote.pair for vote in made}
+    assert fresh.next() == tenth and make_queue(layout, repeat_share=0.1).next() == tenth  # stable on reload
+    assert make_queue(layout, repeat_share=0.0).next().repeat is False

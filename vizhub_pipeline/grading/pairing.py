@@ -42,13 +42,14 @@ the grader, the two outputs in sorted order and the side each is on) stays the s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import itertools
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from vizhub_pipeline.core.judgements.columns import is_human_source
@@ -96,6 +97,7 @@ def make_pair_id(secret: bytes, grader: str, left: GradableOutput, right: Gradab
     return hmac.new(secret, "\0".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def draw(*parts: object) -> float:
     """A number in [0, 1) from the parts alone (SHA-256), the same in every process."""
     digest = hashlib.sha256("\0".join(str(part) for part in parts).encode("utf-8")).digest()
@@ -118,12 +120,18 @@ def current_votes(votes: Iterable[Vote], outputs: Iterable[GradableOutput]) -> l
 def latest_votes(votes: Iterable[Vote]) -> list[Vote]:
     """Each grader's latest vote on each pair (the latest ``voted_at``; of equal times, the later
     in ``votes``), as the aggregate stage counts them: a repeat replaces the earlier vote."""
-    latest: dict[tuple[str, PairKey], Vote] = {}
+    return list(_latest_by_grader_and_pair(votes).values())
+
+
+def _latest_by_grader_and_pair(
+    votes: Iterable[Vote], latest: dict[tuple[str, PairKey], Vote] | None = None
+) -> dict[tuple[str, PairKey], Vote]:
+    latest = {} if latest is None else latest
     for vote in votes:
         key = (vote.grader, vote.pair)
         if key not in latest or vote.voted_at >= latest[key].voted_at:
             latest[key] = vote
-    return list(latest.values())
+    return latest
 
 
 def win_probabilities(outputs: Sequence[GradableOutput], votes: Iterable[Vote]) -> dict[PairKey, float]:
@@ -168,9 +176,15 @@ class RankedPair:
     priority: float
 
 
-def rank_pairs(outputs: Sequence[GradableOutput], votes: Iterable[Vote], grader: str, *, seed: int) -> list[RankedPair]:
+Fit = Callable[[Sequence[GradableOutput], list[Vote]], dict[PairKey, float]]
+
+
+def rank_pairs(
+    outputs: Sequence[GradableOutput], votes: Iterable[Vote], grader: str, *, seed: int, fit: Fit = win_probabilities
+) -> list[RankedPair]:
     """Every candidate pair, highest priority first (the module's rules 1-3); ``votes`` are the
-    current ones (:func:`current_votes`), one a grader and pair (:func:`latest_votes`)."""
+    current ones (:func:`current_votes`), one a grader and pair (:func:`latest_votes`); ``fit``
+    gives the win probabilities of one challenge's pairs."""
     votes = list(votes)
     counts = Counter(vote.pair for vote in votes)
     by_challenge: dict[str, list[GradableOutput]] = defaultdict(list)
@@ -181,7 +195,7 @@ def rank_pairs(outputs: Sequence[GradableOutput], votes: Iterable[Vote], grader:
         votes_by_challenge[vote.challenge].append(vote)
     ranked = []
     for challenge, members in by_challenge.items():
-        for key, p in win_probabilities(members, votes_by_challenge[challenge]).items():
+        for key, p in fit(members, votes_by_challenge[challenge]).items():
             n = counts.get(key, 0)
             ranked.append(RankedPair(key, p, n, p * (1 - p) / (1 + n)))
     ranked.sort(key=lambda pair: (-round(pair.priority, PRIORITY_DIGITS), draw(seed, grader, *pair.key), pair.key))
@@ -204,8 +218,9 @@ class PairQueue:
     """The pairs one grader votes on, in the sampler's order (see the module docstring).
 
     The votes are read through the one reader (with the catalog's branch, the votes committed
-    there too) and reread when the votes folder changes, on :meth:`refresh`, or never needed:
-    a vote built by :meth:`record_vote` counts at once in this session.
+    there too) and reread when a file of the votes folder changes or on :meth:`refresh`. A vote
+    built by :meth:`record_vote` counts at once in this session, before it is read back; when its
+    submission fails, :meth:`refresh` forgets it. Safe to share between threads.
     """
 
     def __init__(
@@ -234,6 +249,9 @@ class PairQueue:
         self._issued: dict[str, PairItem] = {}
         self._state: _State | None = None
         self._state_for: tuple | None = None
+        self._fits: dict[str, tuple[tuple, dict[PairKey, float]]] = {}
+        self._votes_seen: set[Vote] = set()
+        self._disk_counted: tuple[tuple, list[Vote], dict[tuple[str, PairKey], Vote]] | None = None
 
     # -- reading
     def refresh(self) -> None:
@@ -243,16 +261,17 @@ class PairQueue:
             self._recorded = []
             self._state = None
 
-    def _all_votes(self) -> list[Vote]:
+    def _disk_votes(self) -> list[Vote]:
         signature = _folder_signature(self.layout)
         if self._votes is None or signature != self._votes_signature:
             from vizhub_pipeline.grading.loading import load_judgements
 
             self._votes = load_judgements(self.layout, VOTES, branch=self.catalog.branch)
+            self._votes_seen = set(self._votes)
             self._votes_signature = signature
+            self._disk_counted = None
             self._state = None
-        seen = set(self._votes)
-        return self._votes + [vote for vote in self._recorded if vote not in seen]
+        return self._votes
 
     def _outputs(self) -> list[GradableOutput]:
         self.catalog.refresh()
@@ -260,14 +279,21 @@ class PairQueue:
 
     def _current(self) -> _State:
         outputs = self._outputs()
-        votes = self._all_votes()
-        marker = (tuple((output.key, output.artifact_hash) for output in outputs), len(votes))
+        disk = self._disk_votes()
+        extra = [vote for vote in self._recorded if vote not in self._votes_seen]
+        outputs_marker = tuple((output.key, output.artifact_hash) for output in outputs)
+        marker = (outputs_marker, len(extra))
         if self._state is not None and marker == self._state_for:
             return self._state
-        counted = current_votes(votes, outputs)
+        if self._disk_counted is None or self._disk_counted[0] != outputs_marker:
+            counted = current_votes(disk, outputs)
+            self._disk_counted = (outputs_marker, counted, _latest_by_grader_and_pair(counted))
+        _, disk_counted, disk_latest = self._disk_counted
+        extra_counted = current_votes(extra, outputs)
+        latest = _latest_by_grader_and_pair(extra_counted, dict(disk_latest))
         mine: Counter = Counter()
         repeats = 0
-        for vote in counted:
+        for vote in itertools.chain(disk_counted, extra_counted):
             if vote.grader != self.grader:
                 continue
             if mine[vote.pair]:
@@ -275,7 +301,7 @@ class PairQueue:
             mine[vote.pair] += 1
         self._state = _State(
             outputs={output.key: output for output in outputs},
-            ranked=rank_pairs(outputs, latest_votes(counted), self.grader, seed=self.seed),
+            ranked=rank_pairs(outputs, latest.values(), self.grader, seed=self.seed, fit=self._fit),
             mine=mine,
             circles=_circles(outputs, self.grader, self.seed),
             my_votes=sum(mine.values()),
@@ -283,6 +309,20 @@ class PairQueue:
         )
         self._state_for = marker
         return self._state
+
+    def _fit(self, outputs: Sequence[GradableOutput], votes: list[Vote]) -> dict[PairKey, float]:
+        """:func:`win_probabilities`, refitted only for a challenge whose outputs or votes changed."""
+        signature = (
+            tuple(sorted((output.key, output.artifact_hash) for output in outputs)),
+            tuple((vote.key_a, vote.key_b, vote.winner) for vote in votes),  # in a stable order
+        )
+        challenge = outputs[0].challenge if outputs else ""
+        cached = self._fits.get(challenge)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        fitted = win_probabilities(outputs, votes)
+        self._fits[challenge] = (signature, fitted)
+        return fitted
 
     # -- the queue
     def next(self) -> PairItem | None:
@@ -320,7 +360,8 @@ class PairQueue:
         self, pair: PairItem, winner: str, *, flagged: bool = False, notes: str = "", source: str, blind: bool
     ) -> Vote:
         """The vote on ``pair`` (side ``a`` = left, ``b`` = right), counted in this session at once;
-        submit it with :func:`vizhub_pipeline.grading.submit.submit_judgements`."""
+        submit it with :func:`vizhub_pipeline.grading.submit.submit_judgements` (and call
+        :meth:`refresh` if that fails, so the pair comes back)."""
         if winner not in WINNERS:
             raise GradeError(f"winner must be one of {', '.join(WINNERS)}, got {winner!r}")
         vote = Vote(

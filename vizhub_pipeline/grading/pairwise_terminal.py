@@ -95,6 +95,8 @@ def run_pairwise_session(
     )
     if note:
         say(f"Note: {note}")
+    for problem in problems:
+        say(f"Note: challenge skipped: {problem}")
     for line in catalog.notes:
         say(f"Note: {line}")
     shots = Path(tempfile.mkdtemp(prefix="vizhub-blind-")) if blind else None
