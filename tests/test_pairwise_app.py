@@ -237,3 +237,20 @@ def test_a_repeated_pair_looks_like_any_other(layout):
     reply = post_vote(app, apps, {"pair": again.id, "winner": "b"})
     assert reply.status_code == 200 and "repeat" not in reply.text
     assert len(load_judgements(layout, VOTES)) == 2
+
+
+def test_a_vote_that_cannot_be_written_is_refused_and_its_pair_comes_back(layout):
+    import datetime
+
+    apps, app, _ = make_clients(layout)
+    folder = layout.root / "results" / "votes"
+    folder.mkdir(parents=True)
+    today = datetime.datetime.now(datetime.UTC).date()
+    for day in (today, today + datetime.timedelta(days=1)):  # whichever day the vote lands on
+        (folder / f"alice-{day.isoformat()}.csv").write_text("not,the,header\n", encoding="utf-8")
+    pair_id = first_pair(app)
+    response = post_vote(app, apps, {"pair": pair_id, "winner": "a"})
+    assert response.status_code == 422, response.text
+    assert "the header is not challenge,model_a," in response.json()["error"]
+    queue = apps.config.pairs  # asked directly: the page's GET /pairs would reread the votes anyway
+    assert queue.progress()["voted"] == 0 and queue.next().id == pair_id  # not counted: asked again
