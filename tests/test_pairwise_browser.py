@@ -20,6 +20,9 @@ def voting(tmp_path, browser, grading_template):  # noqa: F811 (the fixtures imp
     from vizhub_pipeline.grading.web.server import build_server
 
     layout = copy_project(grading_template, tmp_path / "project")
+    for challenge in ("barsOne", "barsTwo"):  # a prompt as long as a real one: 40 lines
+        prompt = layout.challenge_dir(challenge) / "prompt.md"
+        prompt.write_text(prompt.read_text(encoding="utf-8") + "".join(f"\n- requirement {n}" for n in range(40)))
     server, _ = build_server(layout, "alice", blind=True, pairwise=True)
     server.start()
     context = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -37,7 +40,7 @@ def wait_for_pair(page, server, after: str | None) -> str:
     page.wait_for_function(
         "(after) => { const m = /^\\/pair\\/(\\w+)$/.exec(location.pathname); return m && m[1] !== after; }", arg=after
     )
-    page.wait_for_selector("#vote-form")
+    page.wait_for_selector("body[data-ready=pair]")  # pair.js has run: keys bound, outputs scaled
     return page.url.rsplit("/", 1)[1]
 
 
@@ -49,7 +52,11 @@ def test_vote_by_keys_then_read_the_committed_votes_back(voting):
     pair_id = wait_for_pair(page, server, None)
     # blind: no model named anywhere on the page before the vote
     assert not any(model in page.content() for model in MODELS)
-    assert page.locator("#prompt-text").is_visible() and page.locator("#side-a iframe").is_visible()
+    # at 1440x900 the prompt is shown without a click, and both live outputs fit below it, whole
+    assert page.locator("#prompt-text").is_visible() and "requirement 0" in page.locator("#prompt-text").inner_text()
+    for side in ("a", "b"):
+        frame = page.locator(f"#side-{side} .pair-frame").bounding_box()
+        assert frame["height"] > 300 and frame["y"] + frame["height"] <= 900, frame
     # F flags, N focuses the note; letters typed there are text (no vote), Escape leaves it
     page.keyboard.press("f")
     assert page.locator("#flag-button").get_attribute("aria-pressed") == "true"
@@ -67,6 +74,7 @@ def test_vote_by_keys_then_read_the_committed_votes_back(voting):
         assert flash.is_visible() and flash.text_content().startswith("Vote saved on ")
         assert not any(model in page.content() for model in MODELS)  # the banner names no model either
         if key == "b":  # a click into an output gives it the keys: the page says so, and votes on nothing
+            page.frame_locator("#side-a iframe").locator("body").wait_for()  # the output has loaded
             frame = page.locator("#side-a .pair-frame").bounding_box()
             page.mouse.click(frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)
             page.locator("#keys-paused").wait_for(state="visible")

@@ -242,4 +242,5 @@
     }
     if (event.key === "?") { event.preventDefault(); help.showModal(); }
   });
+  document.body.dataset.ready = "pair";  // the keys work from here on
 })();
