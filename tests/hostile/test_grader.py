@@ -370,3 +370,55 @@ def test_a_vote_note_with_a_lone_surrogate_is_refused_naming_the_field(tmp_path,
     assert response.json()["error"].startswith("notes: character ") and "lone surrogate" in response.json()["error"]
     assert _no_votes(layout)
     assert app.get("/pairs").headers["location"] == f"/pair/{pair_id}"  # the refused vote did not count
+
+
+# reload one output of the pair page with ?how=...: it then tries to leave
+REFRAME = "([sel, how]) => { const f = document.querySelector(sel); f.src = f.src.split('?')[0] + '?how=' + how; }"
+
+
+@pytest.mark.slow
+@in_chromium
+def test_an_output_on_the_pair_page_cannot_navigate_away(tmp_path, browser, grading_template):  # noqa: F811
+    from tests.test_grader_app import copy_project, write_output
+    from tests.test_grader_browser import Traffic
+    from vizhub_pipeline.grading.web.server import build_server
+
+    layout = copy_project(grading_template, tmp_path / "p")
+    write_output(layout, "barsOne", "evil/model", {"index.html": NAVIGATOR, "data.csv": "name,value\na,1\n"})
+    server, _ = build_server(layout, "alice", blind=True, pairwise=True, challenges=("barsOne",))
+    server.start()
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        traffic = Traffic(context)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        queue = server.config.pairs
+        while "evil/model" not in ((pair := queue.next()).left.model, pair.right.model):
+            queue.skip(pair)
+        side = "a" if pair.left.model == "evil/model" else "b"
+        url = f"{server.url}/pair/{pair.id}"
+        page.goto(url, wait_until="domcontentloaded")
+        frame = f"#side-{side} iframe"
+        page.frame_locator(frame).locator("body[data-loaded=yes]").wait_for()
+        for how in ("top", "self"):
+            with page.expect_event("console", predicate=_refused):
+                page.evaluate(REFRAME, [frame, how])
+            _stayed(page, traffic, url)
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_a_hostile_render_is_shown_escaped_on_the_pair_page(tmp_path, grading_template):  # noqa: F811
+    layout, apps, app, _ = _pairwise(tmp_path, grading_template)
+    render = layout.render_dir("barsOne", "baseline/reference") / "render.json"
+    data = json.loads(render.read_text(encoding="utf-8"))
+    data["checks"][0]["message"] = '<img src=x onerror="alert(1)">'
+    data["page_errors"] = ["</script><script>alert(2)</script>"]
+    render.write_text(json.dumps(data), encoding="utf-8")
+    queue = apps.config.pairs
+    while ("barsOne", "baseline/reference", 0) not in ((pair := queue.next()).left.key, pair.right.key):
+        queue.skip(pair)
+    text = app.get(f"/pair/{pair.id}").text
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in text and "<img src=x" not in text
+    assert "&lt;/script&gt;&lt;script&gt;alert(2)" in text and "<script>alert" not in text
