@@ -93,6 +93,8 @@ def loopback(monkeypatch):
 # stops the run, so a renamed test cannot slip into `make test-fast` unnoticed.
 SLOW_TESTS = (
     ("test_grader_browser.py", None),  # the grader driven in real Chromium
+    ("test_pairwise_browser.py", None),  # pairwise voting driven in real Chromium
+    ("test_pairwise_app.py", "test_vizhub_grade_pairwise_serves_the_pair_queue"),  # a grader server in a subprocess
     ("test_aggregate.py", "test_dvc_reads_the_metrics_and_plots"),  # dvc on a real project
     ("test_grader_app.py", "test_vizhub_grade_serves_until_interrupted"),  # a grader server in a subprocess
     ("test_grades.py", "test_two_processes_grading_at_once_lose_no_row"),  # two grading processes

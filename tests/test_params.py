@@ -56,6 +56,12 @@ def test_bad_params_name_the_key(tmp_path, text, message):
         ("export:\n  format: 3\n", "export.format: expected text, found 3"),
         ("grade:\n  blind: maybe\n", "grade.blind: expected true or false, found 'maybe'"),
         ("aggregate:\n  bootstrap: 1e3\n", "aggregate.bootstrap: expected a whole number, found '1e3'"),
+        ("grade:\n  pairwise_repeat_share: 1\n", "grade.pairwise_repeat_share: expected a number below 1.0, found 1"),
+        (
+            "grade:\n  pairwise_repeat_share: -0.1\n",
+            "grade.pairwise_repeat_share: expected a number of at least 0.0, found -0.1",
+        ),
+        ("grade:\n  pairwise_seed: 0.5\n", "grade.pairwise_seed: expected a whole number, found 0.5"),
     ],
 )
 def test_more_bad_values_name_the_key_and_what_was_expected(tmp_path, text, message):
@@ -79,7 +85,8 @@ def test_the_unknown_key_message_lists_the_known_ones(tmp_path):
     path.write_text("grade:\n  comit: batch\n")
     with pytest.raises(InputError) as failure:
         load_params(path)
-    assert str(failure.value) == f"{path}: grade.comit: unknown key (known: blind, commit)"
+    known = "blind, commit, pairwise_repeat_share, pairwise_seed"
+    assert str(failure.value) == f"{path}: grade.comit: unknown key (known: {known})"
 
 
 def test_other_sections_and_null_seeds_are_accepted(tmp_path):

@@ -296,3 +296,129 @@ def test_a_damaged_grader_secret_is_a_clear_error_naming_the_file(tmp_path):
     (tmp_path / ".vizhub" / "grader-secret").write_bytes(b"short")
     with pytest.raises(InputError, match="grader-secret.*shorter than 32 bytes: delete the file"):
         project_secret(tmp_path)
+
+
+# --------------------------------------------------------------------------- pairwise voting
+
+
+def _pairwise(tmp_path, grading_template, grader="alice"):  # noqa: F811 (the fixture imported above)
+    from tests.test_grader_app import copy_project, make_clients
+
+    layout = copy_project(grading_template, tmp_path / grader)
+    apps, app, _ = make_clients(layout, grader, pairwise=True)
+    pair_id = app.get("/pairs").headers["location"].removeprefix("/pair/")
+    return layout, apps, app, pair_id
+
+
+def _no_votes(layout) -> bool:
+    folder = layout.root / "results" / "votes"
+    return not folder.exists() or not any(folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"Origin": "http://evil.example"}, "cross-site check failed: Origin 'http://evil.example' is not this grader"),
+        (
+            {"Origin": "http://127.0.0.1:8766"},
+            "cross-site check failed: Origin 'http://127.0.0.1:8766' is not this grader",
+        ),
+        ({"Origin": None}, "cross-site check failed: the request has no Origin header"),
+        ({"X-Vizhub-Token": None}, "missing session token (header x-vizhub-token)"),
+        ({"X-Vizhub-Token": "guessed"}, "wrong session token: reload the grader page"),
+        ({"Sec-Fetch-Site": "cross-site"}, "cross-site check failed: Sec-Fetch-Site is 'cross-site'"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/votes", "/api/pairs/skip"])
+def test_a_cross_site_vote_or_skip_is_refused(tmp_path, grading_template, headers, message, path):  # noqa: F811
+    layout, apps, app, pair_id = _pairwise(tmp_path, grading_template)
+    sent = {"Origin": "http://127.0.0.1:8765", "X-Vizhub-Token": apps.config.token, **headers}
+    body = {"pair": pair_id, "winner": "a"} if path == "/api/votes" else {"pair": pair_id}
+    response = app.post(path, json=body, headers={k: v for k, v in sent.items() if v is not None})
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == message
+    assert _no_votes(layout) and apps.config.pairs.progress()["skipped"] == 0
+    assert app.get("/pairs").headers["location"] == f"/pair/{pair_id}"  # nothing moved on
+
+
+def test_an_unknown_or_forged_pair_id_is_a_404(tmp_path, grading_template):  # noqa: F811
+    layout, apps, app, pair_id = _pairwise(tmp_path, grading_template)
+    _, _, bob_app, bob_pair = _pairwise(tmp_path, grading_template, "bob")
+    headers = {"Origin": "http://127.0.0.1:8765", "X-Vizhub-Token": apps.config.token}
+    forged = ["0" * 20, pair_id[:-1] + ("0" if pair_id[-1] != "0" else "1"), "<script>alert(1)</script>"]
+    assert bob_pair != pair_id  # ids are per grader and per project: another one's id is unknown here
+    for wrong in [*forged, bob_pair]:
+        page = app.get(f"/pair/{wrong}")
+        assert page.status_code == 404, wrong
+        assert "<script>alert" not in page.text  # named escaped
+        for path in ("/api/votes", "/api/pairs/skip"):
+            response = app.post(
+                path, json={"pair": wrong, "winner": "a"} if path == "/api/votes" else {"pair": wrong}, headers=headers
+            )
+            assert response.status_code == 404, response.text
+            assert response.json()["error"] == f"unknown pair {wrong!r}: it is not a pair of this grading session"
+    assert _no_votes(layout)
+
+
+@pytest.mark.parametrize("notes", ["\ud800", "fine \udfff then"])
+def test_a_vote_note_with_a_lone_surrogate_is_refused_naming_the_field(tmp_path, grading_template, notes):  # noqa: F811
+    layout, apps, app, pair_id = _pairwise(tmp_path, grading_template)
+    content = json.dumps({"pair": pair_id, "winner": "tie", "notes": notes})  # the escape, as a browser sends it
+    headers = {"Origin": "http://127.0.0.1:8765", "X-Vizhub-Token": apps.config.token}
+    response = app.post("/api/votes", content=content, headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"].startswith("notes: character ") and "lone surrogate" in response.json()["error"]
+    assert _no_votes(layout)
+    assert app.get("/pairs").headers["location"] == f"/pair/{pair_id}"  # the refused vote did not count
+
+
+# reload one output of the pair page with ?how=...: it then tries to leave
+REFRAME = "([sel, how]) => { const f = document.querySelector(sel); f.src = f.src.split('?')[0] + '?how=' + how; }"
+
+
+@pytest.mark.slow
+@in_chromium
+def test_an_output_on_the_pair_page_cannot_navigate_away(tmp_path, browser, grading_template):  # noqa: F811
+    from tests.test_grader_app import copy_project, write_output
+    from tests.test_grader_browser import Traffic
+    from vizhub_pipeline.grading.web.server import build_server
+
+    layout = copy_project(grading_template, tmp_path / "p")
+    write_output(layout, "barsOne", "evil/model", {"index.html": NAVIGATOR, "data.csv": "name,value\na,1\n"})
+    server, _ = build_server(layout, "alice", blind=True, pairwise=True, challenges=("barsOne",))
+    server.start()
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        traffic = Traffic(context)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        queue = server.config.pairs
+        while "evil/model" not in ((pair := queue.next()).left.model, pair.right.model):
+            queue.skip(pair)
+        side = "a" if pair.left.model == "evil/model" else "b"
+        url = f"{server.url}/pair/{pair.id}"
+        page.goto(url, wait_until="domcontentloaded")
+        frame = f"#side-{side} iframe"
+        page.frame_locator(frame).locator("body[data-loaded=yes]").wait_for()
+        for how in ("top", "self"):
+            with page.expect_event("console", predicate=_refused):
+                page.evaluate(REFRAME, [frame, how])
+            _stayed(page, traffic, url)
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_a_hostile_render_is_shown_escaped_on_the_pair_page(tmp_path, grading_template):  # noqa: F811
+    layout, apps, app, _ = _pairwise(tmp_path, grading_template)
+    render = layout.render_dir("barsOne", "baseline/reference") / "render.json"
+    data = json.loads(render.read_text(encoding="utf-8"))
+    data["checks"][0]["message"] = '<img src=x onerror="alert(1)">'
+    data["page_errors"] = ["</script><script>alert(2)</script>"]
+    render.write_text(json.dumps(data), encoding="utf-8")
+    queue = apps.config.pairs
+    while ("barsOne", "baseline/reference", 0) not in ((pair := queue.next()).left.key, pair.right.key):
+        queue.skip(pair)
+    text = app.get(f"/pair/{pair.id}").text
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in text and "<img src=x" not in text
+    assert "&lt;/script&gt;&lt;script&gt;alert(2)" in text and "<script>alert" not in text

@@ -41,13 +41,18 @@ from vizhub_pipeline.cli.common import load_project_params, project_option, sele
 )
 @click.option("--cli", "use_cli", is_flag=True, help="Grade in the terminal instead of the browser.")
 @click.option(
+    "--pairwise",
+    is_flag=True,
+    help="Vote on pairs of outputs of a challenge (A/B) instead of scoring each; votes go to results/votes/.",
+)
+@click.option(
     "--include-failed",
     is_flag=True,
     help="With --cli: grade outputs whose generation failed (status error) too; left out and counted by default.",
 )
 @project_option
 def grade(
-    challenges, models, grader, host, port, blind, open_browser, branch, use_cli, include_failed, project
+    challenges, models, grader, host, port, blind, open_browser, branch, use_cli, pairwise, include_failed, project
 ) -> None:
     """Grade model outputs in a local web app; each grade is committed to git for you.
 
@@ -57,9 +62,16 @@ def grade(
     every model found in visualizations/ is shown. Grades go to
     results/grades/<grader>-<date>.csv. Stop the server with Ctrl+C.
 
+    With --pairwise, two outputs of one challenge are shown side by side (blind) and you
+    vote: A left better, B right better, T tie, X both bad, S skip, F flag, N note. The
+    pairs the current votes are least sure of, and those with fewest votes, come first.
+    Votes go to results/votes/<grader>-<date>.csv.
+
     \b
-    Example:
+    Examples:
         vizhub grade --challenge stockPriceChart --grader alice
+        vizhub grade --pairwise --challenge stockPriceChart
+        vizhub grade --pairwise --cli --challenge stockPriceChart
     """
     import dataclasses
     import datetime
@@ -75,6 +87,15 @@ def grade(
     name = resolve_grader(grader, layout.root)
     if branch == "":
         branch = f"grades/{name}-{datetime.datetime.now(datetime.UTC).date().isoformat()}"
+    if pairwise and include_failed:
+        raise click.UsageError("--include-failed does not go with --pairwise: a pair compares two runnable outputs")
+    if pairwise and use_cli:
+        from vizhub_pipeline.grading.pairwise_terminal import run_pairwise_session
+
+        run_pairwise_session(
+            layout, grader=name, challenges=challenges, models=models or (), params=params, branch=branch
+        )
+        return
     if use_cli:
         from vizhub_pipeline.grading.terminal import run_grading_session
 
@@ -103,6 +124,9 @@ def grade(
         port=port,
         commit=params.grade.commit != "batch" or bool(branch),
         branch=branch,
+        pairwise=pairwise,
+        pair_seed=params.grade.pairwise_seed,
+        repeat_share=params.grade.pairwise_repeat_share,
     )
     if note:
         warnings.append(note)
@@ -110,10 +134,11 @@ def grade(
         click.echo(f"warning: {line}", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: anyone who can reach this address can grade as {name}", err=True)
-    click.echo(f"Grading as {name}: {server.url}/  (Ctrl+C to stop)")
+    click.echo(f"{'Voting on pairs' if pairwise else 'Grading'} as {name}: {server.url}/  (Ctrl+C to stop)")
     if branch:
         click.echo(
-            f"Grades are committed on branch {branch}; when done: git push origin {branch}, then open a pull request."
+            f"{'Votes' if pairwise else 'Grades'} are committed on branch {branch}; "
+            f"when done: git push origin {branch}, then open a pull request."
         )
     if open_browser:
         import webbrowser

@@ -98,6 +98,8 @@ class ExportParams:
 class GradeParams:
     commit: Text = "submission"  # "submission": one commit per grade; "batch": one per session
     blind: Bool = True
+    pairwise_seed: Int = 0  # `vizhub grade --pairwise`: ties in the pair order are drawn from it
+    pairwise_repeat_share: Annotated[Float, Field(ge=0.0, lt=1.0)] = 0.1  # share of a grader's votes that repeat
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,14 @@ def _file_position(data: dict[str, Any], loc: tuple[Any, ...]) -> tuple[int, ...
     return tuple(position)
 
 
+_BOUNDS = {
+    "greater_than_equal": "of at least",
+    "greater_than": "above",
+    "less_than_equal": "of at most",
+    "less_than": "below",
+}
+
+
 def _input_error(path: Path, error: Any) -> InputError:
     loc, kind, value = error["loc"], error["type"], error.get("input")
     where = ".".join(str(part) for part in loc[:2])
@@ -168,9 +178,12 @@ def _input_error(path: Path, error: Any) -> InputError:
         "bool_type": "true or false",
         "string_type": "text",
     }
-    if kind == "greater_than_equal":
+    if kind == "greater_than_equal" and not isinstance(error["ctx"]["ge"], float):
         least = error["ctx"]["ge"]
         return InputError(path, f"expected a whole number of at least {least}, found {value!r}", field=where)
+    if kind in _BOUNDS:
+        limit = next(iter(error["ctx"].values()))
+        return InputError(path, f"expected a number {_BOUNDS[kind]} {limit}, found {value!r}", field=where)
     if kind in expected:
         return InputError(path, f"expected {expected[kind]}, found {value!r}", field=where)
     return InputError(path, f"{error['msg']}, found {value!r}", field=where)

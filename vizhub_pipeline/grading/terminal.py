@@ -106,7 +106,7 @@ def _run(
         include_failed=include_failed,
         left_out=left_out,
     )
-    say = _Printer(output)
+    say = Printer(output)
     if note:
         say(f"Note: {note}")
     failed = left_out_note(((gen.status, gen.error) for gen in left_out), hint="; grade them too with --include-failed")
@@ -244,9 +244,9 @@ def _show_item(layout: Layout, item: _PendingOutput, number: int, total: int, sh
         shutil.copyfile(shot, shown)
         say(f"  screenshot: {shown}")
     else:
-        say(f"  screenshot: {_relative(layout, shot)}")
+        say(f"  screenshot: {relative_path(layout, shot)}")
     if shots is None:
-        say(f"  page: {_relative(layout, layout.visualization_dir(gen.challenge, gen.model, gen.sample))}")
+        say(f"  page: {relative_path(layout, layout.visualization_dir(gen.challenge, gen.model, gen.sample))}")
     if render is None:
         say("  render: not rendered yet (run vizhub screenshot)")
         return
@@ -297,7 +297,7 @@ def _ask_line(label: str, input: TextIO, say, *, commands: bool = True) -> str:
     return answer
 
 
-class _Printer:
+class Printer:
     def __init__(self, stream: TextIO):
         self.stream = stream
 
@@ -316,7 +316,7 @@ def _remember(paths: list[Path], path: Path) -> None:
         paths.append(path)
 
 
-def _relative(layout: Layout, path: Path) -> str:
+def relative_path(layout: Layout, path: Path) -> str:
     try:
         return Path(path).relative_to(layout.root).as_posix()
     except ValueError:

@@ -57,22 +57,24 @@ class GraderConfig:
     branch: str | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     submit_lock: threading.Lock = field(default_factory=threading.Lock)
-    uncommitted: list = field(default_factory=list)  # grades saved but not committed (batch mode)
+    uncommitted: list = field(default_factory=list)  # judgements saved but not committed (batch mode)
+    pairs: Any = None  # the pair queue (grading.pairing.PairQueue) of a pairwise session, else None
 
     def finish(self):
         """Commit what a batch-mode session saved; returns the library's result, or ``None``."""
-        from vizhub_pipeline.core.judgements.scores import KIND
+        from vizhub_pipeline.core.judgements.registry import find_kind_of_record
         from vizhub_pipeline.grading.names import get_judgement_day, grade_file_path
         from vizhub_pipeline.grading.submit import commit_judgement_files
 
         with self.submit_lock:
             if not self.uncommitted:
                 return None
-            grades, self.uncommitted = self.uncommitted, []
+            records, self.uncommitted = self.uncommitted, []
+            kind = find_kind_of_record(records[0])  # a session saves one kind: grades, or votes
             paths = sorted(
-                {grade_file_path(self.layout, self.grader, get_judgement_day(KIND, grade)) for grade in grades}
+                {grade_file_path(self.layout, self.grader, get_judgement_day(kind, record), kind) for record in records}
             )
-            return commit_judgement_files(self.layout, self.grader, paths, grades)
+            return commit_judgement_files(self.layout, self.grader, paths, records)
 
     @property
     def blind(self) -> bool:
@@ -253,6 +255,25 @@ def review_context(config: GraderConfig, challenge_id: str, folder: str) -> dict
     }
 
 
+def check_notes(notes: Any) -> str:
+    """The notes of a submission, or a 422 naming the field: text, not too long, no NUL, no lone surrogate."""
+    if notes is None:
+        return ""
+    if not isinstance(notes, str):
+        raise GraderRequestError(422, "notes: must be text")
+    if len(notes) > MAX_NOTES:
+        raise GraderRequestError(422, f"notes: at most {MAX_NOTES} characters, got {len(notes)}")
+    if "\0" in notes:
+        raise GraderRequestError(422, "notes: must not contain NUL characters")
+    try:
+        notes.encode("utf-8")
+    except UnicodeEncodeError as exc:  # JSON can carry a lone surrogate ("\ud800"); no file can hold one
+        raise GraderRequestError(
+            422, f"notes: character {exc.start + 1} is a lone surrogate (U+{ord(notes[exc.start]):04X}), not text"
+        ) from None
+    return notes
+
+
 def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
     """Validate a submission, write it through the grading library and commit it."""
     from vizhub_pipeline.core.records import Grade, utc_now_iso
@@ -276,21 +297,7 @@ def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5:
             raise GraderRequestError(422, f"{name}: must be a whole number from 0 to 5, got {value!r}")
         scores[name] = value
-    notes = body.get("notes", "")
-    if notes is None:
-        notes = ""
-    if not isinstance(notes, str):
-        raise GraderRequestError(422, "notes: must be text")
-    if len(notes) > MAX_NOTES:
-        raise GraderRequestError(422, f"notes: at most {MAX_NOTES} characters, got {len(notes)}")
-    if "\0" in notes:
-        raise GraderRequestError(422, "notes: must not contain NUL characters")
-    try:
-        notes.encode("utf-8")
-    except UnicodeEncodeError as exc:  # JSON can carry a lone surrogate ("\ud800"); no file can hold one
-        raise GraderRequestError(
-            422, f"notes: character {exc.start + 1} is a lone surrogate (U+{ord(notes[exc.start]):04X}), not text"
-        ) from None
+    notes = check_notes(body.get("notes", ""))
     seen_hash = body.get("artifact_hash")
     if seen_hash is not None and seen_hash != item.artifact_hash:
         raise GraderRequestError(409, "this output changed since the page was loaded: reload the page and look again")
@@ -393,6 +400,8 @@ def create_app(config: GraderConfig):
 
     @app.get("/", include_in_schema=False)
     def start(challenge: str | None = None):
+        if config.pairs is not None:  # a pairwise session starts on its next pair
+            return RedirectResponse("/pairs", status_code=303)
         challenge = _challenge_filter(config, challenge)
         config.catalog.refresh()
         item = resume_item(config, challenge)
@@ -502,6 +511,10 @@ def create_app(config: GraderConfig):
         return Response(
             path.read_bytes(), media_type=detail.IMAGE_SUFFIXES[suffix], headers={"Cache-Control": "no-cache"}
         )
+
+    from vizhub_pipeline.grading.web.pairs import add_pair_routes
+
+    add_pair_routes(app, config, html)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz():

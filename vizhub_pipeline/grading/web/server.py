@@ -150,8 +150,12 @@ def build_apps(
     sandbox_port: int,
     commit: bool = True,
     branch: str | None = None,
+    pairwise: bool = False,
+    pair_seed: int = 0,
+    repeat_share: float = 0.0,
 ) -> GraderApps:
-    """The grader app for ``http://host:port`` and the sandbox app for ``http://host:sandbox_port``."""
+    """The grader app for ``http://host:port`` and the sandbox app for ``http://host:sandbox_port``;
+    ``pairwise``: a session of votes on pairs (``/pairs``) instead of grades."""
     challenges = tuple(challenges)
     found, problems = discover_challenges(layout.challenges, challenges)
     if challenges and not found:
@@ -179,6 +183,10 @@ def build_apps(
         commit=commit,
         branch=branch,
     )
+    if pairwise:
+        from vizhub_pipeline.grading.pairing import PairQueue
+
+        config.pairs = PairQueue(catalog, layout, grader, seed=pair_seed, repeat_share=repeat_share)
     sandbox = create_sandbox_app(
         catalog,
         sandbox_origin,
