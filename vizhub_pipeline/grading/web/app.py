@@ -324,6 +324,8 @@ def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
     grades = config.catalog.grades()
     position = items.index(item) if item in items else -1
     following = _next_open(items, grades, position) if items else None
+    # where U leads from the following item: its page may have been fetched before this grade
+    after = _next_open(items, grades, items.index(following)) if following else None
     query = f"?{urlencode({'challenge': challenge_filter})}" if challenge_filter else ""
     return {
         "saved": True,
@@ -338,7 +340,9 @@ def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
         "push_command": getattr(result, "push_command", None),
         "warning": warning,
         "next_url": f"/item/{following.id}{query}" if following else None,
+        "next_open_after": f"/item/{after.id}{query}" if after else None,
         "progress": _progress_json(grades.progress(items)),
+        "progress_all": _progress_json(grades.progress(config.catalog.items())) if challenge_filter else None,
     }
 
 
