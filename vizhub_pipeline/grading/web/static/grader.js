@@ -17,8 +17,6 @@
     if (found && Date.now() - found.at < PREFETCH_FOR_MS && found.swap("#live")) {
       delete ahead[url];
       delete document.documentElement.dataset.prefetched;
-      Object.keys(ahead).forEach(function (other) { ahead[other].discard(); });
-      ahead = {};
       bind();
       if (flash) { showFlash(flash); }
       window.scrollTo(0, 0);
@@ -53,15 +51,23 @@
     frame.addEventListener("load", function () { frame.dataset.loaded = "yes"; usable(); }, { once: true });
   }
 
+  // Prefetches still wanted from this item are kept (with their frames), the others dropped.
   function prefetch() {
     if (!prefetchOn) { return; }
     var item = data.item;
     var urls = [data.nextUrl ? data.nextOpenUrl : null, data.nextUrl].filter(function (url, index, all) {
       return url && url !== data.url && all.indexOf(url) === index;
     });
+    Object.keys(ahead).forEach(function (url) {
+      var old = ahead[url];
+      if (urls.indexOf(url) < 0 || old.failed || Date.now() - old.at >= PREFETCH_FOR_MS) {
+        old.discard();
+        delete ahead[url];
+      }
+    });
     urls.forEach(function (url) {
-      var fetched = new UI.Prefetch(url, "#live");
-      fetched.at = Date.now();
+      var fetched = ahead[url] || new UI.Prefetch(url, "#live");
+      fetched.at = fetched.at || Date.now();
       ahead[url] = fetched;
       fetched.ready.then(function () {
         if (data.item !== item || ahead[url] !== fetched || !fetched.doc) { return; }

@@ -94,15 +94,15 @@
 
   // A click into a frame from another origin gives it the keyboard, and its key presses never reach
   // this page. When that happens (the window loses focus to one of `selector`), show a bar that says
-  // so; the keys come back as soon as the pointer is over the page again, or on a click on the bar.
+  // so; the keys come back as soon as the pointer is over the page again (or on a tap on the bar).
   VizUI.keysPause = function (selector, onChange) {
     var bar = document.createElement("div");
     bar.id = "keys-paused";
     bar.className = "keys-paused";
     bar.hidden = true;
     bar.setAttribute("role", "status");
-    bar.innerHTML = "<b>Keys paused</b>: the live chart has the keyboard. Move the pointer off the chart, " +
-      'or <button type="button" class="button">click here</button>, to use the keys again.';
+    bar.innerHTML = "<b>Keys paused</b>: the live chart has the keyboard. Move the pointer off the chart " +
+      "(or tap here) to use the keys again.";
     document.body.appendChild(bar);
     var paused = false;
     function set(value) {
