@@ -123,7 +123,10 @@
       // the frame is the active element once the blur has happened
       window.setTimeout(function () {
         var active = document.activeElement;
-        if (active && active.tagName === "IFRAME" && active.matches(selector)) { set(true); }
+        if (!active || active.tagName !== "IFRAME") { return; }
+        if (active.matches(selector)) { set(true); return; }
+        active.blur();  // any other frame (a hidden prefetched one) has no business with the keys
+        window.focus();
       }, 0);
     });
     window.addEventListener("focus", function () { set(false); });
