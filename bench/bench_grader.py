@@ -171,7 +171,8 @@ def line(label: str, times: list[float], baseline: float | None, target: float |
 TIMING_SCRIPT = """
 if (window === window.top) {
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Enter") { sessionStorage.setItem("bench-enter", String(performance.timeOrigin + performance.now())); }
+    if (event.key !== "Enter") { return; }
+    sessionStorage.setItem("bench-enter", String(performance.timeOrigin + performance.now()));
   }, true);
   new MutationObserver(function () {
     var item = document.documentElement.dataset.usable;
@@ -338,9 +339,7 @@ def main() -> None:
                     stop.set()
                     alone.join(30)
                 base_p50 = statistics.median(baseline)
-                print(
-                    f"Chromium 1440x900, Enter -> next item usable (frame loaded, keys bound), {args.browser_submits} each:"
-                )
+                print("Chromium 1440x900, from Enter to the next item usable (its frame loaded, its keys bound):")
                 print(line(f"  navigation, no prefetch ({args.browser_submits - navigated} navigated)", baseline, None))
                 print(
                     line(f"  prefetched ({swapped} swapped in)", fast, None, 300)

@@ -38,7 +38,7 @@ KEYS = (
     ("U", "next ungraded item"),
     ("S", "skip: the next item, without grading this one"),
     ("F", "flag this item to come back to (again: unflag); flagged items are listed in the session summary"),
-    ("P", "show or hide the prompt"),
+    ("P", "fold or pin the prompt (the browser remembers the choice)"),
     ("?", "this help (Esc closes it)"),
 )
 
