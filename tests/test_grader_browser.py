@@ -425,6 +425,12 @@ def test_screenshots_are_readable_and_open_in_a_viewer_that_keeps_the_keys(sessi
     assert viewer.is_visible() and viewer.locator(".shot-count").text_content() == "2 / 2"
     page.keyboard.press("Escape")
     assert load_grades(layout) == []
+    # the review page has the same viewer
+    page.goto(f"{server.url}/review/barsOne/baseline__reference")
+    page.locator(".shots a").nth(1).click()
+    assert page.locator("#shot-viewer .shot-count").text_content() == "2 / 2"
+    page.keyboard.press("Escape")
+    assert page.locator("#shot-viewer").is_hidden()
     assert traffic.outside == []
 
 

@@ -210,4 +210,6 @@
   VizUI.Prefetch = Prefetch;
 
   window.VizUI = VizUI;
+  // <script src="/static/ui.js" data-shots>: a page with nothing else to set up gets the viewer
+  if (document.currentScript && document.currentScript.hasAttribute("data-shots")) { VizUI.shotViewer(); }
 })();
