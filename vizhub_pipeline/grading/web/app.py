@@ -185,6 +185,7 @@ def page_context(config: GraderConfig, item: GradableOutput, challenge_filter: s
         "revealed": not config.blind or status != "ungraded",
         "my_grade": grades.mine.get(item.key),
         "challenge": challenge,
+        "prompt_text": detail.unwrap_prompt(challenge.prompt),
         "challenge_filter": challenge_filter,
         "challenge_ids": sorted(catalog.challenges),
         "query": query,
