@@ -74,8 +74,10 @@ def session(tmp_path, browser, grading_template):  # noqa: F811 (the fixture imp
 
     started = []
 
-    def start(grader="alice", blind=True, before_start=None):
+    def start(grader="alice", blind=True, before_start=None, before_build=None):
         layout = copy_project(grading_template, tmp_path / f"project-{len(started)}")
+        if before_build:
+            before_build(layout)
         server, warnings = build_server(layout, grader, blind=blind)
         if before_start:
             before_start(layout, server)
@@ -352,16 +354,29 @@ def prefetched(page, *urls: str) -> None:
     )
 
 
+def long_prompts(layout: Layout) -> None:
+    """Prompts as long as the longest real ones (60 hard-wrapped lines)."""
+    for challenge in ("barsOne", "barsTwo"):
+        lines = [
+            f"- Requirement {index}: the bars and their axis labels, written out at some length" for index in range(60)
+        ]
+        (layout.challenge_dir(challenge) / "prompt.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def test_the_prompt_is_pinned_beside_the_live_chart_and_the_choice_is_remembered(session):
-    layout, server, page, traffic = session()
+    layout, server, page, traffic = session(before_build=long_prompts)
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{server.url}/")
     prompt = page.locator("#prompt .prompt-text")
-    # pinned by default, and the whole live chart stays in view at 1440x900
-    assert prompt.is_visible() and prompt.text_content().strip()
+    # pinned by default, and the whole live chart stays in view at 1440x900, beside the prompt
+    assert prompt.is_visible() and "Requirement 59" in prompt.text_content()
     frame = page.locator("#live").bounding_box()
     assert frame["y"] + frame["height"] <= 900
     assert frame["x"] + frame["width"] <= page.locator("#prompt").bounding_box()["x"]
+    # a long prompt scrolls in its panel, and the grade form below it stays in view
+    submit = page.locator("#submit").bounding_box()
+    assert submit["y"] + submit["height"] <= 900
+    assert page.locator("#prompt-body").evaluate("body => body.scrollHeight > body.clientHeight")
     # P folds it (the button says what it does), and the choice outlives a reload and the next item
     page.keyboard.press("p")
     assert prompt.is_hidden()
