@@ -706,3 +706,37 @@ def test_when_everything_is_graded_there_is_no_next(clients):
     assert location == f"/item/{ids[0]}?challenge=barsTwo"
     assert "You have a current grade for every item here in barsTwo" in app.get(location).text
     assert app.get("/").headers["location"] != location  # barsOne is still to do
+
+
+def test_the_pinned_prompt_joins_hard_wrapped_lines_but_keeps_lists_headings_and_code():
+    from vizhub_pipeline.grading.web.detail import unwrap_prompt
+
+    prompt = (
+        "# Task\n"
+        "Add brushing to the plot,\n"
+        "  so a reader can select cars.\n"
+        "\n"
+        "- Use d3.brush() on the\n"
+        "  plot area.\n"
+        "* Faded dots\n"
+        "2. Keep the axes\n"
+        "```js\n"
+        "const x = 1;\n"
+        "  const y = 2;\n"
+        "```\n"
+        "After the code\n"
+        "and on.\n"
+    )
+    assert unwrap_prompt(prompt) == (
+        "# Task\n"
+        "Add brushing to the plot, so a reader can select cars.\n"
+        "\n"
+        "- Use d3.brush() on the plot area.\n"
+        "* Faded dots\n"
+        "2. Keep the axes\n"
+        "```js\n"
+        "const x = 1;\n"
+        "  const y = 2;\n"
+        "```\n"
+        "After the code and on."
+    )

@@ -74,8 +74,10 @@ def session(tmp_path, browser, grading_template):  # noqa: F811 (the fixture imp
 
     started = []
 
-    def start(grader="alice", blind=True, before_start=None):
+    def start(grader="alice", blind=True, before_start=None, before_build=None):
         layout = copy_project(grading_template, tmp_path / f"project-{len(started)}")
+        if before_build:
+            before_build(layout)
         server, warnings = build_server(layout, grader, blind=blind)
         if before_start:
             before_start(layout, server)
@@ -337,3 +339,215 @@ def test_not_blind_the_banner_names_the_model_just_graded(session):
     page.locator("#flash").wait_for()
     graded = load_grades(layout)[0]
     assert f"Saved {graded.challenge}: that was {graded.model}" in page.locator("#flash").text_content()
+
+
+def usable(page, item_id: str) -> None:
+    """Wait until the grading page says this item is usable: bound to its keys, its live frame loaded."""
+    page.wait_for_function("id => document.documentElement.dataset.usable === id", arg=item_id)
+
+
+def prefetched(page, *urls: str) -> None:
+    """Wait until the page has prefetched each of these item URLs."""
+    page.wait_for_function(
+        "urls => urls.every(url => (document.documentElement.dataset.prefetched || '').split(' ').includes(url))",
+        arg=list(urls),
+    )
+
+
+def long_prompts(layout: Layout) -> None:
+    """Prompts as long as the longest real ones (60 hard-wrapped lines)."""
+    for challenge in ("barsOne", "barsTwo"):
+        lines = [
+            f"- Requirement {index}: the bars and their axis labels, written out at some length" for index in range(60)
+        ]
+        (layout.challenge_dir(challenge) / "prompt.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_the_prompt_is_pinned_beside_the_live_chart_and_the_choice_is_remembered(session):
+    layout, server, page, traffic = session(before_build=long_prompts)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{server.url}/")
+    prompt = page.locator("#prompt .prompt-text")
+    # pinned by default, and the whole live chart stays in view at 1440x900, beside the prompt
+    assert prompt.is_visible() and "Requirement 59" in prompt.text_content()
+    frame = page.locator("#live").bounding_box()
+    assert frame["y"] + frame["height"] <= 900
+    assert frame["x"] + frame["width"] <= page.locator("#prompt").bounding_box()["x"]
+    # a long prompt scrolls in its panel, and the grade form below it stays in view
+    submit = page.locator("#submit").bounding_box()
+    assert submit["y"] + submit["height"] <= 900
+    assert page.locator("#prompt-body").evaluate("body => body.scrollHeight > body.clientHeight")
+    # P folds it (the button says what it does), and the choice outlives a reload and the next item
+    page.keyboard.press("p")
+    assert prompt.is_hidden()
+    assert page.locator("#prompt [data-pin-toggle]").text_content() == "show"
+    page.reload()
+    assert page.locator("#prompt .prompt-text").is_hidden()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(r"/item/"))
+    page.locator("#prompt [data-pin-toggle]").click()
+    assert page.locator("#prompt .prompt-text").is_visible()
+    page.reload()
+    assert page.locator("#prompt .prompt-text").is_visible()
+    assert traffic.outside == []
+
+
+def big_screenshots(layout: Layout, server) -> None:
+    """Screenshots of the size the screenshot stage takes (the challenge's viewport, 800x600)."""
+    from tests.test_grader_app import tiny_png
+
+    folder = layout.render_dir("barsOne", "baseline/reference")
+    (folder / "screenshot.png").write_bytes(tiny_png(800, 600))
+    (folder / "screenshot-hover-first-bar.png").write_bytes(tiny_png(800, 600))
+
+
+def test_screenshots_are_readable_and_open_in_a_viewer_that_keeps_the_keys(session):
+    layout, server, page, traffic = session(blind=False, before_start=big_screenshots)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{server.url}/")  # not blind: baseline/reference of barsOne first, the item with a render
+    assert page.locator("#model-name").text_content() == "baseline/reference"
+    shots = page.locator(".shots img")
+    assert shots.count() == 2
+    shots.first.scroll_into_view_if_needed()
+    page.wait_for_function("() => [...document.querySelectorAll('.shots img')].every(img => img.complete)")
+    # shown at their own size (one screen pixel per pixel), not as thumbnails
+    assert [round(shots.nth(index).bounding_box()["width"]) for index in range(2)] == [802, 802]  # with the border
+    # a click opens the viewer; the arrows move between the shots; grading keys do nothing while it is open
+    shots.first.click()
+    viewer = page.locator("#shot-viewer")
+    assert viewer.is_visible()
+    assert viewer.locator(".shot-count").text_content() == "1 / 2"
+    first_src = viewer.locator("img").get_attribute("src")
+    page.keyboard.press("ArrowRight")
+    assert viewer.locator(".shot-count").text_content() == "2 / 2"
+    assert viewer.locator("img").get_attribute("src").endswith("/screenshot-hover-first-bar.png")
+    assert viewer.locator(".shot-caption").text_content() == page.locator(".shots figcaption").nth(1).text_content()
+    page.keyboard.press("ArrowRight")  # round to the first
+    assert viewer.locator("img").get_attribute("src") == first_src
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    assert page.url.endswith(page.evaluate("JSON.parse(document.getElementById('grader-data').textContent).url"))
+    assert not page.locator('input[name="functionality"]:checked').count()
+    # the image is at full size in the viewer
+    assert viewer.locator("img").evaluate("img => [img.naturalWidth, img.getBoundingClientRect().width]") == [800, 800]
+    page.keyboard.press("Escape")
+    assert viewer.is_hidden()
+    page.keyboard.press("3")
+    assert page.locator('input[name="functionality"][value="3"]').is_checked()
+    # Enter on a focused screenshot opens the viewer too (and does not submit)
+    page.locator(".shots a").nth(1).focus()
+    page.keyboard.press("Enter")
+    assert viewer.is_visible() and viewer.locator(".shot-count").text_content() == "2 / 2"
+    page.keyboard.press("Escape")
+    assert load_grades(layout) == []
+    # the review page has the same viewer
+    page.goto(f"{server.url}/review/barsOne/baseline__reference")
+    page.locator(".shots a").nth(1).click()
+    assert page.locator("#shot-viewer .shot-count").text_content() == "2 / 2"
+    page.keyboard.press("Escape")
+    assert page.locator("#shot-viewer").is_hidden()
+    assert traffic.outside == []
+
+
+def test_after_a_click_into_the_live_chart_the_keys_are_shown_paused_then_come_back(session):
+    layout, server, page, traffic = session(blind=False)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{server.url}/")
+    frame = page.frame_locator("#live")
+    frame.locator("rect.bar").first.wait_for()
+    paused = page.locator("#keys-paused")
+    assert paused.is_hidden()
+    # a click into the chart (as a brush or a zoom needs) gives the frame the keyboard: say so
+    frame.locator("rect.bar").first.click()
+    paused.wait_for()
+    page.keyboard.press("2")  # goes to the chart, not to the grade
+    assert not page.locator('input[name="functionality"]:checked').count()
+    # the pointer back over the page gives the keys back
+    box = page.locator("#grade-form").bounding_box()
+    page.mouse.move(box["x"] + 10, box["y"] + 10)
+    paused.wait_for(state="hidden")
+    page.keyboard.press("2")
+    assert page.locator('input[name="functionality"][value="2"]').is_checked()
+    # again: a click into the chart pauses them, the pointer over the paused bar itself gives them back
+    frame.locator("rect.bar").nth(1).click()
+    paused.wait_for()
+    page.keyboard.press("Shift+Digit4")
+    assert not page.locator('input[name="aesthetics"]:checked').count()
+    box = paused.bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    paused.wait_for(state="hidden")
+    page.keyboard.press("Shift+Digit4")
+    assert page.locator('input[name="aesthetics"][value="4"]').is_checked()
+    assert traffic.outside == []
+
+
+def post_grade_as(page, server, item_id: str, score: int) -> None:
+    response = page.request.post(
+        f"{server.url}/api/grades",
+        data=json.dumps({"item": item_id, "functionality": score, "aesthetics": score}),
+        headers={"Content-Type": "application/json", "Origin": server.url, "X-Vizhub-Token": server.config.token},
+    )
+    assert response.ok, response.text()
+
+
+def test_prefetch_swaps_in_the_right_next_item_in_blind_order_after_skip_submit_and_resume(session):
+    layout, server, page, traffic = session()  # blind: the order is drawn for this grader
+    items = page.request.get(f"{server.url}/api/items?challenge=barsOne").json()["items"]
+    first, second, third = (item["id"] for item in items)
+    query = "?challenge=barsOne"
+    post_grade_as(page, server, second, 1)  # graded elsewhere: Enter on the first must skip it
+    named = {item["id"]: item["model"] for item in api_items(page, server)}
+    assert named[second] in MODELS and named[first] is None and named[third] is None  # blind
+    # resume: where this grader left off
+    page.goto(f"{server.url}/{query}")
+    page.wait_for_url(f"{server.url}/item/{first}{query}")
+    usable(page, first)
+    # Enter leads to the next ungraded item (the third), S to the next one (the second): both prefetched
+    prefetched(page, f"/item/{third}{query}", f"/item/{second}{query}")
+    page.evaluate("() => { window.stillThisPage = true; }")  # gone if the browser navigates
+    page.keyboard.press("s")
+    page.wait_for_url(f"{server.url}/item/{second}{query}")
+    usable(page, second)
+    assert page.evaluate("() => window.stillThisPage === true"), "S navigated instead of swapping the page in"
+    assert page.locator("#position").text_content() == "2 / 3"
+    assert page.locator("#live").get_attribute("src").endswith(f"/v/{second}/index.html")
+    assert page.title().startswith("2/3 ")
+    # the second is graded, so it is named; its earlier grade is shown and Enter revises it
+    assert page.locator("#model-name").text_content() == named[second]
+    assert page.locator('input[name="functionality"][value="1"]').is_checked()
+    prefetched(page, f"/item/{third}{query}")
+
+    def third_loads() -> list[str]:
+        return [url for url, _ in traffic.requests if url == f"{server.sandbox_url}/v/{third}/index.html"]
+
+    # loaded once, ahead of time, and kept from the first item on (it is where Enter leads from both)
+    assert len(third_loads()) == 1
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/item/{third}{query}")
+    usable(page, third)
+    assert page.evaluate("() => window.stillThisPage === true"), "Enter navigated instead of swapping the page in"
+    # blind: the third is not named, nor is the one just graded in the banner
+    assert page.locator("#model-hidden").is_visible()
+    assert not any(model in page.locator("#page").text_content() for model in MODELS)
+    assert page.locator("#flash").text_content().startswith("Saved barsOne (commit ")
+    # what the prefetch could not know is brought up to date: the progress, and U leads to the first
+    assert page.locator("#progress-mine").text_content() == "1"
+    assert page.locator("#progress-all-mine").text_content() == "1"
+    assert page.locator("#next-open").get_attribute("href") == f"/item/{first}{query}"
+    # the swapped-in frame is the one loaded ahead: not loaded again
+    assert len(third_loads()) == 1
+    assert page.frame_locator("#live").locator("body").count() == 1
+    # the keys work on the swapped-in item: grade it, and the grade is of the third item
+    page.keyboard.press("5")
+    page.keyboard.press("Shift+Digit5")
+    page.keyboard.press("Enter")  # the last item: the summary, no move
+    page.locator("#summary").wait_for()
+    grades = {(grade.functionality, grade.aesthetics) for grade in load_grades(layout)}
+    assert grades == {(1, 1), (2, 1), (5, 5)}
+    # back goes to the item before, loaded afresh
+    page.go_back()
+    page.wait_for_url(f"{server.url}/item/{second}{query}")
+    usable(page, second)
+    assert page.locator("#position").text_content() == "2 / 3"
+    assert traffic.outside == []

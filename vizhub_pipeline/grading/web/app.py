@@ -38,7 +38,7 @@ KEYS = (
     ("U", "next ungraded item"),
     ("S", "skip: the next item, without grading this one"),
     ("F", "flag this item to come back to (again: unflag); flagged items are listed in the session summary"),
-    ("P", "show or hide the prompt"),
+    ("P", "fold or pin the prompt (the browser remembers the choice)"),
     ("?", "this help (Esc closes it)"),
 )
 
@@ -187,6 +187,7 @@ def page_context(config: GraderConfig, item: GradableOutput, challenge_filter: s
         "revealed": not config.blind or status != "ungraded",
         "my_grade": grades.mine.get(item.key),
         "challenge": challenge,
+        "prompt_text": detail.unwrap_prompt(challenge.prompt),
         "challenge_filter": challenge_filter,
         "challenge_ids": sorted(catalog.challenges),
         "query": query,
@@ -331,6 +332,8 @@ def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
     grades = config.catalog.grades()
     position = items.index(item) if item in items else -1
     following = _next_open(items, grades, position) if items else None
+    # where U leads from the following item: its page may have been fetched before this grade
+    after = _next_open(items, grades, items.index(following)) if following else None
     query = f"?{urlencode({'challenge': challenge_filter})}" if challenge_filter else ""
     return {
         "saved": True,
@@ -345,7 +348,9 @@ def submit_grade(config: GraderConfig, body: Any) -> dict[str, Any]:
         "push_command": getattr(result, "push_command", None),
         "warning": warning,
         "next_url": f"/item/{following.id}{query}" if following else None,
+        "next_open_after": f"/item/{after.id}{query}" if after else None,
         "progress": _progress_json(grades.progress(items)),
+        "progress_all": _progress_json(grades.progress(config.catalog.items())) if challenge_filter else None,
     }
 
 

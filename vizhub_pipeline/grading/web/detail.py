@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,3 +188,26 @@ def render_view(render_dir: Path, item: GradableOutput, challenge: Challenge | N
             caption = "initial page" if index == 0 else stem
         view.shots.append(Shot(name=name, caption=caption))
     return view
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|#)")
+
+
+def unwrap_prompt(text: str) -> str:
+    """The prompt with its hard line breaks joined, so it reads well in a narrow column: a line
+    goes on the previous one unless either is blank, it starts a list item or a heading, the
+    previous one is a heading, or it is inside a fenced code block (kept as written)."""
+    lines: list[str] = []
+    fenced = joinable = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            lines.append(line)
+            joinable = False
+            continue
+        if not fenced and joinable and line.strip() and not _LIST_ITEM.match(line):
+            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+            continue
+        lines.append(line)
+        joinable = not fenced and bool(line.strip()) and not line.lstrip().startswith("#")  # a heading ends
+    return "\n".join(lines)

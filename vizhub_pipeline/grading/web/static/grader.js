@@ -1,16 +1,82 @@
 // The grading page: hotkeys, tabs, help, and submitting through POST /api/grades.
+// The next items are prefetched (static/ui.js): after Enter or S the next item is swapped in
+// without a navigation, its live frame already loaded. bind() wires up each item's page.
 (function () {
   "use strict";
-  var data = JSON.parse(document.getElementById("grader-data").textContent);
-  var rubric = JSON.parse(document.getElementById("rubric-data").textContent);
-  var form = document.getElementById("grade-form");
-  var notes = document.getElementById("notes");
-  var message = document.getElementById("form-message");
-  var help = document.getElementById("help");
-  var prompt = document.getElementById("prompt");
+  var UI = window.VizUI;
+  var data, rubric, form, notes, message, help, pin, flagButton;
   var busy = false;
+  var ahead = {};  // url -> VizUI.Prefetch of that item's page
+  var PREFETCH_FOR_MS = 10 * 60 * 1000;  // an older prefetch may be out of date: navigate instead
+  var prefetchOn = UI.stored("vizhub-prefetch") !== "off";
 
-  function go(url) { if (url) { window.location.assign(url); } }
+  // Go to another item: swap in its prefetched page if there is one, else navigate.
+  function go(url, flash) {
+    if (!url) { return; }
+    var found = ahead[url];
+    if (found && Date.now() - found.at < PREFETCH_FOR_MS && found.swap("#live")) {
+      delete ahead[url];
+      delete document.documentElement.dataset.prefetched;
+      bind();
+      if (flash) { showFlash(flash); }
+      window.scrollTo(0, 0);
+      whenUsable(false);
+      return true;
+    }
+    if (flash) {
+      try { window.sessionStorage.setItem("vizhub-flash", flash); } catch (e) { /* private mode */ }
+    }
+    window.location.assign(url);
+    return false;
+  }
+
+  function showFlash(text) {
+    var box = document.getElementById("flash");
+    box.textContent = text;
+    box.hidden = false;
+  }
+
+  // The page is usable once its live frame has loaded: mark it (the benchmark and tests wait for
+  // it), then prefetch where Enter (the next ungraded item) and S (the next item) lead.
+  // (`loaded`: the window's load event, which waits for the frame, has fired for this item.)
+  function whenUsable(loaded) {
+    var frame = document.getElementById("live");
+    var item = data.item;
+    function usable() {
+      if (data.item !== item) { return; }
+      document.documentElement.dataset.usable = item;
+      prefetch();
+    }
+    if (loaded === true || !frame || frame.dataset.loaded === "yes") { usable(); return; }
+    frame.addEventListener("load", function () { frame.dataset.loaded = "yes"; usable(); }, { once: true });
+  }
+
+  // Prefetches still wanted from this item are kept (with their frames), the others dropped.
+  function prefetch() {
+    if (!prefetchOn) { return; }
+    var item = data.item;
+    var urls = [data.nextUrl ? data.nextOpenUrl : null, data.nextUrl].filter(function (url, index, all) {
+      return url && url !== data.url && all.indexOf(url) === index;
+    });
+    Object.keys(ahead).forEach(function (url) {
+      var old = ahead[url];
+      if (urls.indexOf(url) < 0 || old.failed || Date.now() - old.at >= PREFETCH_FOR_MS) {
+        old.discard();
+        delete ahead[url];
+      }
+    });
+    urls.forEach(function (url) {
+      var fetched = ahead[url] || new UI.Prefetch(url, "#live");
+      fetched.at = fetched.at || Date.now();
+      ahead[url] = fetched;
+      fetched.ready.then(function () {
+        if (data.item !== item || ahead[url] !== fetched || !fetched.doc) { return; }
+        var done = (document.documentElement.dataset.prefetched || "").split(" ").filter(Boolean);
+        done.push(url);
+        document.documentElement.dataset.prefetched = done.join(" ");
+      });
+    });
+  }
 
   // This tab's grading session (sessionStorage): when it started, what was graded, skipped, flagged.
   var SESSION_KEY = "vizhub-session";
@@ -30,7 +96,6 @@
   var session = loadSession();
   saveSession();
 
-  var flagButton = document.getElementById("flag-button");
   function showFlag() {
     var on = Object.prototype.hasOwnProperty.call(session.flagged, data.item);
     flagButton.setAttribute("aria-pressed", on ? "true" : "false");
@@ -92,19 +157,28 @@
     box.scrollIntoView({ block: "nearest" });
   }
 
-  function updateProgress(progress) {
+  function updateProgress(progress, all) {
     if (!progress) { return; }
+    data.progress = progress;
     document.getElementById("progress-mine").textContent = progress.mine;
     document.getElementById("progress-everyone").textContent = progress.everyone;
     var meter = document.querySelector("#progress meter");
     if (meter) { meter.value = progress.mine; meter.max = progress.total; }
+    var allMine = document.getElementById("progress-all-mine");
+    if (all && allMine) { allMine.textContent = all.mine; }
+  }
+
+  function setNextOpen(url) {
+    data.nextOpenUrl = url || null;
+    var link = document.getElementById("next-open");
+    if (link && url) { link.href = url; } else if (link) { link.parentNode.removeChild(link); }
   }
 
   function skip() {
     if (busy) { return; }
     remember(session.skipped, data.item);
     saveSession();
-    if (data.nextUrl) { go(data.nextUrl); return; }
+    if (data.nextUrl) { go(data.nextUrl, "Skipped " + data.label + "."); return; }
     say("Skipped. That was the last item.", "");
     showSummary(data.progress);
   }
@@ -169,8 +243,10 @@
         (body.warning ? " Warning: " + body.warning : "") +
         (body.push_command ? " When done: " + body.push_command + ", then open a pull request." : "");
       if (body.next_url && data.nextUrl) {
-        try { window.sessionStorage.setItem("vizhub-flash", text); } catch (e) { /* private mode */ }
-        go(body.next_url);
+        if (go(body.next_url, text)) {  // swapped in: bring what the prefetch could not know up to date
+          updateProgress(body.progress, body.progress_all);
+          setNextOpen(body.next_open_after);
+        }
       } else {  // the last item, or nothing left: sum the session up instead of moving on
         say(text + (body.next_url ? "" : " Everything here is graded."), "ok");
         var status = document.getElementById("item-status");
@@ -190,7 +266,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.isComposing) { return; }
-    if (help.open) { return; }  // the dialog closes itself on Escape
+    if (UI.modalOpen()) { return; }  // help or the screenshot viewer: each closes itself on Escape
     var inNotes = event.target === notes;
     if (event.key === "Enter" && !event.shiftKey && !event.altKey && (inNotes || !typing(event.target))) {
       if (event.target.tagName === "BUTTON" || event.target.tagName === "A") {
@@ -213,44 +289,62 @@
       case "ArrowRight": event.preventDefault(); go(data.nextUrl); return;
       case "KeyN": event.preventDefault(); notes.focus(); return;
       case "KeyU": event.preventDefault(); go(data.nextOpenUrl); return;
-      case "KeyP": event.preventDefault(); prompt.open = !prompt.open; return;
+      case "KeyP": event.preventDefault(); pin.toggle(); return;
       case "KeyS": if (event.shiftKey) { return; } event.preventDefault(); skip(); return;
       case "KeyF": if (event.shiftKey) { return; } event.preventDefault(); toggleFlag(); return;
     }
     if (event.key === "?") { event.preventDefault(); help.showModal(); }
   });
 
-  form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
-  form.addEventListener("change", function (event) {
-    if (event.target.name === "functionality" || event.target.name === "aesthetics") { showRubric(event.target.name); }
-  });
-  showRubric("functionality");
-  showRubric("aesthetics");
+  // Wire up the item's page: on load, and again after a prefetched item is swapped in.
+  function bind() {
+    data = JSON.parse(document.getElementById("grader-data").textContent);
+    rubric = JSON.parse(document.getElementById("rubric-data").textContent);
+    form = document.getElementById("grade-form");
+    notes = document.getElementById("notes");
+    message = document.getElementById("form-message");
+    help = document.getElementById("help");
+    flagButton = document.getElementById("flag-button");
+    pin = UI.pin(document.getElementById("prompt"), "vizhub-prompt");
+    busy = false;
 
-  document.getElementById("help-button").addEventListener("click", function () { help.showModal(); });
-  document.getElementById("skip-button").addEventListener("click", skip);
-  flagButton.addEventListener("click", toggleFlag);
-  showFlag();
+    form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "functionality" || event.target.name === "aesthetics") { showRubric(event.target.name); }
+    });
+    showRubric("functionality");
+    showRubric("aesthetics");
 
-  var select = document.getElementById("challenge-select");
-  select.addEventListener("change", function () {
-    go(select.value ? "/?challenge=" + encodeURIComponent(select.value) : "/");
-  });
+    document.getElementById("help-button").addEventListener("click", function () { help.showModal(); });
+    document.getElementById("skip-button").addEventListener("click", skip);
+    flagButton.addEventListener("click", toggleFlag);
+    showFlag();
 
-  Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (tab) {
-    tab.addEventListener("click", function () {
-      Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (other) {
-        other.classList.toggle("active", other === tab);
-        document.getElementById(other.dataset.panel).hidden = other !== tab;
+    var select = document.getElementById("challenge-select");
+    select.addEventListener("change", function () {
+      window.location.assign(select.value ? "/?challenge=" + encodeURIComponent(select.value) : "/");
+    });
+
+    Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (tab) {
+      tab.addEventListener("click", function () {
+        Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (other) {
+          other.classList.toggle("active", other === tab);
+          document.getElementById(other.dataset.panel).hidden = other !== tab;
+        });
       });
     });
-  });
+  }
+
+  bind();
+  UI.shotViewer();
+  UI.keysPause("#live");
+  // a swapped-in item has its own URL: going back or forward to one loads it afresh
+  window.addEventListener("popstate", function () { window.location.reload(); });
+  if (document.readyState === "complete") { whenUsable(true); } else {
+    window.addEventListener("load", function () { whenUsable(true); }, { once: true });
+  }
 
   var flash = null;
   try { flash = window.sessionStorage.getItem("vizhub-flash"); window.sessionStorage.removeItem("vizhub-flash"); } catch (e) { /* private mode */ }
-  if (flash) {
-    var box = document.getElementById("flash");
-    box.textContent = flash;
-    box.hidden = false;
-  }
+  if (flash) { showFlash(flash); }
 })();
