@@ -8,12 +8,13 @@ error); a failing one as what it guards (escaped, lost). Prints the counts per a
 way in the same run (the start-up every file pays), and the cases over 2 s without the ``slow``
 marker. Exits 1 unless every case ran and none escaped, lost data or hung.
 
-Run: .venv/bin/python bench/bench_hostile.py [--limit 180] [--workers 2] [tests/hostile ...]
+Run: .venv/bin/python bench/bench_hostile.py [--limit 180] [--workers 2] [--logs DIR] [tests/hostile ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -61,13 +62,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=float, default=180.0, help="seconds before a case counts as hung")
     parser.add_argument("--workers", type=int, default=2, help="test files run at once")
+    parser.add_argument("--logs", type=Path, help="keep each pytest run's output and event log in this folder")
     parser.add_argument("targets", nargs="*", default=["tests"], help="test folders or files (default: tests)")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     baseline = min(trivial_run(args.limit) for _ in range(3))
     started = time.perf_counter()
-    tally: Tally = run_suite(ROOT, args.targets, limit=args.limit, workers=args.workers)
+    tally: Tally = run_suite(ROOT, args.targets, limit=args.limit, workers=args.workers, logs=args.logs)
     wall = time.perf_counter() - started
+    load_after = os.getloadavg()[0]
 
     files = len({case.file for case in tally.cases})
     print(
@@ -84,7 +88,7 @@ def main() -> None:
         print(line((area or "total", *(str(counts[name]) for name in names), controls)))
     print(
         f"wall time {wall:.1f} s in {tally.runs} pytest runs; one trivial pytest run {baseline:.2f} s (best of 3): "
-        f"{wall / baseline:.0f}x"
+        f"{wall / baseline:.0f}x; load average {load_before:.1f} before, {load_after:.1f} after"
     )
     ran = [case for case in tally.cases if case.seconds is not None]
     if ran:

@@ -328,8 +328,18 @@ def _last_frame(hung_file: Path) -> str:
     return (mine or frames or ["no traceback"])[0]
 
 
-def run_suite(rootdir: Path, targets: Iterable[str] = ("tests",), *, limit: float = 180.0, workers: int = 2) -> Tally:
-    """Collect the hostile cases under ``targets`` (relative to ``rootdir``) and run them, file by file."""
+def run_suite(
+    rootdir: Path,
+    targets: Iterable[str] = ("tests",),
+    *,
+    limit: float = 180.0,
+    workers: int = 2,
+    logs: Path | None = None,
+) -> Tally:
+    """Collect the hostile cases under ``targets`` (relative to ``rootdir``) and run them, file by file.
+
+    Each pytest run's output and event log go to ``logs`` if given (kept), else to a temporary folder.
+    """
     collected = collect(rootdir, list(targets))
     cases = [Case(event["id"], **_fields(event), slow=event["slow"]) for event in collected]
     tally = Tally(cases)
@@ -338,8 +348,10 @@ def run_suite(rootdir: Path, targets: Iterable[str] = ("tests",), *, limit: floa
         by_file.setdefault(case.file, {})[case.id] = case
     # the files with the most slow cases first, so that two workers finish together
     order = sorted(by_file, key=lambda name: (-sum(c.slow for c in by_file[name].values()), name))
-    with tempfile.TemporaryDirectory(prefix="hostile-run-") as folder, ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(_run_file, rootdir, name, by_file[name], limit, Path(folder), tally) for name in order]
+    with tempfile.TemporaryDirectory(prefix="hostile-run-") as temporary, ThreadPoolExecutor(workers) as pool:
+        folder = Path(temporary) if logs is None else logs
+        folder.mkdir(parents=True, exist_ok=True)
+        futures = [pool.submit(_run_file, rootdir, name, by_file[name], limit, folder, tally) for name in order]
         for future in futures:
             future.result()
     return tally

@@ -153,6 +153,7 @@ def test_a_wrong_output_fails_with_the_test_messages(tmp_path):
     assert "FAIL add(2, 3): expected 5, got -1" in result.stderr
 
 
+@pytest.mark.slow  # runs until a time limit of seconds
 @pytest.mark.hostile(area="code", guards="hang", outcome="clear_error")
 def test_an_endless_test_times_out(tmp_path):
     folder = hostile(tmp_path / "out", "console.log('spinning');\nwhile (true) {}\n")
@@ -392,6 +393,7 @@ for (const where of attempts) {{
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.slow  # a fork bomb in the sandbox
 @pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_process_limit_stops_a_fork_bomb(tmp_path):
     token = f"bomb-{uuid.uuid4().hex}"
@@ -421,6 +423,7 @@ process.exit(0);
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.slow  # runs until a time limit of seconds
 @pytest.mark.hostile(area="code", guards="hang", outcome="held")
 def test_a_runaway_process_tree_is_killed_at_the_time_limit(tmp_path):
     token = f"tree-{uuid.uuid4().hex}"
@@ -438,6 +441,7 @@ setInterval(() => {{}}, 1000);
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.slow  # runs until a time limit of seconds
 @pytest.mark.hostile(area="code", guards="hang", outcome="held")
 def test_an_endless_fork_bomb_ends_at_the_time_limit(tmp_path):
     token = f"forever-{uuid.uuid4().hex}"

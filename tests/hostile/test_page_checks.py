@@ -14,7 +14,8 @@ from tests.render_helpers import BrowserThread
 from vizhub_pipeline.core.challenges import Check
 from vizhub_pipeline.screenshot.checks import run_checks
 
-pytestmark = pytest.mark.hostile(area="pages", guards="escape", outcome="held")
+# every case renders in the real Chromium
+pytestmark = [pytest.mark.slow, pytest.mark.hostile(area="pages", guards="escape", outcome="held")]
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>{script}</head>
 <body><p id="far" style="position: absolute; left: 1500px; top: 0">far</p>
