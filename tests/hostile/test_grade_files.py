@@ -22,6 +22,7 @@ from vizhub_pipeline.grading.errors import GradeError
 from vizhub_pipeline.grading.submit import check_can_commit, submit_judgements
 
 pytestmark = [
+    pytest.mark.slow,  # each case starts Python child processes that commit grades (as test_grades.py's two graders)
     pytest.mark.usefixtures("isolated_git"),
     pytest.mark.hostile(area="grade files", guards="loss", outcome="held"),
 ]
