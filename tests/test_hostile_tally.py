@@ -115,6 +115,7 @@ def test_a_malformed_marker_says_what_is_wrong(kwargs, says):
     assert str(info.value).startswith(says)
 
 
+@pytest.mark.slow  # a pytest subprocess
 def test_a_malformed_marker_stops_the_collection_naming_the_test(tmp_path):
     (tmp_path / "pytest.ini").write_text(INI, encoding="utf-8")
     (tmp_path / "test_bad.py").write_text(
