@@ -102,6 +102,9 @@ SLOW_TESTS = (
 
 
 def pytest_collection_modifyitems(config, items):
+    from tests.hostile_tally import check_markers
+
+    check_markers(items)
     collected: dict[str, set[str]] = {}
     for item in items:
         collected.setdefault(item.path.name, set()).add(getattr(item, "originalname", item.name))

@@ -95,6 +95,7 @@ def loaded(browser, folder, files, **kwargs):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_own_files_under_the_page_origin_and_nothing_else(browser, tmp_path):
     html = """<body><script>
     window.results = {};
@@ -182,6 +183,7 @@ def test_time_is_virtual_and_random_is_seeded(browser, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_dialogs_popups_service_workers_and_navigation_are_neutralised(browser, tmp_path):
     html = """<body><p>still here</p><script>
     window.answers = [alert("hi"), confirm("ok?"), prompt("name?"), window.open("https://evil.example/")];
@@ -209,6 +211,7 @@ def test_dialogs_popups_service_workers_and_navigation_are_neutralised(browser, 
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_webrtc_cannot_reach_a_stun_server(browser, tmp_path):
     """STUN/TURN traffic is not a request routes can see: WebRTC is taken away, in child frames too."""
     import socket
@@ -245,6 +248,7 @@ def test_webrtc_cannot_reach_a_stun_server(browser, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="hang", outcome="held")
 def test_endless_loop_times_out_and_the_next_page_is_fine(browser, tmp_path):
     page = open_site(browser, tmp_path / "loop", {"index.html": "<body><script>while (true) {}</script></body>"})
     with pytest.raises(PageTimeoutError, match="the page did not load within 1 s"):
@@ -258,6 +262,7 @@ def test_endless_loop_times_out_and_the_next_page_is_fine(browser, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="hang", outcome="clear_error")
 def test_crashed_page_and_lost_browser(browser, tmp_path):
     page = loaded(browser, tmp_path / "crash", {"index.html": "<body>x</body>"})
 

@@ -153,6 +153,8 @@ def test_a_wrong_output_fails_with_the_test_messages(tmp_path):
     assert "FAIL add(2, 3): expected 5, got -1" in result.stderr
 
 
+@pytest.mark.slow  # runs until a time limit of seconds
+@pytest.mark.hostile(area="code", guards="hang", outcome="clear_error")
 def test_an_endless_test_times_out(tmp_path):
     folder = hostile(tmp_path / "out", "console.log('spinning');\nwhile (true) {}\n")
     result = run(folder, Limits(seconds=3))
@@ -166,6 +168,7 @@ def test_a_missing_entry_file_is_an_error(tmp_path):
     assert result.message == "the entry file index.mjs is missing from the output"
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="clear_error")
 def test_a_symbolic_link_in_the_output_is_an_error(tmp_path):
     folder = write_output(tmp_path / "out", {"functions.mjs": FUNCTIONS, "index.mjs": TEST})
     (folder / "passwd.mjs").symlink_to("/etc/passwd")
@@ -241,6 +244,7 @@ def test_protected_file_in_a_subfolder_the_output_lacks(tmp_path):
     assert (result.status, result.stdout) == ("passed", "4/4 passed\n")
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_the_output_folder_is_never_modified(open_place):
     script = """\
 import fs from "node:fs";
@@ -263,6 +267,7 @@ console.log("copy changed:", fs.readdirSync(".").sort().join(","));
 # hostile outputs
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_cannot_read_outside_its_copy(open_place):
     secret = open_place / "outside" / "secret.txt"
     secret.parent.mkdir()
@@ -290,6 +295,7 @@ for (const target of {json.dumps(targets)}) {{
     assert_next_run_passes(open_place)
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_sees_no_variable_of_the_callers_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-test-5b1c")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-secret-test-9d2e")
@@ -308,6 +314,7 @@ console.log(fs.readFileSync("/proc/1/environ", "utf8"));
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_cannot_write_outside_its_copy(open_place):
     folder = open_place / "out"
     targets = [str(open_place / "pwned.txt"), str(folder / "functions.mjs"), "/pwned.txt", "/tmp/pwned.txt"]
@@ -336,6 +343,7 @@ for (const target of {json.dumps(targets)}) {{
     assert_next_run_passes(open_place)
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_cannot_fill_more_than_its_disk(tmp_path):
     script = """\
 import fs from "node:fs";
@@ -355,6 +363,7 @@ try {
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_cannot_reach_a_loopback_listener(tmp_path):
     name = f"vizhub-coderun-{uuid.uuid4().hex}"
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, socket.socket(socket.AF_UNIX) as unix:
@@ -384,6 +393,8 @@ for (const where of attempts) {{
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.slow  # a fork bomb in the sandbox
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_process_limit_stops_a_fork_bomb(tmp_path):
     token = f"bomb-{uuid.uuid4().hex}"
     script = f"""\
@@ -412,6 +423,8 @@ process.exit(0);
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.slow  # runs until a time limit of seconds
+@pytest.mark.hostile(area="code", guards="hang", outcome="held")
 def test_a_runaway_process_tree_is_killed_at_the_time_limit(tmp_path):
     token = f"tree-{uuid.uuid4().hex}"
     child = f"/*{token}*/ process.on('SIGTERM', () => {{}}); setInterval(() => {{}}, 1000);"
@@ -428,6 +441,8 @@ setInterval(() => {{}}, 1000);
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.slow  # runs until a time limit of seconds
+@pytest.mark.hostile(area="code", guards="hang", outcome="held")
 def test_an_endless_fork_bomb_ends_at_the_time_limit(tmp_path):
     token = f"forever-{uuid.uuid4().hex}"
     bomb = f"""/*{token}*/ const {{ spawn }} = require("node:child_process");
@@ -450,6 +465,7 @@ setInterval(() => {{}}, 1000);
     assert_next_run_passes(tmp_path)
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_cannot_use_more_memory_than_its_cap(tmp_path):
     script = """\
 const kept = [];
@@ -473,6 +489,7 @@ try {
 # what is captured
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_output_is_capped_and_says_so(tmp_path):
     script = """\
 process.stdout.write("é".repeat(300000));
@@ -486,6 +503,7 @@ process.stderr.write("x".repeat(100000));
     assert (whole.stdout, whole.stdout_cut) == ("short\n", False)
 
 
+@pytest.mark.hostile(area="code", guards="escape", outcome="held")
 def test_host_paths_in_the_output_become_placeholders(open_place):
     folder = open_place / "out"
     home_file = str(Path.home() / "notes.txt")

@@ -120,6 +120,7 @@ def test_a_reply_without_file_blocks_is_unparseable_and_kept(project, loopback):
     assert "no file blocks" in generation.error
 
 
+@pytest.mark.hostile(area="replies", guards="escape", outcome="clear_error")
 def test_paths_outside_the_item_folder_are_refused_and_recorded(project, loopback, tmp_path):
     loopback.default = Behaviour(
         reply="**../../escape.html**\n```html\nx\n```\n**/tmp/abs.html**\n```html\nx\n```\n"

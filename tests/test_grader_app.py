@@ -257,6 +257,7 @@ def test_item_details_and_missing_item(clients, layout):
 # --------------------------------------------------------------------------- the page
 
 
+@pytest.mark.hostile(area="grader", guards="escape", outcome="held")
 def test_page_embeds_the_output_sandboxed_and_hides_the_model(clients):
     apps, app, _ = clients
     start = app.get("/")
@@ -426,6 +427,7 @@ def test_changed_output_needs_a_new_grade(clients, layout):
         ("extra", 1, "unknown field(s): extra"),
     ],
 )
+@pytest.mark.hostile(area="grader", guards="loss", outcome="clear_error")
 def test_bad_scores_and_fields_are_refused_and_write_nothing(clients, layout, field, value, message):
     apps, app, _ = clients
     body = {"item": item_id_of(apps, "barsOne", "openai/gpt-4o"), "functionality": 3, "aesthetics": 3, field: value}
@@ -443,6 +445,7 @@ def test_unknown_item_is_404_and_writes_nothing(clients, layout):
     assert grade_rows(layout) == []
 
 
+@pytest.mark.hostile(area="grader", guards="loss", outcome="clear_error")
 def test_malformed_bodies(clients, layout):
     apps, app, _ = clients
     headers = {"Origin": APP, "X-Vizhub-Token": apps.config.token}
@@ -470,6 +473,7 @@ def test_malformed_bodies(clients, layout):
         ({"Sec-Fetch-Site": "cross-site"}, "cross-site check failed: Sec-Fetch-Site is 'cross-site'"),
     ],
 )
+@pytest.mark.hostile(area="grader", guards="escape", outcome="clear_error")
 def test_cross_site_submissions_are_refused(clients, layout, headers, message):
     apps, app, _ = clients
     response = post_grade(
@@ -483,6 +487,7 @@ def test_cross_site_submissions_are_refused(clients, layout, headers, message):
     assert grade_rows(layout) == []
 
 
+@pytest.mark.hostile(area="grader", guards="escape", outcome="clear_error")
 def test_foreign_host_header_is_refused(clients):
     apps, app, sandbox = clients
     for client in (app, sandbox):
@@ -507,6 +512,7 @@ def test_foreign_host_header_is_refused(clients):
         "/static/%2e%2e/app.py",
     ],
 )
+@pytest.mark.hostile(area="grader", guards="escape", outcome="held")
 def test_app_file_routes_stay_in_their_folders(clients, layout, path):
     apps, app, _ = clients
     item = item_id_of(apps, "barsOne", "baseline/reference")
@@ -535,6 +541,7 @@ def test_app_file_routes_stay_in_their_folders(clients, layout, path):
         "/api/items",
     ],
 )
+@pytest.mark.hostile(area="grader", guards="escape", outcome="held")
 def test_sandbox_routes_stay_in_their_folders(layout, path):
     folder = layout.visualization_dir("barsOne", "openai/gpt-4o")
     (layout.root / "secret.csv").write_text("top,secret\n")
@@ -579,6 +586,7 @@ def test_rewrite_cdn_urls():
     assert rewrite_cdn_urls("https://evil.example/cdn.jsdelivr.net/x") == "https://evil.example/cdn.jsdelivr.net/x"
 
 
+@pytest.mark.hostile(area="grader", guards="escape", outcome="held")
 def test_safe_join():
     from vizhub_pipeline.grading.web.guard import safe_join
 

@@ -234,6 +234,7 @@ Promise.all(Object.entries(probes).map(([key, probe]) => {
 """
 
 
+@pytest.mark.hostile(area="grader", guards="escape", outcome="held")
 def test_hostile_visualization_reaches_neither_the_grader_nor_the_network(session):
     def plant(layout: Layout, server):
         files = {"index.html": HOSTILE.replace("APP_ORIGIN", server.url), "data.csv": "name,value\na,1\n"}

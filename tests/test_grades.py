@@ -74,6 +74,7 @@ def test_grader_names_become_slugs(name, slug):
         ),
     ],
 )
+@pytest.mark.hostile(area="grade files", guards="escape", outcome="clear_error")
 def test_unusable_grader_names_are_refused(name, message):
     with pytest.raises(GradeError) as info:
         slugify_grader(name)
@@ -170,6 +171,7 @@ def test_a_later_grade_supersedes_the_earlier_one_when_read(layout):
     assert sorted(latest_by_grader(load_grades(layout))) == ["alice", "bob"]
 
 
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="held")
 def test_notes_survive_commas_quotes_newlines_and_formula_prefixes(layout):
     notes = [
         "a, b",
@@ -244,6 +246,7 @@ def test_notes_survive_commas_quotes_newlines_and_formula_prefixes(layout):
         ),
     ],
 )
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="clear_error")
 def test_bad_grades_are_refused_and_nothing_is_written(layout, changes, message):
     submit_grades(layout, [make_grade(notes="kept")])
     before = (layout.root / FILE).read_bytes()
@@ -256,6 +259,7 @@ def test_bad_grades_are_refused_and_nothing_is_written(layout, changes, message)
 
 
 @pytest.mark.parametrize("grader", ["al/ice", "../alice", "al ice", ""])
+@pytest.mark.hostile(area="grade files", guards="escape", outcome="clear_error")
 def test_unsafe_grader_in_a_grade_is_refused(layout, grader):
     with pytest.raises(GradeError) as info:
         submit_grades(layout, [make_grade(grader=grader)])
@@ -290,6 +294,7 @@ def test_appending_keeps_a_bom_crlf_or_lf_file_valid(layout):
     assert status(layout.root) == []
 
 
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="clear_error")
 def test_a_file_with_a_wrong_header_is_not_appended_to(layout):
     path = layout.root / FILE
     path.parent.mkdir(parents=True)
@@ -302,6 +307,7 @@ def test_a_file_with_a_wrong_header_is_not_appended_to(layout):
     assert path.read_text() == "challenge,model,score\n"
 
 
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="clear_error")
 def test_a_file_with_an_unclosed_quote_is_not_appended_to(layout):
     path = layout.root / FILE
     path.parent.mkdir(parents=True)
@@ -424,6 +430,7 @@ for i in range(int(sys.argv[3])):
 
 
 @pytest.mark.parametrize("graders", [("alice", "alice"), ("alice", "bob")], ids=["same-file", "two-files"])
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="held")
 def test_two_processes_grading_at_once_lose_no_row(layout, graders):
     root = layout.root
     count = 12
@@ -479,6 +486,7 @@ def test_appending_to_an_older_file_rewrites_it_in_the_current_format(layout):
     assert status(layout.root) == []
 
 
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="held")
 def test_the_same_grader_on_two_branches_merges_with_git(layout):
     """Two grading branches both add to results/grades/alice-<day>.csv, with multi-line notes;
     the shipped .gitattributes makes `git merge` keep the rows of both, and the result reads back."""

@@ -190,6 +190,7 @@ def test_notes_are_one_line_and_read_back_exactly(note, stored):
     assert notes.decode_note(stored) == note
 
 
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="held")
 def test_random_notes_read_back_exactly_through_a_file(tmp_path):
     rnd = random.Random(3)
     alphabet = ["a", " ", ",", '"', "'", "=", "+", "-", "@", "\t", "\n", "\r", "\\", "n", "r", "é", "\u2028"]

@@ -80,11 +80,13 @@ def test_cdn_forms_map_to_local_files(mirror, url, path):
         ("https://cdn.jsdelivr.net/npm/vega@5/+esm", "no local ES module for https://cdn.jsdelivr.net/npm/vega@5/+esm"),
     ],
 )
+@pytest.mark.hostile(area="pages", guards="escape", outcome="clear_error")
 def test_what_the_mirror_refuses_says_why(mirror, url, reason):
     resolved = mirror.resolve(url)
     assert (resolved.path, resolved.body, resolved.reason) == (None, None, reason)
 
 
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_other_hosts_are_not_the_mirrors(mirror):
     assert not mirror.handles("https://example.com/d3.v7.min.js")
     assert not mirror.handles("http://vizhub.local/index.html")

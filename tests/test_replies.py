@@ -81,18 +81,21 @@ def test_a_bare_html_document_without_fences_is_the_entry():
 @pytest.mark.parametrize(
     "name", ["../x.html", "/etc/passwd", "a\\b.html", "C:/x.html", "a/../../b", ".git/config", "./../y"]
 )
+@pytest.mark.hostile(area="replies", guards="escape", outcome="clear_error")
 def test_paths_outside_the_folder_are_refused_and_recorded(name):
     parsed = parse_reply(f"**{name}**\n```html\nbad\n```\n**index.html**\n```html\ngood\n```", KNOWN)
     assert parsed.files == {"index.html": "good\n"}
     assert len(parsed.refused) == 1 and name in parsed.refused[0]
 
 
+@pytest.mark.hostile(area="replies", guards="escape", outcome="held")
 def test_read_only_files_cannot_be_replaced():
     parsed = parse_reply("**data.csv**\n```csv\na,b\n1,2\n```", KNOWN, read_only={"data.csv"})
     assert parsed.files == {} and parsed.refused == ["data.csv: read-only data file"]
 
 
 @pytest.mark.parametrize("name", ["meta.json", "response.md", "./meta.json"])
+@pytest.mark.hostile(area="replies", guards="escape", outcome="held")
 def test_the_pipelines_own_record_files_cannot_be_written_by_a_reply(name):
     parsed = parse_reply(f"**{name}**\n```json\n{{}}\n```\n**index.html**\n```html\ngood\n```", KNOWN)
     assert parsed.files == {"index.html": "good\n"}

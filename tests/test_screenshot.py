@@ -82,6 +82,7 @@ def hostile_run(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="hang", outcome="held")
 def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
     layout, summary, renders, _ = hostile_run
     statuses = {model: render.status for model, render in renders.items()}
@@ -111,6 +112,7 @@ def test_every_hostile_page_ends_as_a_recorded_status(hostile_run):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="hang", outcome="clear_error")
 def test_failures_say_why(hostile_run):
     _, _, renders, lines = hostile_run
     missing = renders["t/01-missing-entry"]
@@ -134,6 +136,7 @@ def test_failures_say_why(hostile_run):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="hang", outcome="held")
 def test_the_page_after_an_endless_loop_renders_normally(hostile_run):
     layout, _, renders, _ = hostile_run
     after = renders["t/03-after-loop"]
@@ -144,6 +147,7 @@ def test_the_page_after_an_endless_loop_renders_normally(hostile_run):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_network_and_navigation_are_cut_off_and_recorded(hostile_run):
     _, _, renders, _ = hostile_run
     assert renders["t/07-fetch-outside"].blocked_requests == ("https://api.example.com/data.json",)
@@ -465,6 +469,7 @@ CONCURRENT = ScreenshotParams(timeout=10.0, settle_ms=2000, step_ms=500, concurr
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_hostile_pages_beside_normal_ones_at_once(project):
     hostile = {
         "h/endless-loop": page("while (true) {}"),
@@ -524,6 +529,7 @@ def test_concurrency_one_and_three_give_the_same_bytes(small_project):
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_pages_on_a_browser_another_page_took_down_render_again(project, monkeypatch):
     """A context that will not close takes the browser down; the pages in flight beside it
     are not blamed: they render again on the new browser, and the page itself keeps its result."""
@@ -582,6 +588,7 @@ def test_pages_on_a_browser_another_page_took_down_render_again(project, monkeyp
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_a_page_beside_a_history_flood_renders_as_it_does_alone(project):
     """A page that floods history.pushState stalls the browser for its neighbours; the
     neighbour's result must still be its own (rendered), at any concurrency."""

@@ -48,6 +48,7 @@ def test_clean_files_exit_0(layout):
     assert result.output == "OK: 2 grade file(s), no problems.\n"
 
 
+@pytest.mark.hostile(area="grade files", guards="escape", outcome="clear_error")
 def test_every_problem_is_listed_with_its_line(layout):
     future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = [
@@ -134,6 +135,7 @@ def test_file_names_and_unreadable_files(layout, tmp_path):
     ]
 
 
+@pytest.mark.hostile(area="grade files", guards="escape", outcome="clear_error")
 def test_files_that_are_not_read_are_problems_not_ignored(layout, monkeypatch):
     monkeypatch.chdir(layout.root)
     _file(layout, "alice-2026-11-28.csv", HEADER + "\n" + ROW + "\n")
@@ -155,6 +157,7 @@ def test_files_that_are_not_read_are_problems_not_ignored(layout, monkeypatch):
     ]
 
 
+@pytest.mark.hostile(area="grade files", guards="escape", outcome="clear_error")
 def test_a_double_byte_order_mark_is_a_problem(layout):
     path = _file(layout, "alice-2026-11-28.csv", "\ufeff" + HEADER + "\n" + ROW + "\n", bom=True)
     result = _validate(layout, path)

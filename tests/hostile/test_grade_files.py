@@ -21,7 +21,11 @@ from vizhub_pipeline.grading import gitrepo
 from vizhub_pipeline.grading.errors import GradeError
 from vizhub_pipeline.grading.submit import check_can_commit, submit_judgements
 
-pytestmark = pytest.mark.usefixtures("isolated_git")
+pytestmark = [
+    pytest.mark.slow,  # each case starts Python child processes that commit grades (as test_grades.py's two graders)
+    pytest.mark.usefixtures("isolated_git"),
+    pytest.mark.hostile(area="grade files", guards="loss", outcome="held"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 REL = "results/grades/alice-2026-11-28.csv"
@@ -132,6 +136,7 @@ def test_the_next_grade_removes_the_lock_a_killed_grade_commit_left(tmp_path, po
     git(root, "commit", "-q", "--allow-empty", "-m", "git still commits")
 
 
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="clear_error")
 def test_a_lock_of_a_live_grade_commit_is_reported_with_its_process_and_kept(tmp_path):
     root = _project_with_one_grade(tmp_path)
     child = _start_child(root, SECOND, "locked")
@@ -157,6 +162,7 @@ def test_a_lock_of_a_live_grade_commit_is_reported_with_its_process_and_kept(tmp
         child.communicate()
 
 
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="clear_error")
 def test_a_lock_naming_a_dead_process_on_another_host_is_not_removed(tmp_path, monkeypatch):
     root = _project_with_one_grade(tmp_path)
     lock = root / ".git" / "index.lock"
@@ -168,6 +174,7 @@ def test_a_lock_naming_a_dead_process_on_another_host_is_not_removed(tmp_path, m
     assert json.loads(lock.read_text()) == owner
 
 
+@pytest.mark.hostile(area="grade files", guards="loss", outcome="clear_error")
 def test_branch_checked_out_in_another_worktree_is_refused_as_git_refuses_it(tmp_path):
     root = _project_with_one_grade(tmp_path)
     other = tmp_path / "other"

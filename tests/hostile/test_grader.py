@@ -15,6 +15,8 @@ from vizhub_pipeline.core.params import GradeParams, Params
 from vizhub_pipeline.core.terminal_text import for_terminal
 from vizhub_pipeline.grading.terminal import run_grading_session
 
+pytestmark = pytest.mark.hostile(area="grader", guards="escape", outcome="held")
+
 FAKE = "\nAll 12 checks passed"
 # driven in the real Chromium: slow, and skipped where there is none
 in_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs a Chromium (set up with `make setup`)")
@@ -219,6 +221,7 @@ def test_blind_item_ids_are_salted_per_project_and_stable_across_restarts(tmp_pa
 
 
 @pytest.mark.parametrize("notes", ["\ud800", "fine \udfff then", "\udc80\ud800"])
+@pytest.mark.hostile(area="grader", guards="loss", outcome="clear_error")
 def test_a_note_with_a_lone_surrogate_is_refused_naming_the_field(tmp_path, grading_template, notes):  # noqa: F811
     from tests.test_grader_app import copy_project, item_id_of, make_clients
 
@@ -287,6 +290,7 @@ def test_stage_output_lines_are_printed_escaped(capsys):
     assert captured.out == "a plain line\n"
 
 
+@pytest.mark.hostile(area="grader", guards="escape", outcome="clear_error")
 def test_a_damaged_grader_secret_is_a_clear_error_naming_the_file(tmp_path):
     from vizhub_pipeline.core.errors import InputError
     from vizhub_pipeline.grading.web.items import project_secret

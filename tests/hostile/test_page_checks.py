@@ -14,6 +14,9 @@ from tests.render_helpers import BrowserThread
 from vizhub_pipeline.core.challenges import Check
 from vizhub_pipeline.screenshot.checks import run_checks
 
+# every case renders in the real Chromium
+pytestmark = [pytest.mark.slow, pytest.mark.hostile(area="pages", guards="escape", outcome="held")]
+
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>{script}</head>
 <body><p id="far" style="position: absolute; left: 1500px; top: 0">far</p>
 <div id="chart"><svg width="50" height="50"><rect width="50" height="50" fill="blue"></rect></svg></div>
@@ -87,6 +90,7 @@ def honest(browser, tmp_path_factory):
     return answers(browser, tmp_path_factory.mktemp("honest"), "")
 
 
+@pytest.mark.hostile(area="pages", outcome="control")
 def test_the_plain_page_fails_what_it_lacks(honest):
     by_name = {result.name: result for result in honest}
     assert {name for name, result in by_name.items() if result.passed} == {"fits"}

@@ -19,6 +19,9 @@ from vizhub_pipeline.generate.names import MAX_DEPTH, name_conflicts, name_probl
 from vizhub_pipeline.generate.replies import parse_reply
 from vizhub_pipeline.generate.stage import KEPT_OF_A_LONG_REPLY, over_cap, run_generate
 
+# a bad name used to abort the whole run and lose the other items' results
+pytestmark = pytest.mark.hostile(area="replies", guards="loss", outcome="clear_error")
+
 FAST = GenerateParams(retries=1, backoff=0.01, timeout=5)
 GOOD = "**index.html**\n```html\n<p>model output</p>\n```\n"
 LONG_PART = "n" * 300 + ".js"
@@ -33,6 +36,7 @@ def block(name: str, body: str = "x") -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+@pytest.mark.hostile(area="replies", guards="hang", outcome="held")
 def test_hostile_shapes_parse_to_the_right_files(case: ReplyCase):
     """Sized like the audit's line: a quadratic parser takes minutes on each of these."""
     parsed = parse_reply(case.build(80_000), KNOWN)
@@ -40,6 +44,7 @@ def test_hostile_shapes_parse_to_the_right_files(case: ReplyCase):
     assert parsed.invalid == [] and parsed.refused == []
 
 
+@pytest.mark.hostile(area="replies", guards="hang", outcome="held")
 def test_the_audits_80_kb_line_of_dashes_parses():
     line = "-".join(["a"] * 40_000)
     parsed = parse_reply(f"Notes:\n{line}\n```html\n<p>x</p>\n```\n", KNOWN)
@@ -47,6 +52,7 @@ def test_the_audits_80_kb_line_of_dashes_parses():
     assert parse_reply(f"{line} index.html\n```html\n<p>y</p>\n```\n", {}).files == {"index.html": "<p>y</p>\n"}
 
 
+@pytest.mark.hostile(area="replies", outcome="control")
 def test_an_ordinary_reply_parses_whole():
     parsed = parse_reply(ordinary_reply(200_000), KNOWN)
     assert sorted(parsed.files) == ["index.html", "js/chart.js"]
@@ -87,6 +93,7 @@ def test_names_some_common_file_system_cannot_hold(name, says):
 @pytest.mark.parametrize(
     "name", ["index.html", "js/app.js", "a b/c-d_e.min.js", "données.csv", "n" * 255, "a/" * 15 + "x", "console.js"]
 )
+@pytest.mark.hostile(area="replies", outcome="control")
 def test_ordinary_names_pass(name):
     assert name_problem(name) is None
 
@@ -127,6 +134,7 @@ def test_the_parser_lists_names_no_file_system_can_hold(reply, named):
 
 
 @pytest.mark.parametrize("name", ["../x.js", "/abs/x.js", "a\x00b.js", "a/../../b.js"])
+@pytest.mark.hostile(area="replies", guards="escape", outcome="clear_error")
 def test_names_leaving_the_folder_are_still_refused_one_by_one(name):
     parsed = parse_reply(f'```js title="{name}"\nx\n```\n' + GOOD, KNOWN)
     assert parsed.files == {"index.html": "<p>model output</p>\n"} and parsed.invalid == []
@@ -182,6 +190,7 @@ def test_a_reply_with_an_unwritable_name_fails_its_item_only(project, loopback, 
     assert (again.skipped, again.failed) == (3, 1) and len(loopback.requests) == 5
 
 
+@pytest.mark.hostile(area="replies", guards="escape", outcome="clear_error")
 def test_a_reply_over_the_cap_is_an_error_and_only_its_start_is_kept(project, loopback):
     huge = GOOD + "// filler\n" * 30_000  # 300,047 bytes
     loopback.default = one_bad_item(huge)
@@ -204,17 +213,20 @@ def test_a_reply_over_the_cap_is_an_error_and_only_its_start_is_kept(project, lo
     assert read_generation(project / "visualizations" / "barsOne" / "openai__m1" / "meta.json").status == "ok"
 
 
+@pytest.mark.hostile(area="replies", outcome="control")
 def test_a_reply_at_the_cap_is_parsed():
     assert over_cap("x" * 100, 100) is None
     assert over_cap("x" * 101, 100) is not None
 
 
+@pytest.mark.hostile(area="replies", guards="loss", outcome="held")
 def test_a_cut_never_splits_a_character():
     error, kept = over_cap("é" * 100, 51)  # two bytes each: the 51st byte is half of one
     assert "200 bytes, over generate.max_reply_bytes (51)" in error
     assert kept.startswith("é" * 25 + "\n\n[vizhub: reply cut here.") and "first 50 bytes" in kept
 
 
+@pytest.mark.hostile(area="replies", outcome="control")
 def test_the_cap_is_a_parameter_with_a_default(tmp_path):
     assert GenerateParams().max_reply_bytes == 2_000_000
     path = tmp_path / "params.yaml"
@@ -241,6 +253,7 @@ def test_a_name_the_file_system_refuses_at_write_time_is_the_items_error(project
     assert list((project / "visualizations" / "barsOne").iterdir()) == []  # no staging folder left behind
 
 
+@pytest.mark.hostile(area="replies", guards="escape", outcome="held")
 def test_a_reply_of_many_unusable_blocks_keeps_meta_json_small(project, loopback):
     from vizhub_pipeline.generate.stage import SHOWN_PROBLEMS
 
@@ -254,6 +267,7 @@ def test_a_reply_of_many_unusable_blocks_keeps_meta_json_small(project, loopback
     assert problems[-1] == f"and {5000 - SHOWN_PROBLEMS:,} more"
 
 
+@pytest.mark.hostile(area="replies", guards="loss", outcome="held")
 def test_lone_surrogates_in_a_reply_are_replaced_and_noted(project, loopback):
     """JSON can carry "\\ud800", which no UTF-8 file can hold: it must not stop the run."""
     loopback.default = one_bad_item("**index.html**\n```html\n<p>a\ud800b</p>\n```\n")
