@@ -223,7 +223,7 @@
 
   var VOTES = { KeyA: "a", KeyB: "b", KeyT: "tie", KeyX: "both_bad" };
   document.addEventListener("keydown", function (event) {
-    if (event.defaultPrevented || event.isComposing || help.open) { return; }
+    if (event.defaultPrevented || event.isComposing || help.open || window.VizUI.modalOpen()) { return; }
     if (event.target === notes) {
       if (event.key === "Escape" || event.key === "Enter") { event.preventDefault(); notes.blur(); }
       return;
