@@ -75,7 +75,7 @@ MAX_RECORDED = 50  # per list of console errors, page errors and blocked request
 NO_CHROMIUM = "no Chromium found: run `make setup` (installs Debian's chromium) or set VIZHUB_CHROMIUM"
 _SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 _JS_DIR = Path(__file__).with_name("js")
-WATCH_INTERVAL = 0.1  # seconds between two readings of the renderers' memory
+WATCH_INTERVAL = 0.25  # seconds between two readings of the renderers' memory
 RENDERER_MARKER = f"{ORIGIN}/__vizhub__/renderer"  # the request by which a page tells its renderer's process
 _MARKER_JS = f"if (window === window.top) fetch({RENDERER_MARKER!r}).catch(() => {{}});"
 
