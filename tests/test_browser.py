@@ -303,6 +303,12 @@ def test_plan_sandbox_by_user_and_environment():
     off = plan_sandbox({SANDBOX_ENV: "off"}, euid=1000)
     assert off == SandboxPlan(sandbox=False, why_off="turned off by VIZHUB_CHROMIUM_SANDBOX=off")
     assert off.describe(None) == "browser sandbox: OFF (--no-sandbox): turned off by VIZHUB_CHROMIUM_SANDBOX=off"
+    on = SandboxPlan(sandbox=True)
+    assert on.describe(True) == "browser sandbox: on (Chromium's own: seccomp and namespaces in every renderer)"
+    assert on.describe(False) == (
+        "browser sandbox: OFF: Chromium was asked for its sandbox, but its renderers are not sandboxed"
+    )
+    assert on.describe(None).endswith("; not confirmed: the renderers could not be read)")
     with pytest.raises(PrerequisiteError) as caught:
         plan_sandbox({SANDBOX_ENV: "maybe"}, euid=0)
     assert str(caught.value) == "VIZHUB_CHROMIUM_SANDBOX=maybe: expected on, off or auto"

@@ -257,21 +257,30 @@ class BrowserSession:
             executable_path=path, args=list(LAUNCH_ARGS), headless=self.headless, chromium_sandbox=plan.sandbox
         )
 
-    async def _verify_sandbox(self, browser: Browser) -> bool:
-        """Whether every renderer of ``browser`` is sandboxed (a blank page is opened if none runs yet)."""
-        cdp = await browser.new_browser_cdp_session()
+    async def _verify_sandbox(self, browser: Browser) -> bool | None:
+        """Whether every renderer of ``browser`` is sandboxed (a blank page is opened if none runs
+        yet); None if that could not be read."""
+        from playwright.async_api import Error
+
         try:
-            pids = await _renderer_pids(cdp)
-            context = None
-            if not pids:
-                context = await browser.new_context()
-                await context.new_page()
+            cdp = await browser.new_browser_cdp_session()
+            try:
                 pids = await _renderer_pids(cdp)
-                await context.close()
-            found = [renderer_sandboxed(pid) for pid in pids]
-            return bool(found) and all(state is not False for state in found)
-        finally:
-            await _quiet(cdp.detach())
+                if not pids:
+                    context = await browser.new_context()
+                    try:
+                        await context.new_page()
+                        pids = await _renderer_pids(cdp)
+                    finally:
+                        await _quiet(context.close())
+            finally:
+                await _quiet(cdp.detach())
+        except Error:
+            return None
+        found = [renderer_sandboxed(pid) for pid in pids]
+        if not found or all(state is None for state in found):
+            return None
+        return all(state is not False for state in found)
 
     async def _watch(self, browser: Browser, cdp: CDPSession) -> None:
         """The memory watchdog: kill a renderer whose resident memory passes the cap, and tell its page."""

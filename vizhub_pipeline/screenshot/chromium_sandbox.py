@@ -45,7 +45,8 @@ class SandboxPlan:
         who = f", as user {UNPRIVILEGED_NAME} through setpriv" if self.setpriv else ""
         if verified is False:
             return f"browser sandbox: OFF: Chromium was asked for its sandbox{who}, but its renderers are not sandboxed"
-        return f"browser sandbox: on (Chromium's own: seccomp and namespaces in every renderer{who})"
+        unread = "; not confirmed: the renderers could not be read" if verified is None else ""
+        return f"browser sandbox: on (Chromium's own: seccomp and namespaces in every renderer{who}{unread})"
 
 
 def plan_sandbox(
