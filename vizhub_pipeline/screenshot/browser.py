@@ -41,6 +41,7 @@ from vizhub_pipeline.core.errors import PrerequisiteError, VizhubError
 from vizhub_pipeline.core.mirror import Mirror, content_type
 from vizhub_pipeline.screenshot.chromium_sandbox import (
     SandboxPlan,
+    launch_error,
     plan_sandbox,
     renderer_sandboxed,
     resident_mb,
@@ -235,11 +236,11 @@ class BrowserSession:
             except Exception as exc:
                 if not self.sandbox.sandbox:
                     raise
-                self.sandbox = self.sandbox.off(f"Chromium did not start with its sandbox: {_launch_error(exc)}")
+                self.sandbox = self.sandbox.off(f"Chromium did not start with its sandbox: {launch_error(exc)}")
                 self._browser = await self._start(playwright, executable, self.sandbox)
         except Exception as exc:
             await self.close()
-            raise PrerequisiteError(f"cannot launch Chromium at {executable}: {_launch_error(exc)}") from None
+            raise PrerequisiteError(f"cannot launch Chromium at {executable}: {launch_error(exc)}") from None
         self.launches += 1
         browser = self._browser
         if self.sandbox.sandbox and self.sandbox_verified is None:
@@ -772,15 +773,6 @@ async def _renderer_pids(cdp: CDPSession) -> list[int]:
     """The process ids of the browser's renderers (a browser-level DevTools session)."""
     info = await cdp.send("SystemInfo.getProcessInfo")
     return [int(process["id"]) for process in info["processInfo"] if process.get("type") == "renderer"]
-
-
-def _launch_error(exc: Exception) -> str:
-    """The telling line of a failed launch (playwright's first line is often only "Browser closed")."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    for line in lines:
-        if "FATAL" in line or "sandbox" in line.lower() and "--no-sandbox" not in line:
-            return line[:300]
-    return lines[0][:300] if lines else type(exc).__name__
 
 
 @functools.lru_cache(maxsize=64)

@@ -117,3 +117,12 @@ def resident_mb(pid: int) -> float | None:
     except OSError:
         return None
     return int(fields[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+
+def launch_error(exc: Exception) -> str:
+    """The telling line of a failed launch (playwright's first line is often only "Browser closed")."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "FATAL" in line or "sandbox" in line.lower() and "--no-sandbox" not in line:
+            return line[:300]
+    return lines[0][:300] if lines else type(exc).__name__

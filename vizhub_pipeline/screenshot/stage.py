@@ -444,7 +444,7 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
         ]
         return Render(status="error", error=reason, checks=tuple(checks), **_base(item, hashed))
 
-    from vizhub_pipeline.screenshot.browser import PageCrashedError, PageMemoryError, PageTimeoutError, Site
+    from vizhub_pipeline.screenshot.browser import PageCrashedError, PageTimeoutError, Site, memory_error
 
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -521,7 +521,7 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
     finally:
         await page.close()  # a context that will not close takes the browser with it (relaunched next page)
     if page.memory_exceeded is not None:  # the watchdog's verdict, whatever the flow saw after the kill
-        timed_out, error = False, PageMemoryError(page.memory_exceeded).args[0]
+        timed_out, error = False, memory_error(page.memory_exceeded)
     timings["total_ms"] = round((loop.time() - started) * 1000)
     if len(results) < len(item.all_checks) + len(item.challenge.interactions):
         results = _complete(item, results, f"not run: {error}" if error else "not run")
