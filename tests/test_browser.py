@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,13 @@ from vizhub_pipeline.screenshot.browser import (
     PageTimeoutError,
     Site,
     find_chromium,
+)
+from vizhub_pipeline.screenshot.chromium_sandbox import (
+    SANDBOX_ENV,
+    UNPRIVILEGED_ID,
+    SandboxPlan,
+    plan_sandbox,
+    renderer_sandboxed,
 )
 
 MIRROR = Mirror(find_node_modules(Path(__file__).resolve().parents[1]))
@@ -285,3 +293,89 @@ def test_crashed_page_and_lost_browser(browser, tmp_path):
         assert browser.run(again.evaluate("() => document.body.innerText")) == "back"
     finally:
         browser.run(again.close())
+
+
+# --------------------------------------------------------------------------- Chromium's own sandbox
+
+
+def test_plan_sandbox_by_user_and_environment():
+    setpriv = "/usr/bin/setpriv"
+    assert plan_sandbox({}, euid=1000) == SandboxPlan(sandbox=True)
+    assert plan_sandbox({}, euid=0, setpriv=setpriv) == SandboxPlan(sandbox=True, setpriv=setpriv)
+    assert plan_sandbox({"PATH": "/nowhere"}, euid=0) == SandboxPlan(
+        sandbox=False, why_off="running as root, and setpriv (util-linux) is missing to start Chromium as nobody"
+    )
+    off = plan_sandbox({SANDBOX_ENV: "off"}, euid=1000)
+    assert off == SandboxPlan(sandbox=False, why_off="turned off by VIZHUB_CHROMIUM_SANDBOX=off")
+    assert off.describe(None) == "browser sandbox: OFF (--no-sandbox): turned off by VIZHUB_CHROMIUM_SANDBOX=off"
+    on = SandboxPlan(sandbox=True)
+    assert on.describe(True) == "browser sandbox: on (Chromium's own: seccomp and namespaces in every renderer)"
+    assert on.describe(False) == (
+        "browser sandbox: OFF: Chromium was asked for its sandbox, but its renderers are not sandboxed"
+    )
+    assert on.describe(None).endswith("; not confirmed: the renderers could not be read)")
+    with pytest.raises(PrerequisiteError) as caught:
+        plan_sandbox({SANDBOX_ENV: "maybe"}, euid=0)
+    assert str(caught.value) == "VIZHUB_CHROMIUM_SANDBOX=maybe: expected on, off or auto"
+
+
+def renderer_uid(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    return int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+
+
+async def page_renderer(session, folder: Path) -> tuple[int | None, bool | None, int | None]:
+    """(pid, sandboxed, uid) of the renderer of a page opened in ``session``."""
+    (folder / "index.html").write_text("<body><p>here</p></body>", encoding="utf-8")
+    page = await session.open_page(Site({"index.html": folder / "index.html"}), width=200, height=100, seed=1)
+    try:
+        await page.load(20)
+        await page.wait_network_idle(20)  # the request that names the renderer has been answered
+        pid = page.renderer_pid
+        return pid, None if pid is None else renderer_sandboxed(pid), None if pid is None else renderer_uid(pid)
+    finally:
+        await page.close()
+
+
+@pytest.mark.slow
+def test_pages_render_in_chromiums_own_sandbox(tmp_path, monkeypatch):
+    """Read from the renderer process itself: a seccomp filter and a PID namespace of its own
+    (and, as root, the user nobody). With the sandbox turned off the same reading says so."""
+    from vizhub_pipeline.screenshot.browser import BrowserSession
+
+    async def run(env_value: str):
+        monkeypatch.setenv(SANDBOX_ENV, env_value)
+        async with BrowserSession(max_page_memory_mb=4096) as session:
+            return session.sandbox_line, await page_renderer(session, tmp_path)
+
+    line, (pid, sandboxed, uid) = asyncio.run(run("auto"))
+    assert pid is not None and sandboxed is True
+    if os.geteuid() == 0:
+        assert line == (
+            "browser sandbox: on (Chromium's own: seccomp and namespaces in every renderer, "
+            "as user nobody through setpriv)"
+        )
+        assert uid == UNPRIVILEGED_ID
+    else:
+        assert line == "browser sandbox: on (Chromium's own: seccomp and namespaces in every renderer)"
+    line, (pid, sandboxed, uid) = asyncio.run(run("off"))
+    assert line == "browser sandbox: OFF (--no-sandbox): turned off by VIZHUB_CHROMIUM_SANDBOX=off"
+    assert pid is not None and sandboxed is False and uid == os.geteuid()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="the launcher through setpriv is used as root only")
+def test_a_sandbox_that_does_not_start_falls_back_and_says_so(tmp_path):
+    """The sandboxed launch fails (here: setpriv cannot be run): Chromium runs with --no-sandbox
+    and the summary line says so and why."""
+    from vizhub_pipeline.screenshot.browser import BrowserSession
+
+    broken = SandboxPlan(sandbox=True, setpriv=str(tmp_path / "no-setpriv"))
+
+    async def run():
+        async with BrowserSession(max_page_memory_mb=4096, sandbox=broken) as session:
+            return session.sandbox_line, await page_renderer(session, tmp_path)
+
+    line, (pid, sandboxed, _uid) = asyncio.run(run())
+    assert line.startswith("browser sandbox: OFF (--no-sandbox): Chromium did not start with its sandbox: "), line
+    assert pid is not None and sandboxed is False

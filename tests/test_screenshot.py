@@ -665,3 +665,42 @@ def test_a_result_that_stays_suspect_is_never_cached(project, monkeypatch):
     monkeypatch.setattr(stage, "render_item", original)
     summary = run_screenshot(layout, params, progress=False)
     assert summary.counts["timeout"] == 1 and summary.skipped == 0
+
+
+# --------------------------------------------------------------------------- Chromium's own sandbox
+
+SHIPPED = (  # real outputs of the benchmark: a chart with interaction steps, a library chart, a tooltip
+    "sensorZoomLine/baseline__reference",
+    "ticketsHeatmapVegaLite/baseline__reference",
+    "visitorsTooltip/baseline__reference",
+)
+
+
+@pytest.mark.slow
+def test_shipped_outputs_render_the_same_bytes_in_and_out_of_chromiums_sandbox(tmp_path, monkeypatch):
+    """The sandbox (as nobody, through setpriv, when root) changes nothing a page renders, and the
+    run's summary says which sandbox ran."""
+    import shutil
+
+    from tests.conftest import REPO_ROOT
+    from vizhub_pipeline.screenshot.chromium_sandbox import SANDBOX_ENV
+
+    root = tmp_path / "project"
+    for item in SHIPPED:
+        challenge, name = item.split("/")
+        shutil.copytree(REPO_ROOT / "challenges" / challenge, root / "challenges" / challenge)
+        shutil.copytree(REPO_ROOT / "visualizations" / challenge / name, root / "visualizations" / challenge / name)
+    layout = Layout.at(root)
+    params = ScreenshotParams(timeout=30.0)  # the shipped settle and step times; a roomy limit
+    monkeypatch.setenv(SANDBOX_ENV, "off")
+    off = run_screenshot(layout, params, progress=False)
+    assert off.counts["rendered"] == 3, off.lines()
+    assert "browser sandbox: OFF (--no-sandbox): turned off by VIZHUB_CHROMIUM_SANDBOX=off" in off.lines()
+    before, records = shots(layout), records_of(layout)
+    assert len(before) == 8  # and their interaction steps: two of sensorZoomLine, three of visitorsTooltip
+    monkeypatch.delenv(SANDBOX_ENV)
+    on = run_screenshot(layout, params, force=True, progress=False)
+    assert on.counts["rendered"] == 3, on.lines()
+    assert any(line.startswith("browser sandbox: on (Chromium's own") for line in on.lines()), on.lines()
+    assert shots(layout) == before
+    assert records_of(layout) == records

@@ -66,6 +66,7 @@ class ScreenshotParams:
     step_ms: Int = 1000  # virtual time run after each interaction step
     seed: Int = 1  # Math.random seed
     concurrency: Annotated[Int, Field(ge=1)] = 2  # pages rendered at once (not in the render hash)
+    max_page_memory_mb: Annotated[Int, Field(ge=0)] = 2048  # a renderer past this is stopped; 0: no cap
 
 
 @dataclass(frozen=True, config=SECTION)

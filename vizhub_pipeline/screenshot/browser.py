@@ -13,6 +13,13 @@ Every call into the page is bounded by ``asyncio.wait_for``; a hung or crashed b
 closed and launched again by :meth:`BrowserSession.ensure`. Several pages may be open at
 once (the screenshot stage's ``concurrency``); each knows the browser it runs on, so a page
 can tell that browser went away under it (:attr:`SandboxedPage.browser_lost`).
+
+Chromium runs in its own sandbox where it can (:mod:`.chromium_sandbox` decides how; the
+session checks the renderers really are sandboxed). With a memory cap, a watchdog reads the
+resident memory of every renderer a few times a second and kills one that passes the cap; the
+page whose renderer it was learns so (:attr:`SandboxedPage.memory_exceeded`): each page tells
+its renderer's process id through one request made before any script of the page runs (the
+DevTools id of a page's request starts with the process id of the renderer that sent it).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import functools
 import glob
 import os
 import shutil
+import signal
+import tempfile
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +39,21 @@ from urllib.parse import unquote, urlsplit
 
 from vizhub_pipeline.core.errors import PrerequisiteError, VizhubError
 from vizhub_pipeline.core.mirror import Mirror, content_type
+from vizhub_pipeline.screenshot.chromium_sandbox import (
+    SandboxPlan,
+    launch_error,
+    plan_sandbox,
+    renderer_sandboxed,
+    resident_mb,
+    write_launcher,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, CDPSession, Page, Playwright
 
 ORIGIN = "http://vizhub.local"
 START_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z in seconds: Date.now() at load; performance.now() starts at 0
-LAUNCH_ARGS = (
-    "--no-sandbox",
+LAUNCH_ARGS = (  # --no-sandbox is added by playwright only when the sandbox is off (chromium_sandbox=False)
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
@@ -60,6 +76,9 @@ MAX_RECORDED = 50  # per list of console errors, page errors and blocked request
 NO_CHROMIUM = "no Chromium found: run `make setup` (installs Debian's chromium) or set VIZHUB_CHROMIUM"
 _SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 _JS_DIR = Path(__file__).with_name("js")
+WATCH_INTERVAL = 0.25  # seconds between two readings of the renderers' memory
+RENDERER_MARKER = f"{ORIGIN}/__vizhub__/renderer"  # the request by which a page tells its renderer's process
+_MARKER_JS = f"if (window === window.top) fetch({RENDERER_MARKER!r}).catch(() => {{}});"
 
 
 class PageTimeoutError(VizhubError):
@@ -80,6 +99,21 @@ class PageTimeoutError(VizhubError):
 
 class PageCrashedError(VizhubError):
     """The page's renderer crashed or the browser went away."""
+
+
+class PageMemoryError(PageCrashedError):
+    """The memory watchdog stopped the page: its renderer passed the cap. The page's own result."""
+
+    def __init__(self, cap_mb: int):
+        self.cap_mb = cap_mb
+        super().__init__(memory_error(cap_mb))
+
+
+def memory_error(cap_mb: int) -> str:
+    return f"{MEMORY_ERROR_START} {cap_mb} MB of memory (screenshot.max_page_memory_mb)"
+
+
+MEMORY_ERROR_START = "the page used more than"
 
 
 def find_chromium(env: Mapping[str, str] | None = None) -> str:
@@ -142,13 +176,32 @@ class BrowserSession:
     however many pages ask for it.
     """
 
-    def __init__(self, executable: str | None = None, *, headless: bool = True):
+    def __init__(
+        self,
+        executable: str | None = None,
+        *,
+        headless: bool = True,
+        max_page_memory_mb: int = 0,
+        sandbox: SandboxPlan | None = None,
+    ):
         self.executable = executable
         self.headless = headless
+        self.max_page_memory_mb = max_page_memory_mb  # 0: no cap, no watchdog
+        self.sandbox = sandbox  # decided at the first launch (plan_sandbox) unless given
+        self.sandbox_verified: bool | None = None  # read from the renderers after the first sandboxed launch
+        self.memory_kills = 0  # renderers the watchdog killed
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._launching = asyncio.Lock()
+        self._launcher_dir: str | None = None
+        self._watchdog: asyncio.Task | None = None
+        self._pages_by_pid: dict[int, list[SandboxedPage]] = {}
         self.launches = 0
+
+    @property
+    def sandbox_line(self) -> str:
+        """Which sandbox ran, for the run's summary (empty before the first launch)."""
+        return "" if self.sandbox is None else self.sandbox.describe(self.sandbox_verified)
 
     async def __aenter__(self) -> BrowserSession:
         await self.ensure()
@@ -174,15 +227,92 @@ class BrowserSession:
         from playwright.async_api import async_playwright
 
         executable = self.executable or find_chromium()
+        if self.sandbox is None:
+            self.sandbox = plan_sandbox()
         playwright = self._playwright = await async_playwright().start()
         try:
-            self._browser = await playwright.chromium.launch(
-                executable_path=executable, args=list(LAUNCH_ARGS), headless=self.headless
-            )
+            try:
+                self._browser = await self._start(playwright, executable, self.sandbox)
+            except Exception as exc:
+                if not self.sandbox.sandbox:
+                    raise
+                self.sandbox = self.sandbox.off(f"Chromium did not start with its sandbox: {launch_error(exc)}")
+                self._browser = await self._start(playwright, executable, self.sandbox)
         except Exception as exc:
             await self.close()
-            raise PrerequisiteError(f"cannot launch Chromium at {executable}: {str(exc).splitlines()[0]}") from None
+            raise PrerequisiteError(f"cannot launch Chromium at {executable}: {launch_error(exc)}") from None
         self.launches += 1
+        browser = self._browser
+        if self.sandbox.sandbox and self.sandbox_verified is None:
+            self.sandbox_verified = await self._verify_sandbox(browser)
+        if self.max_page_memory_mb > 0:
+            cdp = await browser.new_browser_cdp_session()
+            self._watchdog = asyncio.ensure_future(self._watch(browser, cdp))
+
+    async def _start(self, playwright: Playwright, executable: str, plan: SandboxPlan) -> Browser:
+        path = executable
+        if plan.setpriv:
+            self._launcher_dir = tempfile.mkdtemp(prefix="vizhub-chromium-")
+            path = str(write_launcher(Path(self._launcher_dir), executable, plan.setpriv))
+        return await playwright.chromium.launch(
+            executable_path=path, args=list(LAUNCH_ARGS), headless=self.headless, chromium_sandbox=plan.sandbox
+        )
+
+    async def _verify_sandbox(self, browser: Browser) -> bool | None:
+        """Whether every renderer of ``browser`` is sandboxed (a blank page is opened if none runs
+        yet); None if that could not be read."""
+        from playwright.async_api import Error
+
+        try:
+            cdp = await browser.new_browser_cdp_session()
+            try:
+                pids = await _renderer_pids(cdp)
+                if not pids:
+                    context = await browser.new_context()
+                    try:
+                        await context.new_page()
+                        pids = await _renderer_pids(cdp)
+                    finally:
+                        await _quiet(context.close())
+            finally:
+                await _quiet(cdp.detach())
+        except Error:
+            return None
+        found = [renderer_sandboxed(pid) for pid in pids]
+        if not found or all(state is None for state in found):
+            return None
+        return all(state is not False for state in found)
+
+    async def _watch(self, browser: Browser, cdp: CDPSession) -> None:
+        """The memory watchdog: kill a renderer whose resident memory passes the cap, and tell its page."""
+        cap = self.max_page_memory_mb
+        while browser.is_connected():
+            try:
+                pids = await _renderer_pids(cdp)
+            except Exception:
+                return  # the browser went away
+            for pid in pids:
+                used = resident_mb(pid)
+                if used is None or used <= cap:
+                    continue
+                for page in self._pages_by_pid.get(pid, ()):
+                    page.memory_exceeded = cap  # before the kill: the page's error is already decided
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    continue
+                self.memory_kills += 1
+            await asyncio.sleep(WATCH_INTERVAL)
+
+    def _register(self, page: SandboxedPage, pid: int) -> None:
+        self._pages_by_pid.setdefault(pid, []).append(page)
+
+    def _unregister(self, page: SandboxedPage) -> None:
+        pid = page.renderer_pid
+        if pid is not None and page in self._pages_by_pid.get(pid, ()):
+            self._pages_by_pid[pid].remove(page)
+            if not self._pages_by_pid[pid]:
+                del self._pages_by_pid[pid]
 
     async def discard(self, browser: Browser | None) -> bool:
         """Close ``browser`` if it is still this session's (a hung one); the next page relaunches.
@@ -197,8 +327,11 @@ class BrowserSession:
 
     async def close(self) -> None:
         """Close the browser (bounded in time: a hung one is left to the driver's exit)."""
-        browser, playwright = self._browser, self._playwright
-        self._browser, self._playwright = None, None
+        browser, playwright, watchdog = self._browser, self._playwright, self._watchdog
+        self._browser, self._playwright, self._watchdog = None, None, None
+        if watchdog is not None:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
         if browser is not None:
             try:
                 await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT)
@@ -209,6 +342,9 @@ class BrowserSession:
                 await asyncio.wait_for(playwright.stop(), CLOSE_TIMEOUT)
             except Exception:
                 pass
+        if self._launcher_dir is not None:
+            shutil.rmtree(self._launcher_dir, ignore_errors=True)
+            self._launcher_dir = None
 
     async def open_page(
         self, site: Site, *, width: int, height: int, seed: int, entry: str = "index.html"
@@ -289,7 +425,9 @@ class SandboxedPage:
         self.requests_seen = 0
         self._navigated = False
         self._closed = False
-        self._cdp: CDPSession | None = None  # made on the first evaluate_isolated
+        self._cdp: CDPSession | None = None  # made by setup (with a memory cap) or the first evaluate_isolated
+        self.renderer_pid: int | None = None  # told by the page's first request (with a memory cap)
+        self.memory_exceeded: int | None = None  # the cap, when the watchdog killed the page's renderer
 
     def assign(self, site: Site, entry: str) -> None:
         """What this page serves (set before it loads anything)."""
@@ -306,7 +444,13 @@ class SandboxedPage:
         await context.route("**/*", self._route)
         await context.route_web_socket("**/*", self._websocket)
         context.on("page", self._on_extra_page)
+        if self.session.max_page_memory_mb > 0:
+            await context.add_init_script(script=_MARKER_JS)
         page = self.page = await context.new_page()
+        if self.session.max_page_memory_mb > 0:
+            cdp = self._cdp = await context.new_cdp_session(page)
+            cdp.on("Network.requestWillBeSent", self._on_devtools_request)
+            await cdp.send("Network.enable")
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.log.add("page_errors", _error_text(error)))
         page.on("crash", lambda _page: setattr(self.log, "crashed", True))
@@ -321,7 +465,18 @@ class SandboxedPage:
         if message.type == "error":
             self.log.add("console_errors", message.text)
 
+    def _on_devtools_request(self, event: dict) -> None:
+        """The marker request's DevTools id is ``<renderer process id>.<n>``: remember the process."""
+        prefix, dot, _ = str(event.get("requestId", "")).partition(".")
+        if self.renderer_pid is None and dot and prefix.isdigit() and event["request"]["url"] == RENDERER_MARKER:
+            self.renderer_pid = int(prefix)
+            self.session._register(self, self.renderer_pid)
+            if self._cdp is not None:
+                asyncio.ensure_future(_quiet(self._cdp.send("Network.disable")))
+
     def _on_request(self, request) -> None:
+        if request.url == RENDERER_MARKER:
+            return
         self.inflight.add(request)
         self.requests_seen += 1
 
@@ -341,6 +496,9 @@ class SandboxedPage:
         request = route.request
         url = request.url
         try:
+            if url == RENDERER_MARKER:
+                await route.fulfill(status=204, body=b"")
+                return
             if request.is_navigation_request() and request.frame.parent_frame is None:
                 if self._navigated or url.split("#")[0] != self.url:
                     self.log.add("blocked_requests", f"navigation away to {url}")
@@ -397,6 +555,8 @@ class SandboxedPage:
         return self.page
 
     def _check_alive(self) -> None:
+        if self.memory_exceeded is not None:
+            raise PageMemoryError(self.memory_exceeded)
         if self.log.crashed:
             raise PageCrashedError("the page crashed (out of memory or a renderer fault)")
         if self.browser_lost:
@@ -577,6 +737,7 @@ class SandboxedPage:
         if self._closed:
             return True
         self._closed = True
+        self.session._unregister(self)
         try:
             await asyncio.wait_for(self.context.close(), CLOSE_TIMEOUT)
             return True
@@ -606,6 +767,12 @@ _BOX_JS = """({selector, nth}) => {
   const r = el.getBoundingClientRect();
   return {x: r.x, y: r.y, width: r.width, height: r.height};
 }"""
+
+
+async def _renderer_pids(cdp: CDPSession) -> list[int]:
+    """The process ids of the browser's renderers (a browser-level DevTools session)."""
+    info = await cdp.send("SystemInfo.getProcessInfo")
+    return [int(process["id"]) for process in info["processInfo"] if process.get("type") == "renderer"]
 
 
 @functools.lru_cache(maxsize=64)

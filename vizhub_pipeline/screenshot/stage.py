@@ -11,7 +11,8 @@ library versions, :data:`RENDERER_VERSION`) matches its render.json is skipped. 
 generation with nothing to render, a missing entry file) > ``blank`` (the screenshot is one
 single colour: nothing was drawn) > ``rendered``. A timeout or a crash is recorded only once
 the page has rendered again alone (:func:`is_suspect`), so a neighbour's stall, a loaded
-machine or an outside kill is never taken for the page's result.
+machine or an outside kill is never taken for the page's result. A page the memory watchdog
+stopped (``screenshot.max_page_memory_mb``) is an ``error`` of its own at once: not suspect.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class ScreenshotSummary:
     tests: dict[str, int] = field(default_factory=dict)  # code challenges: status -> count
     test_modified: int = 0  # code outputs whose test file differs from the starter's
     page_ms: list[float] = field(default_factory=list)  # time per page rendered now (printed, never committed)
+    browser_sandbox: str = ""  # which sandbox Chromium ran in (depends on the host: printed, never committed)
+    memory_kills: int = 0  # renderers the memory watchdog stopped
 
     @property
     def ok(self) -> bool:
@@ -139,6 +142,10 @@ class ScreenshotSummary:
             )
         if self.relaunches:
             out.append(f"browser relaunched {self.relaunches} time(s) after a hung or crashed page")
+        if self.memory_kills:
+            out.append(f"{self.memory_kills} page renderer(s) stopped for passing the memory cap")
+        if self.browser_sandbox:
+            out.append(self.browser_sandbox)
         out += [f"failed: {line}" for line in self.failures]
         out += [f"challenge skipped: {error}" for error in self.challenge_errors]
         if self.pruned:
@@ -226,6 +233,7 @@ def render_hash(item: RenderItem, params: ScreenshotParams, mirror_versions: dic
             "settle_ms": params.settle_ms,
             "step_ms": params.step_ms,
             "seed": params.seed,
+            "max_page_memory_mb": params.max_page_memory_mb,
         },
         "mirror": mirror_versions,
     }
@@ -436,7 +444,7 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
         ]
         return Render(status="error", error=reason, checks=tuple(checks), **_base(item, hashed))
 
-    from vizhub_pipeline.screenshot.browser import PageCrashedError, PageTimeoutError, Site
+    from vizhub_pipeline.screenshot.browser import PageCrashedError, PageTimeoutError, Site, memory_error
 
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -512,6 +520,8 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
         error = str(exc)
     finally:
         await page.close()  # a context that will not close takes the browser with it (relaunched next page)
+    if page.memory_exceeded is not None:  # the watchdog's verdict, whatever the flow saw after the kill
+        timed_out, error = False, memory_error(page.memory_exceeded)
     timings["total_ms"] = round((loop.time() - started) * 1000)
     if len(results) < len(item.all_checks) + len(item.challenge.interactions):
         results = _complete(item, results, f"not run: {error}" if error else "not run")
@@ -623,7 +633,12 @@ def _check_sandbox(todo: list, summary: ScreenshotSummary) -> list:
 def is_suspect(render: Render) -> bool:
     """Whether a result may be the infrastructure's rather than the page's: a timeout, or an
     error that ended the render (a renderer or browser crash, a context that failed). A page's
-    own uncaught errors and a generation with nothing to render are never suspect."""
+    own uncaught errors, a generation with nothing to render and a page the memory watchdog
+    stopped are never suspect."""
+    from vizhub_pipeline.screenshot.browser import MEMORY_ERROR_START
+
+    if render.error is not None and render.error.startswith(MEMORY_ERROR_START):
+        return False
     return render.status == "timeout" or (render.status == "error" and render.error is not None)
 
 
@@ -648,7 +663,7 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
         disable=(None if progress is None else not progress),
         leave=False,
     )
-    session = BrowserSession(executable) if needs_browser else None
+    session = BrowserSession(executable, max_page_memory_mb=params.max_page_memory_mb) if needs_browser else None
     failed: dict[int, str] = {}
     again: list[int] = []
 
@@ -704,6 +719,8 @@ async def _render_all(todo, params, mirror, summary: ScreenshotSummary, echo, pr
         bar.close()
         if session is not None:
             summary.relaunches = max(0, session.launches - 1)
+            summary.browser_sandbox = session.sandbox_line
+            summary.memory_kills = session.memory_kills
             await session.close()
 
 
