@@ -48,6 +48,7 @@ def pngs(layout: Layout, prefix: str) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
 def test_a_memory_bomb_is_stopped_and_its_neighbours_render_as_without_it(project):
     for number in range(3):
         write_visualization(project, "barsOne", f"normal/{number}", {"index.html": BAR_REFERENCE, "data.csv": DATA})
@@ -81,6 +82,7 @@ def test_a_memory_bomb_is_stopped_and_its_neighbours_render_as_without_it(projec
 
 
 @pytest.mark.slow
+@pytest.mark.hostile(area="pages", outcome="control")
 def test_without_a_cap_the_page_is_not_stopped(project):
     """Cap 0 turns the watchdog off: a page past the cap (1 GB here, twice the cap) then renders."""
     html = BOMBS["bomb/at-load"].replace("i < 64", "i < 16")
