@@ -22,6 +22,7 @@ class FakeMachine:
         self.folder = folder
         self.time = 100.0
         self.idle = 1_000_000
+        self.iowait = 2_000
         self.processes: dict[int, tuple[int, str, int]] = {}  # pid -> (parent, name, cpu ticks)
         self.write()
 
@@ -34,10 +35,12 @@ class FakeMachine:
     def end(self, pid: int) -> None:
         del self.processes[pid]
 
-    def later(self, seconds: float, *, idle_cpus: float) -> None:
-        """``seconds`` pass on the wall clock, with ``idle_cpus`` of the two CPUs idle on average."""
+    def later(self, seconds: float, *, idle_cpus: float, iowait_cpus: float = 0.0) -> None:
+        """``seconds`` pass on the wall clock, with ``idle_cpus`` of the two CPUs idle on average
+        (and ``iowait_cpus`` idle while a process waits on the disk)."""
         self.time += seconds
         self.idle += round(seconds * idle_cpus * HZ)
+        self.iowait += round(seconds * iowait_cpus * HZ)
         self.write()
 
     def write(self) -> None:
@@ -46,7 +49,7 @@ class FakeMachine:
                 (entry / "stat").unlink()
                 entry.rmdir()
         (self.folder / "stat").write_text(
-            f"cpu  5000 0 3000 {self.idle} 0 0 0 0 0 0\ncpu0 1 2 3 4 5\n", encoding="ascii"
+            f"cpu  5000 0 3000 {self.idle} {self.iowait} 0 0 0 0 0\ncpu0 1 2 3 4 5\n", encoding="ascii"
         )
         for pid, (parent, name, ticks) in self.processes.items():
             (self.folder / str(pid)).mkdir()
@@ -87,6 +90,13 @@ def test_on_a_machine_others_keep_busy_only_the_runs_own_cpu_counts(machine):
     machine.set(9999, 1, 10 * HZ)
     machine.later(4.0, idle_cpus=0.0)
     assert clock.now() == pytest.approx(0.3)  # 0.1 + 0.2 s of CPU in 4 s of wall time
+
+
+def test_cpus_waiting_on_the_disk_are_not_free(machine):
+    clock = clock_on(machine)
+    machine.set(ROOT, 1, 500 + HZ // 5)
+    machine.later(2.0, idle_cpus=0.0, iowait_cpus=1.5)  # a swapping machine: nothing to give the run
+    assert clock.now() == pytest.approx(0.2)
 
 
 def test_the_run_cannot_count_more_than_the_wall_time(machine):

@@ -199,6 +199,7 @@ class BrowserSession:
         self._launcher_dir: str | None = None
         self._watchdog: asyncio.Task | None = None
         self._pages_by_pid: dict[int, list[SandboxedPage]] = {}
+        self._killed: dict[int, int] = {}  # renderer process id -> the cap it passed (the watchdog's kills)
         self.launches = 0
         self.clock = OwnClock()  # every page's limit is seconds of the run's own time (see own_time)
 
@@ -305,11 +306,14 @@ class BrowserSession:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     continue
+                self._killed[pid] = cap  # for a page that learns its renderer only after the kill
                 self.memory_kills += 1
             await asyncio.sleep(WATCH_INTERVAL)
 
     def _register(self, page: SandboxedPage, pid: int) -> None:
         self._pages_by_pid.setdefault(pid, []).append(page)
+        if pid in self._killed:  # on a loaded machine the page may hear of its renderer after the kill
+            page.memory_exceeded = self._killed[pid]
 
     def _unregister(self, page: SandboxedPage) -> None:
         pid = page.renderer_pid

@@ -96,7 +96,8 @@ class OwnClock:
     # ------------------------------------------------------------------ /proc
 
     def _read_idle(self) -> int | None:
-        """Idle (and I/O wait) ticks of the whole machine, from the first line of /proc/stat."""
+        """Idle ticks of the whole machine, from the first line of /proc/stat. I/O wait is not
+        idle here: a machine whose CPUs wait on a swapping disk had no CPU to give either."""
         try:
             with open(f"{self.proc}/stat", encoding="ascii") as handle:
                 fields = handle.readline().split()
@@ -104,7 +105,7 @@ class OwnClock:
             return None
         if len(fields) < 6 or fields[0] != "cpu":
             return None
-        return int(fields[4]) + int(fields[5])
+        return int(fields[4])
 
     def _read_cpu(self, *, first: bool = False) -> float:
         """CPU seconds the run's processes used since the last reading (a process that ended takes
