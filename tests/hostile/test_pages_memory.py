@@ -94,3 +94,24 @@ def test_without_a_cap_the_page_is_not_stopped(project):
     render = renders_of(layout)["bomb/at-load"]
     assert render.error is None and render.screenshots == ("screenshot.png",), render
     assert summary.memory_kills == 0
+
+
+@pytest.mark.slow
+@pytest.mark.hostile(area="pages", guards="escape", outcome="held")
+def test_a_page_that_hears_of_its_renderer_after_the_kill_is_still_stopped_for_memory(project, monkeypatch):
+    """On a loaded machine the page's word about its renderer (a DevTools event) may reach the run
+    only after the watchdog killed that renderer: the stop is still the page's own, recorded at once."""
+    from vizhub_pipeline.screenshot.browser import SandboxedPage
+
+    told = SandboxedPage._on_devtools_request
+
+    def told_late(self, event: dict) -> None:
+        self.page.on("crash", lambda _page: told(self, event))  # heard only once the renderer is gone
+
+    monkeypatch.setattr(SandboxedPage, "_on_devtools_request", told_late)
+    write_visualization(project, "barsOne", "bomb/at-load", {"index.html": BOMBS["bomb/at-load"]})
+    layout = Layout.at(project)
+    summary = run_screenshot(layout, replace(PARAMS, concurrency=1), progress=False)
+    render = renders_of(layout)["bomb/at-load"]
+    assert (render.status, render.error) == ("error", MEMORY_ERROR)
+    assert summary.rendered_again == 0 and summary.memory_kills == 1, summary.lines()

@@ -61,7 +61,7 @@ class GenerateParams:
 class ScreenshotParams:
     width: Int = 800  # default viewport when a challenge does not set one
     height: Int = 600
-    timeout: Float = 15.0  # seconds per page, wall clock
+    timeout: Float = 15.0  # seconds per page, of the run's own time (screenshot/own_time.py), not wall clock
     settle_ms: Int = 5000  # virtual time run before the screenshot, for transitions
     step_ms: Int = 1000  # virtual time run after each interaction step
     seed: Int = 1  # Math.random seed

@@ -9,8 +9,10 @@ A :class:`BrowserSession` is one Chromium for a whole run. Each page gets a fres
 - service workers are blocked, dialogs and pop-ups neutralised, navigation away refused;
 - time is virtual (playwright's clock, paused at a fixed instant), Math.random is seeded.
 
-Every call into the page is bounded by ``asyncio.wait_for``; a hung or crashed browser is
-closed and launched again by :meth:`BrowserSession.ensure`. Several pages may be open at
+Every call into the page is bounded in the run's own time (:mod:`.own_time`: on a machine that
+others keep busy, the time the run waits for a CPU does not count), so a page's status does not
+depend on the load; a hung or crashed browser is closed and launched again by
+:meth:`BrowserSession.ensure`. Several pages may be open at
 once (the screenshot stage's ``concurrency``); each knows the browser it runs on, so a page
 can tell that browser went away under it (:attr:`SandboxedPage.browser_lost`).
 
@@ -47,6 +49,7 @@ from vizhub_pipeline.screenshot.chromium_sandbox import (
     resident_mb,
     write_launcher,
 )
+from vizhub_pipeline.screenshot.own_time import OwnClock
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, CDPSession, Page, Playwright
@@ -196,7 +199,9 @@ class BrowserSession:
         self._launcher_dir: str | None = None
         self._watchdog: asyncio.Task | None = None
         self._pages_by_pid: dict[int, list[SandboxedPage]] = {}
+        self._killed: dict[int, int] = {}  # renderer process id -> the cap it passed (the watchdog's kills)
         self.launches = 0
+        self.clock = OwnClock()  # every page's limit is seconds of the run's own time (see own_time)
 
     @property
     def sandbox_line(self) -> str:
@@ -301,11 +306,14 @@ class BrowserSession:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     continue
+                self._killed[pid] = cap  # for a page that learns its renderer only after the kill
                 self.memory_kills += 1
             await asyncio.sleep(WATCH_INTERVAL)
 
     def _register(self, page: SandboxedPage, pid: int) -> None:
         self._pages_by_pid.setdefault(pid, []).append(page)
+        if pid in self._killed:  # on a loaded machine the page may hear of its renderer after the kill
+            page.memory_exceeded = self._killed[pid]
 
     def _unregister(self, page: SandboxedPage) -> None:
         pid = page.renderer_pid
@@ -571,17 +579,17 @@ class SandboxedPage:
         from playwright.async_api import Error
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        try:
-            await self._opened().goto(self.url, wait_until="commit", timeout=max(1, timeout * 1000))
-        except PlaywrightTimeout:
+        clock = self.session.clock
+        deadline = clock.now() + timeout
+        try:  # no limit of playwright's own (wall clock): the page's clock bounds the call
+            await clock.wait_for(self._opened().goto(self.url, wait_until="commit", timeout=0), timeout)
+        except (PlaywrightTimeout, TimeoutError):
             raise PageTimeoutError("the page did not load", timeout) from None
         except Error as exc:
             self._check_alive()
             raise VizhubError(f"loading failed: {str(exc).splitlines()[0]}") from None
         try:
-            await self.evaluate(_LOADED_JS, timeout=max(0.05, deadline - loop.time()))
+            await self.evaluate(_LOADED_JS, timeout=max(0.05, deadline - clock.now()))
         except PageTimeoutError:
             raise PageTimeoutError("the page did not load", timeout) from None
 
@@ -590,7 +598,7 @@ class SandboxedPage:
         from playwright.async_api import Error
 
         try:
-            return await asyncio.wait_for(call, timeout)
+            return await self.session.clock.wait_for(call, timeout)
         except TimeoutError:
             raise PageTimeoutError("the page did not answer", timeout) from None
         except Error as exc:
@@ -636,17 +644,17 @@ class SandboxedPage:
         return answer["result"].get("value")
 
     async def wait_network_idle(self, timeout: float) -> None:
-        """Wait (real time) until no request of the page is in flight, then let callbacks run."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        """Wait until no request of the page is in flight, then let callbacks run."""
+        clock = self.session.clock
+        deadline = clock.now() + timeout
         while True:
             while self.inflight:
-                if loop.time() > deadline:
+                if clock.now() > deadline:
                     raise PageTimeoutError("its requests did not finish", timeout)
                 await asyncio.sleep(0.005)
             seen = self.requests_seen
             # two macrotask turns in the page, so .then() of a finished fetch has run
-            await self.evaluate(_YIELD_JS, timeout=max(0.1, deadline - loop.time()))
+            await self.evaluate(_YIELD_JS, timeout=max(0.1, deadline - clock.now()))
             if not self.inflight and self.requests_seen == seen:
                 return
 
@@ -654,15 +662,15 @@ class SandboxedPage:
         """Advance virtual time by ``ms``, firing timers and frames; pause while requests are pending."""
         from playwright.async_api import Error
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        clock = self.session.clock
+        deadline = clock.now() + timeout
         remaining = int(ms)
-        await self.wait_network_idle(max(0.1, deadline - loop.time()))
+        await self.wait_network_idle(max(0.1, deadline - clock.now()))
         while remaining > 0:
             step = min(chunk, remaining)
             seen = self.requests_seen
             try:
-                await asyncio.wait_for(self._opened().clock.run_for(step), max(0.1, deadline - loop.time()))
+                await clock.wait_for(self._opened().clock.run_for(step), max(0.1, deadline - clock.now()))
             except TimeoutError:
                 raise PageTimeoutError(
                     "the page did not settle", timeout, "timers that never end, or an endless loop"
@@ -672,16 +680,14 @@ class SandboxedPage:
                 raise VizhubError(f"running timers failed: {str(exc).splitlines()[0]}") from None
             remaining -= step
             if self.inflight or self.requests_seen != seen:
-                await self.wait_network_idle(max(0.1, deadline - loop.time()))
+                await self.wait_network_idle(max(0.1, deadline - clock.now()))
 
     async def screenshot(self, path: Path, timeout: float) -> bytes:
         from playwright.async_api import Error
 
         try:
-            return await asyncio.wait_for(
-                self._opened().screenshot(
-                    path=str(path), type="png", animations="disabled", caret="hide", timeout=timeout * 1000
-                ),
+            return await self.session.clock.wait_for(
+                self._opened().screenshot(path=str(path), type="png", animations="disabled", caret="hide", timeout=0),
                 timeout,
             )
         except TimeoutError:
@@ -724,7 +730,7 @@ class SandboxedPage:
         from playwright.async_api import Error
 
         try:
-            await asyncio.wait_for(coro, timeout)
+            await self.session.clock.wait_for(coro, timeout)
         except TimeoutError:
             raise PageTimeoutError(f"{what} did not finish", timeout) from None
         except Error as exc:
@@ -739,7 +745,7 @@ class SandboxedPage:
         self._closed = True
         self.session._unregister(self)
         try:
-            await asyncio.wait_for(self.context.close(), CLOSE_TIMEOUT)
+            await self.session.clock.wait_for(self.context.close(), CLOSE_TIMEOUT)
             return True
         except Exception:
             self.took_browser_down = await self.session.discard(self.browser)

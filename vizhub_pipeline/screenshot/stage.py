@@ -447,11 +447,12 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
     from vizhub_pipeline.screenshot.browser import PageCrashedError, PageTimeoutError, Site, memory_error
 
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    deadline = started + params.timeout
+    started = loop.time()  # wall time, for the printed timings only
+    clock = browser.clock  # the limit is in the run's own time: the same at any load
+    deadline = clock.now() + params.timeout
 
     def left() -> float:
-        return max(0.05, deadline - loop.time())
+        return max(0.05, deadline - clock.now())
 
     timings: dict[str, float] = {}
     shots: list[str] = []
@@ -507,7 +508,7 @@ async def render_item(browser, item: RenderItem, params: ScreenshotParams, mirro
             timings["steps_ms"] = round((loop.time() - mark) * 1000)
 
     try:
-        await asyncio.wait_for(flow(), params.timeout + 2.0)
+        await clock.wait_for(flow(), params.timeout + 2.0)
     except PageTimeoutError as exc:
         timed_out = True
         error = exc.within(params.timeout)  # the page's limit, not the seconds that were left
