@@ -64,6 +64,7 @@ from vizhub_pipeline.grading.web.items import Catalog, GradableOutput
 
 PRIOR = 0.5  # choix alpha of the sampler's fit: about one virtual tie between every two outputs
 PRIORITY_DIGITS = 9
+FITS_KEPT = 6  # fits kept per challenge: the current one, one per winner tried ahead, and spare
 
 PairKey = tuple[ItemKey, ItemKey]  # the two outputs in sorted order
 
@@ -249,7 +250,7 @@ class PairQueue:
         self._issued: dict[str, PairItem] = {}
         self._state: _State | None = None
         self._state_for: tuple | None = None
-        self._fits: dict[str, tuple[tuple, dict[PairKey, float]]] = {}
+        self._fits: dict[str, dict[tuple, dict[PairKey, float]]] = {}
         self._votes_seen: set[Vote] = set()
         self._disk_counted: tuple[tuple, list[Vote], dict[tuple[str, PairKey], Vote]] | None = None
 
@@ -311,17 +312,21 @@ class PairQueue:
         return self._state
 
     def _fit(self, outputs: Sequence[GradableOutput], votes: list[Vote]) -> dict[PairKey, float]:
-        """:func:`win_probabilities`, refitted only for a challenge whose outputs or votes changed."""
+        """:func:`win_probabilities`, refitted only for a challenge whose outputs or votes changed
+        (the last :data:`FITS_KEPT` fits of each challenge are kept: :meth:`following` tries one per
+        winner, and the vote then cast needs one of them again)."""
         signature = (
             tuple(sorted((output.key, output.artifact_hash) for output in outputs)),
             tuple((vote.key_a, vote.key_b, vote.winner) for vote in votes),  # in a stable order
         )
         challenge = outputs[0].challenge if outputs else ""
-        cached = self._fits.get(challenge)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
+        kept = self._fits.setdefault(challenge, {})
+        if signature in kept:
+            return kept[signature]
         fitted = win_probabilities(outputs, votes)
-        self._fits[challenge] = (signature, fitted)
+        kept[signature] = fitted
+        while len(kept) > FITS_KEPT:  # the oldest first (dicts keep their order)
+            del kept[next(iter(kept))]
         return fitted
 
     # -- the queue
@@ -362,9 +367,17 @@ class PairQueue:
         """The vote on ``pair`` (side ``a`` = left, ``b`` = right), counted in this session at once;
         submit it with :func:`vizhub_pipeline.grading.submit.submit_judgements` (and call
         :meth:`refresh` if that fails, so the pair comes back)."""
+        vote = self._vote(pair, winner, flagged=flagged, notes=notes, source=source, blind=blind)
+        with self._lock:
+            self._recorded.append(vote)
+            if pair.key in self._skipped:
+                self._skipped.remove(pair.key)
+        return vote
+
+    def _vote(self, pair: PairItem, winner: str, *, flagged: bool, notes: str, source: str, blind: bool) -> Vote:
         if winner not in WINNERS:
             raise GradeError(f"winner must be one of {', '.join(WINNERS)}, got {winner!r}")
-        vote = Vote(
+        return Vote(
             challenge=pair.challenge,
             model_a=pair.left.model,
             sample_a=pair.left.sample,
@@ -380,11 +393,28 @@ class PairQueue:
             source=source,
             blind=blind,
         )
+
+    def following(self, pair: PairItem) -> dict[str, PairItem | None]:
+        """What :meth:`next` would give after each thing the grader may do on ``pair`` now: a vote
+        with each winner (keys of :data:`WINNERS`), or ``"skip"``. Nothing changes: each is tried on
+        the queue's state and taken back. Votes that arrive in between (other graders', changed
+        outputs) can make the real next pair another one, so a caller checks it after the vote."""
         with self._lock:
-            self._recorded.append(vote)
-            if pair.key in self._skipped:
-                self._skipped.remove(pair.key)
-        return vote
+            recorded, skipped, issued = list(self._recorded), list(self._skipped), dict(self._issued)
+            out: dict[str, PairItem | None] = {}
+            try:
+                for action in (*WINNERS, "skip"):
+                    self._state = None
+                    if action == "skip":
+                        self.skip(pair)
+                    else:
+                        self.record_vote(pair, action, source="app", blind=True)
+                    out[action] = self.next()
+                    self._recorded, self._skipped = list(recorded), list(skipped)
+            finally:
+                self._recorded, self._skipped, self._issued = recorded, skipped, issued
+                self._state = None
+            return out
 
     def skip(self, pair: PairItem) -> None:
         """Put ``pair`` after every other pair of this session; nothing is recorded."""
