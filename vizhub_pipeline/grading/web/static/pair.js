@@ -233,7 +233,8 @@
   function whenUsable(loaded) {
     var pair = data.pair;
     var waiting = Array.prototype.filter.call(document.querySelectorAll(FRAMES), function (frame) {
-      return loaded !== true && frame.dataset.loaded !== "yes";
+      if (loaded === true) { frame.dataset.loaded = "yes"; }
+      return frame.dataset.loaded !== "yes";
     });
     function usable() {
       if (data.pair !== pair) { return; }
@@ -288,6 +289,9 @@
             document.documentElement.dataset.prefetched = done.join(" ");
           });
         });
+      });
+      chain.then(function () {  // every pair this one may lead to is loaded ahead
+        if (data.pair === pair) { document.documentElement.dataset.aheadOf = pair; }
       });
     }).catch(function () { /* nothing loaded ahead: the vote navigates */ });
   }
