@@ -292,9 +292,12 @@ class PairQueue:
 
     # -- reading
     def refresh(self) -> None:
-        """Reread the votes (after a submission: with a branch, no file on disk changes)."""
+        """Count only the votes read from the project, not those recorded since; with a branch (where
+        a submission changes no file on disk) read them again. Without one, they are read again
+        whenever a file of the votes folder changes (its name, size or modification time)."""
         with self._lock:
-            self._votes = None
+            if self.catalog.branch:
+                self._votes = None
             self._recorded = []
             self._state = None
 

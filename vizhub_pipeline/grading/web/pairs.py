@@ -79,8 +79,7 @@ def following_urls(config: GraderConfig, pair_id: str) -> dict[str, Any]:
     """``{"pair": id, "next": {winner or "skip": url or None}}``: where each action on the pair leads
     if nothing else happens first. Ids only: nothing here names a model."""
     pair = _pair_or_404(config, pair_id)
-    with config.submit_lock:
-        ahead = config.pairs.following(pair)
+    ahead = config.pairs.following(pair)  # under the queue's lock, which takes back what it tried
     return {"pair": pair.id, "next": {action: _url(found) for action, found in ahead.items()}}
 
 
