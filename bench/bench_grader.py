@@ -18,7 +18,14 @@ Enter leads, as it has while a grader looks at an item for a few seconds. The ba
 same run with the prefetch switched off (``localStorage["vizhub-prefetch"] = "off"``): a full
 navigation to the next item. Target: prefetched p95 <= 300 ms.
 
+Then the same for pairwise voting (``vizhub grade --pairwise``, same project: 190 pairs a
+challenge): from a vote key (A, B, T, X in turn) to the next pair usable (both its live frames
+loaded, its keys bound), each key pressed once the page has loaded ahead every pair its votes and
+skip may lead to (as after a few seconds on a pair), against the same run navigating. Target:
+prefetched p95 <= 300 ms.
+
 Run: .venv/bin/python bench/bench_grader.py [--pages 200] [--submits 100] [--browser-submits 30]
+     [--browser-votes 30]
 """
 
 from __future__ import annotations
@@ -167,11 +174,12 @@ def line(label: str, times: list[float], baseline: float | None, target: float |
     return text
 
 
-# Runs in the grading page (not in its frames): when Enter went down, and when each item became usable.
+# Runs in the grading page (not in its frames): when Enter (or a vote key) went down, and when each
+# item (or pair) became usable.
 TIMING_SCRIPT = """
 if (window === window.top) {
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Enter") { return; }
+    if (["Enter", "a", "b", "t", "x"].indexOf(event.key) < 0) { return; }
     sessionStorage.setItem("bench-enter", String(performance.timeOrigin + performance.now()));
   }, true);
   new MutationObserver(function () {
@@ -180,20 +188,20 @@ if (window === window.top) {
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-usable"] });
   new PerformanceObserver(function (list) {
     list.getEntries().forEach(function (entry) {
-      if (entry.name.endsWith("/api/grades")) { sessionStorage.setItem("bench-post", String(entry.duration)); }
+      if (/\\/api\\/(grades|votes)$/.test(entry.name)) { sessionStorage.setItem("bench-post", String(entry.duration)); }
     });
   }).observe({ type: "resource" });
 }
 """
 
 
-def serve_alone(root: str, grader: str, urls, stop) -> None:
+def serve_alone(root: str, grader: str, urls, stop, pairwise: bool = False) -> None:
     """A grader server in a process of its own, as `vizhub grade` runs it: the browser's driver in
     the benchmark's process does not share the server's interpreter."""
     from vizhub_pipeline.core.layout import Layout
     from vizhub_pipeline.grading.web.server import build_server
 
-    server, _ = build_server(Layout.at(Path(root)), grader, blind=True)
+    server, _ = build_server(Layout.at(Path(root)), grader, blind=True, pairwise=pairwise)
     server.start()
     urls.put(server.url)
     stop.wait()
@@ -252,12 +260,92 @@ def grade_in_browser(url: str, submits: int, prefetch: bool) -> tuple[list[float
     return times, posts, swapped
 
 
+def vote_in_browser(url: str, votes: int, prefetch: bool) -> tuple[list[float], list[float], int]:
+    """Vote on ``votes`` pairs with the keys in Chromium: the times from the key to the next pair usable,
+    the times of the POST /api/votes among them (only when the page did not navigate away), and how
+    many moves swapped a pair loaded ahead in (the rest navigated)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    times: list[float] = []
+    posts: list[float] = []
+    swapped = 0
+    winners = {"a": "a", "b": "b", "t": "tie", "x": "both_bad"}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        page.add_init_script(TIMING_SCRIPT)
+        page.goto(f"{url}/healthz")
+        page.evaluate("on => localStorage.setItem('vizhub-prefetch', on ? 'on' : 'off')", prefetch)
+        page.goto(f"{url}/pairs")
+        for index in range(votes):
+            here = page.evaluate("() => JSON.parse(document.getElementById('pair-data').textContent).pair")
+            page.wait_for_function("id => document.documentElement.dataset.usable === id", arg=here, polling=100)
+            key = "abtx"[index % 4]
+            following = page.request.get(f"{url}/api/pairs/{here}/next").json()["next"][winners[key]]
+            if prefetch:  # as after a few seconds on the pair: every pair it may lead to is loaded ahead
+                page.wait_for_function("id => document.documentElement.dataset.aheadOf === id", arg=here, polling=100)
+            page.evaluate("() => { window.benchSamePage = true; }")
+            page.keyboard.press(key)
+            page.wait_for_url(f"{url}{following}")
+            next_id = following.removeprefix("/pair/")
+            page.wait_for_function("id => document.documentElement.dataset.usable === id", arg=next_id, polling=100)
+            pressed, ready = page.evaluate(
+                "id => [sessionStorage.getItem('bench-enter'), sessionStorage.getItem('bench-usable-' + id)]", next_id
+            )
+            times.append(float(ready) - float(pressed))
+            same_page = bool(page.evaluate("() => window.benchSamePage === true"))
+            post = page.evaluate(
+                "() => { const d = sessionStorage.getItem('bench-post'); "
+                "sessionStorage.removeItem('bench-post'); return d; }"
+            )
+            if same_page and post:
+                posts.append(float(post))
+            swapped += same_page
+        browser.close()
+    return times, posts, swapped
+
+
+def in_browser(root: Path, grader: str, pairwise: bool, run) -> tuple:
+    """``run(url, prefetch)`` without and with the prefetch, against a server in its own process."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    urls, stop = context.Queue(), context.Event()
+    alone = context.Process(target=serve_alone, args=(str(root), grader, urls, stop, pairwise))
+    alone.start()
+    try:
+        url = urls.get(timeout=120)
+        return run(url, False), run(url, True)
+    finally:
+        stop.set()
+        alone.join(30)
+
+
+def report_browser(what: str, count: int, slow, fast, post: str) -> None:
+    baseline, _, navigated = slow
+    times, posts, swapped = fast
+    print(f"Chromium 1440x900, {what}:")
+    print(line(f"  navigation, no prefetch ({count - navigated} navigated)", baseline, None))
+    print(
+        line(f"  prefetched ({swapped} swapped in)", times, None, 300)
+        + f"   p50 / no-prefetch p50 = {statistics.median(times) / statistics.median(baseline):.2f}x"
+    )
+    if posts:
+        print(line(f"    of which {post}", posts, None))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=200, help="distinct item pages to load")
     parser.add_argument("--submits", type=int, default=100, help="grades to submit (each one commit)")
     parser.add_argument(
         "--browser-submits", type=int, default=30, help="grades given with the keys in Chromium, per mode (0: none)"
+    )
+    parser.add_argument(
+        "--browser-votes", type=int, default=30, help="pairwise votes with the keys in Chromium, per mode (0: none)"
     )
     args = parser.parse_args()
 
@@ -325,28 +413,28 @@ def main() -> None:
             ).stdout.strip()
             print(f"commits in the repository after the run: {log} (1 + {args.submits} grades)")
             if args.browser_submits:
-                import multiprocessing
-
-                context = multiprocessing.get_context("spawn")
-                urls, stop = context.Queue(), context.Event()
-                alone = context.Process(target=serve_alone, args=(str(root), "keys", urls, stop))
-                alone.start()
-                try:
-                    url = urls.get(timeout=60)
-                    baseline, _, navigated = grade_in_browser(url, args.browser_submits, prefetch=False)
-                    fast, posts, swapped = grade_in_browser(url, args.browser_submits, prefetch=True)
-                finally:
-                    stop.set()
-                    alone.join(30)
-                base_p50 = statistics.median(baseline)
-                print("Chromium 1440x900, from Enter to the next item usable (its frame loaded, its keys bound):")
-                print(line(f"  navigation, no prefetch ({args.browser_submits - navigated} navigated)", baseline, None))
-                print(
-                    line(f"  prefetched ({swapped} swapped in)", fast, None, 300)
-                    + f"   p50 / no-prefetch p50 = {statistics.median(fast) / base_p50:.2f}x"
+                slow, fast = in_browser(
+                    root, "keys", False, lambda url, on: grade_in_browser(url, args.browser_submits, prefetch=on)
                 )
-                if posts:
-                    print(line("    of which POST /api/grades", posts, None))
+                report_browser(
+                    "from Enter to the next item usable (its frame loaded, its keys bound)",
+                    args.browser_submits,
+                    slow,
+                    fast,
+                    "POST /api/grades",
+                )
+            if args.browser_votes:
+                slow, fast = in_browser(
+                    root, "voter", True, lambda url, on: vote_in_browser(url, args.browser_votes, prefetch=on)
+                )
+                report_browser(
+                    "pairwise, from a vote key to the next pair usable (both frames loaded, keys bound)",
+                    args.browser_votes,
+                    slow,
+                    fast,
+                    "POST /api/votes",
+                )
+            print(f"load average (1, 5, 15 min) at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
         finally:
             server.stop()
 

@@ -552,3 +552,49 @@ def test_prefetch_swaps_in_the_right_next_item_in_blind_order_after_skip_submit_
     usable(page, second)
     assert page.locator("#position").text_content() == "2 / 3"
     assert traffic.outside == []
+
+
+def test_arrow_left_swaps_in_the_item_just_left_with_its_frame_kept_and_its_page_fresh(session):
+    from vizhub_pipeline.grading.loading import load_grades
+
+    layout, server, page, traffic = session()  # blind
+    items = page.request.get(f"{server.url}/api/items?challenge=barsOne").json()["items"]
+    first, second = (item["id"] for item in items[:2])
+    query = "?challenge=barsOne"
+    page.goto(f"{server.url}/item/{first}{query}")
+    usable(page, first)
+    prefetched(page, f"/item/{second}{query}")
+    page.evaluate("() => { window.stillThisPage = true; }")  # gone if the browser navigates
+    page.keyboard.press("3")
+    page.keyboard.press("Shift+Digit4")
+    page.keyboard.press("Enter")  # graded: on to the second, swapped in
+    page.wait_for_url(f"{server.url}/item/{second}{query}")
+    usable(page, second)
+    prefetched(page, f"/item/{first}{query}")  # where ArrowLeft leads
+
+    def loads(item_id: str) -> int:
+        return sum(1 for url, _ in traffic.requests if url == f"{server.sandbox_url}/v/{item_id}/index.html")
+
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(f"{server.url}/item/{first}{query}")
+    usable(page, first)
+    assert page.evaluate("() => window.stillThisPage === true"), "ArrowLeft navigated instead of swapping"
+    # the page is as it is now, after the grade: the grade shown, and (graded) the model named
+    assert page.locator('input[name="functionality"][value="3"]').is_checked()
+    assert page.locator('input[name="aesthetics"][value="4"]').is_checked()
+    assert page.locator("#model-name").text_content() == load_grades(layout)[0].model
+    # the live frame is the one kept from before: loaded once, whole, and the one live frame on the page
+    assert loads(first) == 1
+    assert page.locator("#live").get_attribute("src").endswith(f"/v/{first}/index.html")
+    assert page.frame_locator("#live").locator("body").count() == 1
+    assert page.locator("iframe#live").count() == 1
+    # and back again with ArrowRight: a swap too, the second's frame kept in turn
+    prefetched(page, f"/item/{second}{query}")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(f"{server.url}/item/{second}{query}")
+    usable(page, second)
+    assert page.evaluate("() => window.stillThisPage === true"), "ArrowRight navigated instead of swapping"
+    assert loads(second) == 1
+    assert page.locator("#live").get_attribute("src").endswith(f"/v/{second}/index.html")
+    assert not any(model in page.locator("#page").text_content() for model in MODELS)  # the second: not graded
+    assert traffic.outside == []

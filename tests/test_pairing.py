@@ -304,3 +304,32 @@ def test_the_repeat_count_carries_over_sessions_from_the_votes_on_disk(tmp_path)
     assert tenth is not None and tenth.repeat and tenth.key in {vote.pair for vote in made}
     assert fresh.next() == tenth and make_queue(layout, repeat_share=0.1).next() == tenth  # stable on reload
     assert make_queue(layout, repeat_share=0.0).next().repeat is False
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_following_says_where_each_action_leads_and_changes_nothing(tmp_path, seed):
+    """Each action taken on a fresh queue of the same votes (a vote with each winner, a skip) leads
+    exactly where ``following`` said, and asking left the queue as it was (next pair, progress,
+    order, the pair's repeat flag)."""
+    layout = make_layout(tmp_path / "p", {"barsOne": MODELS[:4], "barsTwo": MODELS[:3]})
+    earlier = make_queue(layout, seed=seed, repeat_share=0.5)
+    votes = []
+    for _ in range(2):  # a new pair, then a repeat: the vote after the next one is a repeat
+        votes.append(earlier.record_vote(earlier.next(), "b", source="cli", blind=True))
+    write_votes(layout, votes)
+    queue = make_queue(layout, seed=seed, repeat_share=0.5)
+    pair = queue.next()
+    before = (pair, queue.progress(), [ranked.key for ranked in queue.ranked()])
+    told = queue.following(pair)
+    assert set(told) == {"a", "b", "tie", "both_bad", "skip"}
+    assert (queue.next(), queue.progress(), [ranked.key for ranked in queue.ranked()]) == before
+    assert queue.get(pair.id) == pair  # (its repeat flag included)
+    assert any(found is not None and found.repeat for found in told.values())  # repeats predicted too
+    for action, expected in told.items():
+        again = make_queue(layout, seed=seed, repeat_share=0.5)
+        shown = again.get(pair.id)
+        if action == "skip":
+            again.skip(shown)
+        else:
+            again.record_vote(shown, action, source="cli", blind=True)
+        assert again.next() == expected, action

@@ -254,3 +254,39 @@ def test_a_vote_that_cannot_be_written_is_refused_and_its_pair_comes_back(layout
     assert "the header is not challenge,model_a," in response.json()["error"]
     queue = apps.config.pairs  # asked directly: the page's GET /pairs would reread the votes anyway
     assert queue.progress()["voted"] == 0 and queue.next().id == pair_id  # not counted: asked again
+
+
+def test_where_each_vote_leads_is_said_ahead_and_is_where_the_vote_then_leads(layout):
+    """GET /api/pairs/<id>/next predicts, without changing anything, the pair each vote or a skip
+    leads to; the vote then cast leads exactly there (repeats included), with the outputs' hashes."""
+    apps, app, _ = make_clients(layout, repeat_share=0.5)  # every other vote a repeat
+    queue = apps.config.pairs
+    winners = ["a", "skip", "b", "tie", "both_bad", "a", "b", "skip", "tie", "a", "b", "tie", "a", "a", "b"]
+    voted: set = set()  # the pairs voted on (a repeat votes on one again)
+    repeats = 0
+    pair_id = first_pair(app)
+    for step, action in enumerate(winners):
+        ahead = app.get(f"/api/pairs/{pair_id}/next")
+        assert ahead.status_code == 200, ahead.text
+        told = ahead.json()
+        assert told["pair"] == pair_id and set(told["next"]) == {"a", "b", "tie", "both_bad", "skip"}
+        assert not any(model in ahead.text for model in MODELS)  # ids only
+        assert first_pair(app) == pair_id  # asking changed nothing
+        assert queue.progress()["voted"] == len(voted) == len(load_judgements(layout, VOTES)) - repeats
+        if action == "skip":
+            reply = post_vote(app, apps, {"pair": pair_id}, path="/api/pairs/skip")
+        else:
+            reply = post_vote(app, apps, {"pair": pair_id, "winner": action})
+            key = queue.get(pair_id).key
+            repeats += key in voted
+            voted.add(key)
+        assert reply.status_code == 200, reply.text
+        following = reply.json()["next_url"]
+        assert following == told["next"][action], f"step {step}: {action}"
+        if following is None:
+            break
+        pair_id = following.removeprefix("/pair/")
+        pair = queue.get(pair_id)
+        assert reply.json()["next_artifacts"] == [pair.left.artifact_hash, pair.right.artifact_hash]
+    assert repeats >= 2  # the repeats were among the pairs predicted
+    assert app.get("/api/pairs/nope/next").status_code == 404

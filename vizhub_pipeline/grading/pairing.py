@@ -44,12 +44,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import hmac
 import itertools
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from vizhub_pipeline.core.judgements.columns import is_human_source
@@ -64,6 +65,7 @@ from vizhub_pipeline.grading.web.items import Catalog, GradableOutput
 
 PRIOR = 0.5  # choix alpha of the sampler's fit: about one virtual tie between every two outputs
 PRIORITY_DIGITS = 9
+RANKINGS_KEPT = 6  # rankings kept per challenge: the current one, one per winner tried ahead, and spare
 
 PairKey = tuple[ItemKey, ItemKey]  # the two outputs in sorted order
 
@@ -179,27 +181,61 @@ class RankedPair:
 Fit = Callable[[Sequence[GradableOutput], list[Vote]], dict[PairKey, float]]
 
 
+Ordered = list[tuple[tuple, RankedPair]]  # (sort key, pair), in the order of the sort keys
+Rank = Callable[[Sequence[GradableOutput], list[Vote]], Ordered]  # one challenge's outputs and votes -> its ranking
+
+
+def rank_challenge(
+    members: Sequence[GradableOutput], votes: list[Vote], grader: str, *, seed: int, fit: Fit = win_probabilities
+) -> Ordered:
+    """The candidate pairs of one challenge's outputs, each with its sort key, highest priority first."""
+    counts = Counter(vote.pair for vote in votes)
+    ranked = []
+    for key, p in fit(members, votes).items():
+        n = counts.get(key, 0)
+        priority = p * (1 - p) / (1 + n)
+        order = (-round(priority, PRIORITY_DIGITS), draw(seed, grader, *key), key)
+        ranked.append((order, RankedPair(key, p, n, priority)))
+    ranked.sort(key=lambda entry: entry[0])
+    return ranked
+
+
 def rank_pairs(
-    outputs: Sequence[GradableOutput], votes: Iterable[Vote], grader: str, *, seed: int, fit: Fit = win_probabilities
+    outputs: Sequence[GradableOutput],
+    votes: Iterable[Vote],
+    grader: str,
+    *,
+    seed: int,
+    fit: Fit = win_probabilities,
+    rank: Rank | None = None,
 ) -> list[RankedPair]:
     """Every candidate pair, highest priority first (the module's rules 1-3); ``votes`` are the
     current ones (:func:`current_votes`), one a grader and pair (:func:`latest_votes`); ``fit``
-    gives the win probabilities of one challenge's pairs."""
-    votes = list(votes)
-    counts = Counter(vote.pair for vote in votes)
+    gives the win probabilities of one challenge's pairs; ``rank`` (by default
+    :func:`rank_challenge` with ``fit``) ranks one challenge's pairs, and the challenges' rankings
+    are merged (so a ranking kept from before serves a challenge whose votes did not change)."""
+    if rank is None:
+
+        def rank(members: Sequence[GradableOutput], chosen: list[Vote]) -> Ordered:
+            return rank_challenge(members, chosen, grader, seed=seed, fit=fit)
+
+    return list(_merged(_rankings(outputs, votes, rank)))
+
+
+def _rankings(outputs: Iterable[GradableOutput], votes: Iterable[Vote], rank: Rank) -> list[Ordered]:
+    """Each challenge's ranking of its pairs."""
     by_challenge: dict[str, list[GradableOutput]] = defaultdict(list)
     for output in outputs:
         by_challenge[output.challenge].append(output)
     votes_by_challenge: dict[str, list[Vote]] = defaultdict(list)
     for vote in votes:
         votes_by_challenge[vote.challenge].append(vote)
-    ranked = []
-    for challenge, members in by_challenge.items():
-        for key, p in fit(members, votes_by_challenge[challenge]).items():
-            n = counts.get(key, 0)
-            ranked.append(RankedPair(key, p, n, p * (1 - p) / (1 + n)))
-    ranked.sort(key=lambda pair: (-round(pair.priority, PRIORITY_DIGITS), draw(seed, grader, *pair.key), pair.key))
-    return ranked
+    return [rank(members, votes_by_challenge[challenge]) for challenge, members in by_challenge.items()]
+
+
+def _merged(rankings: list[Ordered]) -> Iterator[RankedPair]:
+    """The pairs of every ranking, highest priority first; lazy: the first ones cost little."""
+    return (pair for _, pair in heapq.merge(*rankings))
 
 
 @dataclass
@@ -207,7 +243,7 @@ class _State:
     """What the queue derived from the outputs and votes, rebuilt when either changes."""
 
     outputs: dict[ItemKey, GradableOutput]
-    ranked: list[RankedPair]
+    rankings: list[Ordered]  # one a challenge: every candidate pair is in one of them
     mine: Counter  # pair -> this grader's current votes on it
     circles: dict[str, dict[ItemKey, int]]  # challenge -> output -> place on this grader's circle
     my_votes: int
@@ -249,15 +285,19 @@ class PairQueue:
         self._issued: dict[str, PairItem] = {}
         self._state: _State | None = None
         self._state_for: tuple | None = None
-        self._fits: dict[str, tuple[tuple, dict[PairKey, float]]] = {}
+        self._rankings: dict[str, dict[tuple, Ordered]] = {}
+        self._circles_for: tuple[tuple, dict[str, dict[ItemKey, int]]] | None = None
         self._votes_seen: set[Vote] = set()
         self._disk_counted: tuple[tuple, list[Vote], dict[tuple[str, PairKey], Vote]] | None = None
 
     # -- reading
     def refresh(self) -> None:
-        """Reread the votes (after a submission: with a branch, no file on disk changes)."""
+        """Count only the votes read from the project, not those recorded since; with a branch (where
+        a submission changes no file on disk) read them again. Without one, they are read again
+        whenever a file of the votes folder changes (its name, size or modification time)."""
         with self._lock:
-            self._votes = None
+            if self.catalog.branch:
+                self._votes = None
             self._recorded = []
             self._state = None
 
@@ -301,28 +341,37 @@ class PairQueue:
             mine[vote.pair] += 1
         self._state = _State(
             outputs={output.key: output for output in outputs},
-            ranked=rank_pairs(outputs, latest.values(), self.grader, seed=self.seed, fit=self._fit),
+            rankings=_rankings(outputs, latest.values(), self._rank),
             mine=mine,
-            circles=_circles(outputs, self.grader, self.seed),
+            circles=self._circles(outputs_marker, outputs),
             my_votes=sum(mine.values()),
             my_repeats=repeats,
         )
         self._state_for = marker
         return self._state
 
-    def _fit(self, outputs: Sequence[GradableOutput], votes: list[Vote]) -> dict[PairKey, float]:
-        """:func:`win_probabilities`, refitted only for a challenge whose outputs or votes changed."""
+    def _rank(self, outputs: Sequence[GradableOutput], votes: list[Vote]) -> Ordered:
+        """:func:`rank_challenge`, refitted and ranked again only for a challenge whose outputs or
+        votes changed (the last :data:`RANKINGS_KEPT` of each challenge are kept: :meth:`following`
+        tries one per winner, and the vote then cast needs one of them again)."""
         signature = (
-            tuple(sorted((output.key, output.artifact_hash) for output in outputs)),
+            tuple((output.key, output.artifact_hash) for output in outputs),  # in the catalog's order
             tuple((vote.key_a, vote.key_b, vote.winner) for vote in votes),  # in a stable order
         )
         challenge = outputs[0].challenge if outputs else ""
-        cached = self._fits.get(challenge)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-        fitted = win_probabilities(outputs, votes)
-        self._fits[challenge] = (signature, fitted)
-        return fitted
+        kept = self._rankings.setdefault(challenge, {})
+        if signature in kept:
+            return kept[signature]
+        ranked = rank_challenge(outputs, votes, self.grader, seed=self.seed)
+        kept[signature] = ranked
+        while len(kept) > RANKINGS_KEPT:  # the oldest first (dicts keep their order)
+            del kept[next(iter(kept))]
+        return ranked
+
+    def _circles(self, marker: tuple, outputs: list[GradableOutput]) -> dict[str, dict[ItemKey, int]]:
+        if self._circles_for is None or self._circles_for[0] != marker:
+            self._circles_for = (marker, _circles(outputs, self.grader, self.seed))
+        return self._circles_for[1]
 
     # -- the queue
     def next(self) -> PairItem | None:
@@ -333,7 +382,7 @@ class PairQueue:
             if repeat is not None:
                 return repeat
             skipped = set(self._skipped)
-            for ranked in state.ranked:
+            for ranked in _merged(state.rankings):
                 if not state.mine[ranked.key] and ranked.key not in skipped:
                     return self._new_pair(state, ranked.key)
             for key in self._skipped:
@@ -349,7 +398,7 @@ class PairQueue:
             if found is not None:
                 current = state.outputs.get(found.left.key), state.outputs.get(found.right.key)
                 return found if current == (found.left, found.right) else None
-            for ranked in state.ranked:
+            for _, ranked in itertools.chain.from_iterable(state.rankings):
                 first, second = (state.outputs[key] for key in ranked.key)
                 for left, right in ((first, second), (second, first)):
                     if make_pair_id(self.catalog.secret, self.grader, left, right) == pair_id:
@@ -362,9 +411,17 @@ class PairQueue:
         """The vote on ``pair`` (side ``a`` = left, ``b`` = right), counted in this session at once;
         submit it with :func:`vizhub_pipeline.grading.submit.submit_judgements` (and call
         :meth:`refresh` if that fails, so the pair comes back)."""
+        vote = self._vote(pair, winner, flagged=flagged, notes=notes, source=source, blind=blind)
+        with self._lock:
+            self._recorded.append(vote)
+            if pair.key in self._skipped:
+                self._skipped.remove(pair.key)
+        return vote
+
+    def _vote(self, pair: PairItem, winner: str, *, flagged: bool, notes: str, source: str, blind: bool) -> Vote:
         if winner not in WINNERS:
             raise GradeError(f"winner must be one of {', '.join(WINNERS)}, got {winner!r}")
-        vote = Vote(
+        return Vote(
             challenge=pair.challenge,
             model_a=pair.left.model,
             sample_a=pair.left.sample,
@@ -380,11 +437,28 @@ class PairQueue:
             source=source,
             blind=blind,
         )
+
+    def following(self, pair: PairItem) -> dict[str, PairItem | None]:
+        """What :meth:`next` would give after each thing the grader may do on ``pair`` now: a vote
+        with each winner (keys of :data:`WINNERS`), or ``"skip"``. Nothing changes: each is tried on
+        the queue's state and taken back. Votes that arrive in between (other graders', changed
+        outputs) can make the real next pair another one, so a caller checks it after the vote."""
         with self._lock:
-            self._recorded.append(vote)
-            if pair.key in self._skipped:
-                self._skipped.remove(pair.key)
-        return vote
+            recorded, skipped, issued = list(self._recorded), list(self._skipped), dict(self._issued)
+            out: dict[str, PairItem | None] = {}
+            try:
+                for action in (*WINNERS, "skip"):
+                    self._state = None
+                    if action == "skip":
+                        self.skip(pair)
+                    else:
+                        self.record_vote(pair, action, source="app", blind=True)
+                    out[action] = self.next()
+                    self._recorded, self._skipped = list(recorded), list(skipped)
+            finally:
+                self._recorded, self._skipped, self._issued = recorded, skipped, issued
+                self._state = None
+            return out
 
     def skip(self, pair: PairItem) -> None:
         """Put ``pair`` after every other pair of this session; nothing is recorded."""
@@ -399,19 +473,20 @@ class PairQueue:
         ``remaining``: pairs not voted on yet (skipped ones included); ``total``: candidate pairs."""
         with self._lock:
             state = self._current()
-            voted = sum(1 for ranked in state.ranked if state.mine[ranked.key])
+            total = sum(len(ranking) for ranking in state.rankings)
+            voted = sum(1 for key, count in state.mine.items() if count)  # (each a candidate: current_votes)
             return {
                 "voted": voted,
                 "skipped": sum(1 for key in self._skipped if not state.mine[key]),
-                "remaining": len(state.ranked) - voted,
+                "remaining": total - voted,
                 "repeats": state.my_repeats,
-                "total": len(state.ranked),
+                "total": total,
             }
 
     def ranked(self) -> list[RankedPair]:
         """Every candidate pair in the sampler's order (voted ones included), for reports and tests."""
         with self._lock:
-            return list(self._current().ranked)
+            return list(_merged(self._current().rankings))
 
     # -- helpers
     def _repeat(self, state: _State) -> PairItem | None:

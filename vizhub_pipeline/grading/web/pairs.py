@@ -7,6 +7,8 @@ Routes (on the app's own origin, added to the grader app by :func:`add_pair_rout
 - ``POST /api/votes``: a vote (``a``, ``b``, ``tie`` or ``both_bad``, with a flag and a note),
   checked and committed through :func:`vizhub_pipeline.grading.submit.submit_judgements`.
 - ``POST /api/pairs/skip``: go on without voting on a pair.
+- ``GET /api/pairs/<id>/next``: where each vote on a pair (and a skip) would lead now, so the page
+  can load those pairs ahead (static/pair.js); the reply of the vote or skip says where it did lead.
 
 Blind sessions name no model, before or after a vote: not on the page, not in the banner
 that follows a vote (it stays over the next pair, which may share an output with this one),
@@ -57,9 +59,28 @@ def _progress(queue) -> dict[str, int]:
     return {name: value for name, value in queue.progress().items() if name != "repeats"}
 
 
-def _next_url(queue) -> str | None:
+def _url(pair) -> str | None:
+    return f"/pair/{pair.id}" if pair else None
+
+
+def _next(queue) -> dict[str, Any]:
+    """Where to go now: ``next_url``, and the artifact hashes of its two sides (left, right), by which
+    a page loaded ahead of time is known to show these outputs as they are now."""
     following = queue.next()
-    return f"/pair/{following.id}" if following else None
+    hashes = [following.left.artifact_hash, following.right.artifact_hash] if following else None
+    return {"next_url": _url(following), "next_artifacts": hashes}
+
+
+def _next_url(queue) -> str | None:
+    return _url(queue.next())
+
+
+def following_urls(config: GraderConfig, pair_id: str) -> dict[str, Any]:
+    """``{"pair": id, "next": {winner or "skip": url or None}}``: where each action on the pair leads
+    if nothing else happens first. Ids only: nothing here names a model."""
+    pair = _pair_or_404(config, pair_id)
+    ahead = config.pairs.following(pair)  # under the queue's lock, which takes back what it tried
+    return {"pair": pair.id, "next": {action: _url(found) for action, found in ahead.items()}}
 
 
 def _side(config: GraderConfig, item: GradableOutput, letter: str) -> dict[str, Any]:
@@ -180,7 +201,7 @@ def submit_vote(config: GraderConfig, body: Any) -> dict[str, Any]:
         "branch": getattr(result, "branch", None),
         "push_command": getattr(result, "push_command", None),
         "warning": warning,
-        "next_url": _next_url(queue),
+        **_next(queue),
         "progress": _progress(queue),
     }
 
@@ -192,7 +213,7 @@ def skip_pair(config: GraderConfig, body: Any) -> dict[str, Any]:
     queue = config.pairs
     with config.submit_lock:
         queue.skip(pair)
-    return {"skipped": pair.id, "next_url": _next_url(queue), "progress": _progress(queue)}
+    return {"skipped": pair.id, **_next(queue), "progress": _progress(queue)}
 
 
 def add_pair_routes(app, config: GraderConfig, html) -> None:
@@ -213,6 +234,10 @@ def add_pair_routes(app, config: GraderConfig, html) -> None:
     @app.get("/pair/{pair_id}", include_in_schema=False)
     def pair_page(pair_id: str):
         return html("pair.html", **pair_context(config, _pair_or_404(config, pair_id)))
+
+    @app.get("/api/pairs/{pair_id}/next")
+    def pair_following(pair_id: str):
+        return following_urls(config, pair_id)
 
     async def json_body(request: Request, what: str) -> Any:
         if "application/json" not in request.headers.get("content-type", ""):

@@ -1,12 +1,15 @@
 // The grading page: hotkeys, tabs, help, and submitting through POST /api/grades.
 // The next items are prefetched (static/ui.js): after Enter or S the next item is swapped in
-// without a navigation, its live frame already loaded. bind() wires up each item's page.
+// without a navigation, its live frame already loaded. The item before (where ArrowLeft leads) is
+// prefetched too; when it is the item just left, its live frame is kept, still loaded, and only its
+// page is fetched again (it may have been graded since). bind() wires up each item's page.
 (function () {
   "use strict";
   var UI = window.VizUI;
   var data, rubric, form, notes, message, help, pin, flagButton;
   var busy = false;
   var ahead = {};  // url -> VizUI.Prefetch of that item's page
+  var left = null;  // {url, frames}: the item just left by a swap, its live frame kept hidden
   var PREFETCH_FOR_MS = 10 * 60 * 1000;  // an older prefetch may be out of date: navigate instead
   var prefetchOn = UI.stored("vizhub-prefetch") !== "off";
 
@@ -14,7 +17,10 @@
   function go(url, flash) {
     if (!url) { return; }
     var found = ahead[url];
-    if (found && Date.now() - found.at < PREFETCH_FOR_MS && found.swap("#live")) {
+    if (found && found.doc && Date.now() - found.at < PREFETCH_FOR_MS) {
+      dropLeft();
+      left = { url: data.url, frames: UI.keepFrames("#live") };
+      found.swap("#live");
       delete ahead[url];
       delete document.documentElement.dataset.prefetched;
       bind();
@@ -47,17 +53,30 @@
       document.documentElement.dataset.usable = item;
       prefetch();
     }
-    if (loaded === true || !frame || frame.dataset.loaded === "yes") { usable(); return; }
+    if (frame && loaded === true) { frame.dataset.loaded = "yes"; }  // (a frame kept for ArrowLeft is known loaded)
+    if (!frame || frame.dataset.loaded === "yes") { usable(); return; }
     frame.addEventListener("load", function () { frame.dataset.loaded = "yes"; usable(); }, { once: true });
+  }
+
+  // The kept frames of the item just left, unless a prefetch of it has taken them.
+  function dropLeft() {
+    if (!left) { return; }
+    var taken = [];
+    Object.keys(ahead).forEach(function (url) { taken = taken.concat(ahead[url].frames); });
+    left.frames.forEach(function (frame) {
+      if (taken.indexOf(frame) < 0 && frame.parentNode) { frame.parentNode.removeChild(frame); }
+    });
+    left = null;
   }
 
   // Prefetches still wanted from this item are kept (with their frames), the others dropped.
   function prefetch() {
-    if (!prefetchOn) { return; }
+    if (!prefetchOn) { dropLeft(); return; }
     var item = data.item;
-    var urls = [data.nextUrl ? data.nextOpenUrl : null, data.nextUrl].filter(function (url, index, all) {
+    var urls = [data.nextUrl ? data.nextOpenUrl : null, data.nextUrl, data.prevUrl].filter(function (url, index, all) {
       return url && url !== data.url && all.indexOf(url) === index;
     });
+    if (left && urls.indexOf(left.url) < 0) { dropLeft(); }
     Object.keys(ahead).forEach(function (url) {
       var old = ahead[url];
       if (urls.indexOf(url) < 0 || old.failed || Date.now() - old.at >= PREFETCH_FOR_MS) {
@@ -66,10 +85,11 @@
       }
     });
     urls.forEach(function (url) {
-      var fetched = ahead[url] || new UI.Prefetch(url, "#live");
+      var fetched = ahead[url] || new UI.Prefetch(url, "#live", left && left.url === url ? left.frames : null);
       fetched.at = fetched.at || Date.now();
       ahead[url] = fetched;
       fetched.ready.then(function () {
+        if (left && left.url === url) { dropLeft(); }  // taken, or not of use (its output changed)
         if (data.item !== item || ahead[url] !== fetched || !fetched.doc) { return; }
         var done = (document.documentElement.dataset.prefetched || "").split(" ").filter(Boolean);
         done.push(url);

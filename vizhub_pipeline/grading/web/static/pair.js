@@ -1,13 +1,20 @@
 // The pairwise voting page: keys A/B/T/X vote, S skips, F flags, N notes; POST /api/votes.
+// The pairs a vote or a skip may lead to are loaded ahead (static/ui.js), once both outputs of
+// this one have loaded: GET /api/pairs/<id>/next says which. After the vote, the pair the server
+// names in its reply is swapped in if it was loaded ahead (and its outputs are unchanged), else
+// the page navigates to it. bind() wires up each pair's part of the page.
 (function () {
   "use strict";
-  var data = JSON.parse(document.getElementById("pair-data").textContent);
+  var UI = window.VizUI;
+  var FRAMES = ".pair-frame iframe";
   var help = document.getElementById("help");
-  var message = document.getElementById("form-message");
-  var notes = document.getElementById("pair-notes");
-  var flagButton = document.getElementById("flag-button");
+  var flashBox = document.getElementById("flash");
+  var data, message, notes, flagButton;
   var busy = false;
   var flagged = false;
+  var ahead = {};  // url -> VizUI.Prefetch of that pair's page
+  var PREFETCH_FOR_MS = 10 * 60 * 1000;  // an older prefetch may be out of date: navigate instead
+  var prefetchOn = UI.stored("vizhub-prefetch") !== "off";
 
   // This tab's voting session (sessionStorage): when it started, the votes (revealed after them), the skips.
   var SESSION_KEY = "vizhub-pair-session";
@@ -45,7 +52,8 @@
 
   function updateProgress(progress) {
     if (!progress) { return; }
-    ["voted", "skipped", "remaining"].forEach(function (name) {
+    data.progress = progress;
+    ["voted", "skipped", "remaining", "total"].forEach(function (name) {
       var cell = document.getElementById("progress-" + name);
       if (cell) { cell.textContent = progress[name]; }
     });
@@ -106,16 +114,46 @@
       });
   }
 
-  function moveOn(reply, text) {
+  function showFlash(text) {
+    flashBox.textContent = text;
+    flashBox.hidden = false;
+  }
+
+  // Go to the pair the server named: swap it in if it was loaded ahead and shows the same outputs
+  // as now (`artifacts`: the hashes of its left and right output), else navigate.
+  function go(url, flash, artifacts) {
+    var found = ahead[url];
+    var there = found && found.doc && found.doc.getElementById("pair-data");
+    var same = false;
+    if (there && artifacts) {
+      var next = JSON.parse(there.textContent);
+      same = "/pair/" + next.pair === url && next.artifactHashA === artifacts[0] && next.artifactHashB === artifacts[1];
+    }
+    if (same && Date.now() - found.at < PREFETCH_FOR_MS) {
+      var progress = data.progress;
+      found.swap(FRAMES);  // synchronous: no key is handled between the swap and bind()
+      delete ahead[url];
+      delete document.documentElement.dataset.prefetched;
+      bind();
+      updateProgress(progress);  // newer than the counts of the page loaded ahead
+      showFlash(flash);
+      window.scrollTo(0, 0);
+      whenUsable(false);
+      return;
+    }
+    try { window.sessionStorage.setItem("vizhub-pair-flash", flash); } catch (e) { /* private mode */ }
+    window.location.assign(url);
+  }
+
+  function moveOn(reply, text, voted) {
     updateProgress(reply.progress);
-    if (reply.next_url && reply.next_url === window.location.pathname) {  // skipped the only pair left
+    if (reply.next_url && reply.next_url === window.location.pathname && !voted) {  // skipped the only pair left
       busy = false;
       say(text + " Skipped pairs come back after the others, and this is the only one left.", "");
       return;
     }
-    if (reply.next_url) {
-      try { window.sessionStorage.setItem("vizhub-pair-flash", text); } catch (e) { /* private mode */ }
-      window.location.assign(reply.next_url);
+    if (reply.next_url) {  // (after a vote, the same pair again is a repeat: loaded afresh)
+      go(reply.next_url, text, reply.next_artifacts);
       return;
     }
     busy = true;  // the queue is done: this page takes no second vote
@@ -151,7 +189,7 @@
         (reply.commit ? ", commit " + reply.commit.slice(0, 7) + (reply.branch ? " on " + reply.branch : "") : "") + "." +
         (reply.warning ? " Warning: " + reply.warning : "") +
         (reply.push_command ? " When done: " + reply.push_command + ", then open a pull request." : "");
-      moveOn(reply, text);
+      moveOn(reply, text, true);
     }).catch(function (error) {
       busy = false;
       say("The vote was not saved: " + error, "error");
@@ -165,12 +203,125 @@
       if (!result.ok) { busy = false; say(result.body.error || "Could not skip.", "error"); return; }
       session.skipped.push(data.pair);
       saveSession();
-      moveOn(result.body, "Skipped a pair.");
+      moveOn(result.body, "Skipped a pair.", false);
     }).catch(function (error) {
       busy = false;
       say("Could not skip: " + error, "error");
     });
   }
+
+  function toggleFlag() {
+    flagged = !flagged;
+    showFlag();
+  }
+
+  // Each live output scaled to its column, so both fit side by side at their own viewport size.
+  function fitFrames() {
+    Array.prototype.forEach.call(document.querySelectorAll(".pair-frame"), function (box) {
+      var frame = box.querySelector("iframe");
+      if (!frame) { return; }
+      var scale = Math.min(1, box.clientWidth / data.viewport.width);
+      frame.style.transform = "scale(" + scale + ")";
+      frame.style.transformOrigin = "0 0";
+      box.style.height = Math.ceil(data.viewport.height * scale) + "px";
+    });
+  }
+
+  // The pair is usable once both its outputs have loaded: mark it (the benchmark and the tests wait
+  // for it), then load ahead where its votes and skip lead. (`loaded`: the window's load event, which
+  // waits for the frames, has fired for this pair.)
+  function whenUsable(loaded) {
+    var pair = data.pair;
+    var waiting = Array.prototype.filter.call(document.querySelectorAll(FRAMES), function (frame) {
+      if (loaded === true) { frame.dataset.loaded = "yes"; }
+      return frame.dataset.loaded !== "yes";
+    });
+    function usable() {
+      if (data.pair !== pair) { return; }
+      document.documentElement.dataset.usable = pair;
+      prefetch();
+    }
+    var left = waiting.length;
+    if (!left) { usable(); return; }
+    waiting.forEach(function (frame) {
+      frame.addEventListener("load", function () {
+        frame.dataset.loaded = "yes";
+        left -= 1;
+        if (!left) { usable(); }
+      }, { once: true });
+    });
+  }
+
+  // Ask where each vote (and S) leads from this pair, then load those pairs ahead, one after the
+  // other (both outputs of one before the next: on a busy machine the likeliest is ready first).
+  // Pairs loaded ahead and still wanted are kept with their frames; the others are dropped.
+  function prefetch() {
+    if (!prefetchOn || !data.pair) { return; }
+    var pair = data.pair;
+    fetch("/api/pairs/" + encodeURIComponent(pair) + "/next", { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (reply) {
+      if (!reply || data.pair !== pair) { return; }
+      var here = "/pair/" + pair;
+      var urls = [];
+      Object.keys(reply.next).forEach(function (action) {
+        var url = reply.next[action];
+        if (url && url !== here && urls.indexOf(url) < 0) { urls.push(url); }
+      });
+      Object.keys(ahead).forEach(function (url) {
+        var old = ahead[url];
+        if (urls.indexOf(url) < 0 || old.failed || Date.now() - old.at >= PREFETCH_FOR_MS) {
+          old.discard();
+          delete ahead[url];
+        }
+      });
+      var chain = Promise.resolve();
+      urls.forEach(function (url) {
+        chain = chain.then(function () {
+          if (data.pair !== pair) { return null; }
+          var fetched = ahead[url] || new UI.Prefetch(url, FRAMES);
+          fetched.at = fetched.at || Date.now();
+          ahead[url] = fetched;
+          return fetched.ready.then(function () {
+            if (data.pair !== pair || ahead[url] !== fetched || !fetched.doc) { return; }
+            var done = (document.documentElement.dataset.prefetched || "").split(" ").filter(Boolean);
+            done.push(url);
+            document.documentElement.dataset.prefetched = done.join(" ");
+          });
+        });
+      });
+      chain.then(function () {  // every pair this one may lead to is loaded ahead
+        if (data.pair === pair) { document.documentElement.dataset.aheadOf = pair; }
+      });
+    }).catch(function () { /* nothing loaded ahead: the vote navigates */ });
+  }
+
+  // Wire up a pair's part of the page: on load, and again after a pair loaded ahead is swapped in.
+  function bind() {
+    data = JSON.parse(document.getElementById("pair-data").textContent);
+    message = document.getElementById("form-message");
+    notes = document.getElementById("pair-notes");
+    flagButton = document.getElementById("flag-button");
+    busy = false;
+    flagged = false;
+    if (!data.pair) { return; }
+    fitFrames();
+    Array.prototype.forEach.call(document.querySelectorAll(".pair-frame"), function (box) {
+      box.addEventListener("pointerleave", function () {
+        if (framed()) { document.getElementById("vote-form").focus({ preventScroll: true }); paused.hidden = true; }
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".vote"), function (button) {
+      button.addEventListener("click", function () { vote(button.dataset.winner); });
+    });
+    document.getElementById("skip-button").addEventListener("click", skip);
+    flagButton.addEventListener("click", toggleFlag);
+    document.getElementById("vote-form").addEventListener("submit", function (event) { event.preventDefault(); });
+  }
+
+  // A click into an output gives it the keys; show that, and take them back when the pointer leaves it.
+  var paused = document.getElementById("keys-paused");
+  function framed() { return !!document.activeElement && document.activeElement.matches(FRAMES); }
 
   document.getElementById("help-button").addEventListener("click", function () { help.showModal(); });
 
@@ -179,51 +330,23 @@
     flash = window.sessionStorage.getItem("vizhub-pair-flash");
     window.sessionStorage.removeItem("vizhub-pair-flash");
   } catch (e) { /* private mode */ }
-  if (flash) {
-    var banner = document.getElementById("flash");
-    banner.textContent = flash;
-    banner.hidden = false;
-  }
+  if (flash) { showFlash(flash); }
 
+  bind();
   if (!data.pair) {  // the end of the queue: sum up this tab's session, if it voted or skipped
     if (session.votes.length || session.skipped.length) { showSummary(data.progress); }
     return;
   }
 
-  // Each live output scaled to its column, so both fit side by side at their own viewport size.
-  function fitFrames() {
-    Array.prototype.forEach.call(document.querySelectorAll(".pair-frame"), function (box) {
-      var frame = box.querySelector("iframe");
-      var scale = Math.min(1, box.clientWidth / data.viewport.width);
-      frame.style.transform = "scale(" + scale + ")";
-      frame.style.transformOrigin = "0 0";
-      box.style.height = Math.ceil(data.viewport.height * scale) + "px";
-    });
-  }
-  fitFrames();
   window.addEventListener("resize", fitFrames);
-
-  // A click into an output gives it the keys; show that, and take them back when the pointer leaves it.
-  var paused = document.getElementById("keys-paused");
-  function framed() { return document.activeElement && document.activeElement.tagName === "IFRAME"; }
   window.addEventListener("blur", function () { window.setTimeout(function () { paused.hidden = !framed(); }, 0); });
   window.addEventListener("focus", function () { paused.hidden = true; });
-  Array.prototype.forEach.call(document.querySelectorAll(".pair-frame"), function (box) {
-    box.addEventListener("pointerleave", function () {
-      if (framed()) { document.getElementById("vote-form").focus({ preventScroll: true }); paused.hidden = true; }
-    });
-  });
-
-  Array.prototype.forEach.call(document.querySelectorAll(".vote"), function (button) {
-    button.addEventListener("click", function () { vote(button.dataset.winner); });
-  });
-  document.getElementById("skip-button").addEventListener("click", skip);
-  flagButton.addEventListener("click", function () { flagged = !flagged; showFlag(); });
-  document.getElementById("vote-form").addEventListener("submit", function (event) { event.preventDefault(); });
+  // a swapped-in pair has its own URL: going back or forward to one loads it afresh
+  window.addEventListener("popstate", function () { window.location.reload(); });
 
   var VOTES = { KeyA: "a", KeyB: "b", KeyT: "tie", KeyX: "both_bad" };
   document.addEventListener("keydown", function (event) {
-    if (event.defaultPrevented || event.isComposing || help.open || window.VizUI.modalOpen()) { return; }
+    if (event.defaultPrevented || event.isComposing || help.open || UI.modalOpen()) { return; }
     if (event.target === notes) {
       if (event.key === "Escape" || event.key === "Enter") { event.preventDefault(); notes.blur(); }
       return;
@@ -237,10 +360,13 @@
     if (VOTES[event.code]) { event.preventDefault(); vote(VOTES[event.code]); return; }
     switch (event.code) {
       case "KeyS": event.preventDefault(); skip(); return;
-      case "KeyF": event.preventDefault(); flagged = !flagged; showFlag(); return;
+      case "KeyF": event.preventDefault(); toggleFlag(); return;
       case "KeyN": event.preventDefault(); notes.focus(); return;
     }
     if (event.key === "?") { event.preventDefault(); help.showModal(); }
   });
   document.body.dataset.ready = "pair";  // the keys work from here on
+  if (document.readyState === "complete") { whenUsable(true); } else {
+    window.addEventListener("load", function () { whenUsable(true); }, { once: true });
+  }
 })();

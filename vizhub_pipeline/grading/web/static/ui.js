@@ -3,7 +3,8 @@
 //   VizUI.shotViewer()         screenshots (links with data-shot) open full size in a viewer
 //   VizUI.keysPause(frames)    keys go to a clicked frame: show it, and give them back
 //   VizUI.modalOpen()          a dialog (help, viewer) is open: page keys should do nothing
-//   VizUI.Prefetch             fetch a next page, load its live frame hidden, swap it in
+//   VizUI.Prefetch             fetch a next page, load its live frames hidden, swap it in
+//   VizUI.keepFrames(frames)   keep the live frames of the page being left, for a Prefetch of it
 (function () {
   "use strict";
   var VizUI = {};
@@ -137,16 +138,17 @@
     return { resume: resume, paused: function () { return paused; } };
   };
 
-  // Prefetch the page at `url`: its HTML, its screenshots, and its live frame, loaded in a hidden
-  // frame. swap() then puts the page in place of this one without a navigation: every [data-swap]
-  // element takes the new page's children, the hidden frame (already loaded) takes the place of
-  // the new page's frame (moved with moveBefore, which keeps it loaded), and the URL is pushed.
-  function Prefetch(url, frameSelector) {
+  // Prefetch the page at `url`: its HTML, its screenshots, and its live frames (every element of the
+  // page matching `frameSelector`), each loaded in a hidden frame. swap() then puts the page in place
+  // of this one without a navigation: every [data-swap] element takes the new page's children, the
+  // hidden frames (already loaded) take the places of the new page's frames (moved with moveBefore,
+  // which keeps them loaded), and the URL is pushed. `keep`: frames of a page left earlier, still
+  // loaded (see VizUI.keepFrames); one with the right src is used instead of loading it again.
+  function Prefetch(url, frameSelector, keep) {
     var self = this;
     self.url = url;
     self.doc = null;
-    self.frame = null;
-    self.frameLoaded = false;
+    self.frames = [];
     self.failed = false;
     self.ready = fetch(url, { credentials: "same-origin" }).then(function (response) {
       if (!response.ok) { throw new Error("HTTP " + response.status); }
@@ -156,58 +158,89 @@
       Array.prototype.forEach.call(self.doc.querySelectorAll("a[data-shot]"), function (link) {
         new Image().src = link.getAttribute("href");
       });
-      var live = self.doc.querySelector(frameSelector);
-      if (!live || typeof Element.prototype.moveBefore !== "function") { return self; }
-      var frame = document.createElement("iframe");
-      Array.prototype.forEach.call(live.attributes, function (attribute) {
-        if (attribute.name !== "src" && attribute.name !== "id") { frame.setAttribute(attribute.name, attribute.value); }
-      });
-      frame.setAttribute("tabindex", "-1");
-      frame.setAttribute("aria-hidden", "true");
-      frame.className = "prefetch-frame";
-      return new Promise(function (resolve) {
-        frame.addEventListener("load", function () { self.frameLoaded = true; resolve(self); }, { once: true });
-        frame.src = live.getAttribute("src");
-        document.body.appendChild(frame);
-        self.frame = frame;
-      });
+      var lives = self.doc.querySelectorAll(frameSelector);
+      if (!lives.length || typeof Element.prototype.moveBefore !== "function") { return self; }
+      return Promise.all(Array.prototype.map.call(lives, function (live) {
+        var src = live.getAttribute("src");
+        var kept = (keep || []).filter(function (frame) {
+          return frame.getAttribute("src") === src && frame.parentNode && self.frames.indexOf(frame) < 0;
+        })[0];
+        if (kept) {
+          self.frames.push(kept);
+          return null;
+        }
+        var frame = document.createElement("iframe");
+        Array.prototype.forEach.call(live.attributes, function (attribute) {
+          if (attribute.name !== "src" && attribute.name !== "id") { frame.setAttribute(attribute.name, attribute.value); }
+        });
+        hide(frame);
+        self.frames.push(frame);
+        return new Promise(function (resolve) {
+          frame.addEventListener("load", function () { frame.dataset.loaded = "yes"; resolve(); }, { once: true });
+          frame.src = src;
+          document.body.appendChild(frame);
+        });
+      })).then(function () { return self; });
     }).catch(function () { self.failed = true; return self; });
   }
-  Prefetch.prototype.discard = function () {
-    if (this.frame && this.frame.parentNode) { this.frame.parentNode.removeChild(this.frame); }
-    this.frame = null;
+  function hide(frame) {
+    frame.setAttribute("tabindex", "-1");
+    frame.setAttribute("aria-hidden", "true");
+    frame.style.transform = "";
+    frame.className = "prefetch-frame";
+  }
+  Prefetch.prototype.discard = function (keep) {
+    this.frames.forEach(function (frame) {
+      if ((keep || []).indexOf(frame) < 0 && frame.parentNode) { frame.parentNode.removeChild(frame); }
+    });
+    this.frames = [];
   };
   // Put the fetched page in place; returns false (nothing changed) when it is not fetched yet.
   Prefetch.prototype.swap = function (frameSelector) {
     if (!this.doc) { return false; }
     var doc = this.doc;
-    var live = doc.querySelector(frameSelector);
-    var slot = null;
-    if (live && this.frame && live.getAttribute("src") === this.frame.getAttribute("src")) {
-      slot = { parent: live.parentNode, next: live.nextSibling, id: live.id, tabindex: live.getAttribute("tabindex") };
+    var unused = this.frames.slice();
+    var slots = [];
+    Array.prototype.forEach.call(doc.querySelectorAll(frameSelector), function (live) {
+      var at = unused.map(function (frame) { return frame.getAttribute("src"); }).indexOf(live.getAttribute("src"));
+      if (at < 0) { return; }
+      slots.push({ frame: unused.splice(at, 1)[0], parent: live.parentNode, next: live.nextSibling, id: live.id,
+        tabindex: live.getAttribute("tabindex") });
       live.parentNode.removeChild(live);
-    }
+    });
     Array.prototype.forEach.call(document.querySelectorAll("[data-swap]"), function (here) {
       var there = doc.querySelector('[data-swap="' + here.dataset.swap + '"]');
       if (!there) { return; }
       var nodes = Array.prototype.slice.call(there.childNodes).map(function (node) { return document.adoptNode(node); });
       here.replaceChildren.apply(here, nodes);
     });
-    if (slot) {
-      var frame = this.frame;
+    slots.forEach(function (slot) {
+      var frame = slot.frame;
       slot.parent.moveBefore(frame, slot.next);
       frame.className = "";
-      frame.id = slot.id;
+      if (slot.id) { frame.id = slot.id; }
       frame.removeAttribute("aria-hidden");
       if (slot.tabindex === null) { frame.removeAttribute("tabindex"); } else { frame.setAttribute("tabindex", slot.tabindex); }
-      frame.dataset.loaded = this.frameLoaded ? "yes" : "";
-      this.frame = null;
-    }
+    });
+    unused.forEach(function (frame) { if (frame.parentNode) { frame.parentNode.removeChild(frame); } });
+    this.frames = [];
     document.title = doc.title;
     window.history.pushState({ swapped: true }, "", this.url);
     return true;
   };
   VizUI.Prefetch = Prefetch;
+
+  // Before a swap: the live frames of the page being left, moved out of it hidden and still loaded,
+  // for a Prefetch of that page (its `keep`) to use again; a Prefetch's discard() removes them.
+  VizUI.keepFrames = function (frameSelector) {
+    if (typeof Element.prototype.moveBefore !== "function") { return []; }
+    return Array.prototype.map.call(document.querySelectorAll(frameSelector), function (frame) {
+      document.body.moveBefore(frame, null);
+      frame.removeAttribute("id");
+      hide(frame);
+      return frame;
+    });
+  };
 
   window.VizUI = VizUI;
   // <script src="/static/ui.js" data-shots>: a page with nothing else to set up gets the viewer
