@@ -1,5 +1,6 @@
 """The generate stage with the real litellm path: baselines and the loopback server."""
 
+import itertools
 import os
 import signal
 import subprocess
@@ -241,9 +242,10 @@ def test_ctrl_c_leaves_no_half_written_item_and_the_next_run_resumes(project):
     # Two replies come back; the requests after them are held until the run is stopped, so the
     # SIGINT always lands with requests in flight, however slowly this machine schedules the test.
     released = threading.Event()
+    answered = itertools.count()  # next() is atomic: exactly two requests are answered before the SIGINT
 
     def behaviour(request: dict) -> Behaviour:
-        held = len(server.requests) > 2 and not released.is_set()
+        held = not released.is_set() and next(answered) >= 2
         return Behaviour(reply=GOOD_REPLY, delay=120.0 if held else 0.4)
 
     server = LoopbackServer(behaviour).start()
