@@ -265,7 +265,13 @@ def test_ctrl_c_leaves_no_half_written_item_and_the_next_run_resumes(project):
         ]
         params_file = project / "params.yaml"
         params_file.write_text("generate:\n  concurrency: 2\n  retries: 0\n")
-        process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # A child inherits an ignored SIGINT (CI started in the background ignores it, and Python then
+        # keeps ignoring it): give the child the default that a user's terminal gives it.
+        inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        finally:
+            signal.signal(signal.SIGINT, inherited)
         deadline = time.monotonic() + 60
         while len(server.requests) < 4 and time.monotonic() < deadline:  # both held requests in flight
             time.sleep(0.05)
