@@ -658,7 +658,7 @@ def test_vizhub_grade_serves_until_interrupted(layout):
         first = process.stdout.readline()
         assert first.startswith("Grading as bob-smith: http://127.0.0.1:"), first + process.stderr.read()
         url = first.split()[3].rstrip("/")
-        listing = httpx.get(f"{url}/api/items", timeout=120)  # a hang guard, not a speed limit.json()
+        listing = httpx.get(f"{url}/api/items", timeout=120).json()  # a hang guard, not a speed limit
         assert listing["grader"] == "bob-smith" and listing["challenges"] == ["barsTwo"] and len(listing["items"]) == 3
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
