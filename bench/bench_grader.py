@@ -31,6 +31,7 @@ Run: .venv/bin/python bench/bench_grader.py [--pages 200] [--submits 100] [--bro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -208,25 +209,64 @@ def serve_alone(root: str, grader: str, urls, stop, pairwise: bool = False) -> N
     server.stop()
 
 
-def grade_in_browser(url: str, submits: int, prefetch: bool) -> tuple[list[float], list[float], int]:
-    """Grade ``submits`` items with the keys in Chromium: the times from Enter to the next item usable,
-    the times of the POST /api/grades among them (as the page saw it; only when it did not navigate
-    away), and how many of the moves swapped a prefetched item in (the rest navigated)."""
+@contextlib.contextmanager
+def bench_page(url: str, prefetch: bool, start: str):
+    """A Chromium page at 1440x900 with the timing script, the prefetch switched on or off, at ``start``."""
     import shutil
 
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    times: list[float] = []
-    posts: list[float] = []
-    swapped = 0
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
         page.add_init_script(TIMING_SCRIPT)
         page.goto(f"{url}/healthz")
         page.evaluate("on => localStorage.setItem('vizhub-prefetch', on ? 'on' : 'off')", prefetch)
-        page.goto(f"{url}/")
+        page.goto(f"{url}{start}")
+        yield page
+        browser.close()
+
+
+class Moves:
+    """The times of the moves made on one page: key to next usable, the POSTs seen, the swaps."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.posts: list[float] = []
+        self.swapped = 0
+
+    def arm(self, page) -> None:
+        """Call just before the key: a move that swaps in keeps this mark, a navigation loses it."""
+        page.evaluate("() => { window.benchSamePage = true; }")
+
+    def record(self, page, url: str, following: str, next_id: str) -> None:
+        """Wait until the move to ``following`` is usable, and note its times."""
+        page.wait_for_url(f"{url}{following}")
+        page.wait_for_function("id => document.documentElement.dataset.usable === id", arg=next_id, polling=100)
+        pressed, ready = page.evaluate(
+            "id => [sessionStorage.getItem('bench-enter'), sessionStorage.getItem('bench-usable-' + id)]", next_id
+        )
+        self.times.append(float(ready) - float(pressed))
+        same_page = bool(page.evaluate("() => window.benchSamePage === true"))
+        post = page.evaluate(
+            "() => { const d = sessionStorage.getItem('bench-post'); "
+            "sessionStorage.removeItem('bench-post'); return d; }"
+        )
+        if same_page and post:
+            self.posts.append(float(post))
+        self.swapped += same_page
+
+    def result(self) -> tuple[list[float], list[float], int]:
+        return self.times, self.posts, self.swapped
+
+
+def grade_in_browser(url: str, submits: int, prefetch: bool) -> tuple[list[float], list[float], int]:
+    """Grade ``submits`` items with the keys in Chromium: the times from Enter to the next item usable,
+    the times of the POST /api/grades among them (as the page saw it; only when it did not navigate
+    away), and how many of the moves swapped a prefetched item in (the rest navigated)."""
+    moves = Moves()
+    with bench_page(url, prefetch, "/") as page:
         for index in range(submits):
             state = page.evaluate("() => JSON.parse(document.getElementById('grader-data').textContent)")
             here, following = state["item"], state["nextOpenUrl"]
@@ -237,49 +277,21 @@ def grade_in_browser(url: str, submits: int, prefetch: bool) -> tuple[list[float
                     arg=following,
                     polling=100,
                 )
-            page.evaluate("() => { window.benchSamePage = true; }")
+            moves.arm(page)
             page.keyboard.press(str(index % 6))
             page.keyboard.press(f"Shift+Digit{(index * 5) % 6}")
             page.keyboard.press("Enter")
-            page.wait_for_url(f"{url}{following}")
-            next_id = following.split("/item/", 1)[1].split("?", 1)[0]
-            page.wait_for_function("id => document.documentElement.dataset.usable === id", arg=next_id, polling=100)
-            enter, ready = page.evaluate(
-                "id => [sessionStorage.getItem('bench-enter'), sessionStorage.getItem('bench-usable-' + id)]", next_id
-            )
-            times.append(float(ready) - float(enter))
-            same_page = bool(page.evaluate("() => window.benchSamePage === true"))
-            post = page.evaluate(
-                "() => { const d = sessionStorage.getItem('bench-post'); "
-                "sessionStorage.removeItem('bench-post'); return d; }"
-            )
-            if same_page and post:
-                posts.append(float(post))
-            swapped += same_page
-        browser.close()
-    return times, posts, swapped
+            moves.record(page, url, following, following.split("/item/", 1)[1].split("?", 1)[0])
+    return moves.result()
 
 
 def vote_in_browser(url: str, votes: int, prefetch: bool) -> tuple[list[float], list[float], int]:
     """Vote on ``votes`` pairs with the keys in Chromium: the times from the key to the next pair usable,
     the times of the POST /api/votes among them (only when the page did not navigate away), and how
     many moves swapped a pair loaded ahead in (the rest navigated)."""
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    times: list[float] = []
-    posts: list[float] = []
-    swapped = 0
     winners = {"a": "a", "b": "b", "t": "tie", "x": "both_bad"}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-        page.add_init_script(TIMING_SCRIPT)
-        page.goto(f"{url}/healthz")
-        page.evaluate("on => localStorage.setItem('vizhub-prefetch', on ? 'on' : 'off')", prefetch)
-        page.goto(f"{url}/pairs")
+    moves = Moves()
+    with bench_page(url, prefetch, "/pairs") as page:
         for index in range(votes):
             here = page.evaluate("() => JSON.parse(document.getElementById('pair-data').textContent).pair")
             page.wait_for_function("id => document.documentElement.dataset.usable === id", arg=here, polling=100)
@@ -287,25 +299,10 @@ def vote_in_browser(url: str, votes: int, prefetch: bool) -> tuple[list[float], 
             following = page.request.get(f"{url}/api/pairs/{here}/next").json()["next"][winners[key]]
             if prefetch:  # as after a few seconds on the pair: every pair it may lead to is loaded ahead
                 page.wait_for_function("id => document.documentElement.dataset.aheadOf === id", arg=here, polling=100)
-            page.evaluate("() => { window.benchSamePage = true; }")
+            moves.arm(page)
             page.keyboard.press(key)
-            page.wait_for_url(f"{url}{following}")
-            next_id = following.removeprefix("/pair/")
-            page.wait_for_function("id => document.documentElement.dataset.usable === id", arg=next_id, polling=100)
-            pressed, ready = page.evaluate(
-                "id => [sessionStorage.getItem('bench-enter'), sessionStorage.getItem('bench-usable-' + id)]", next_id
-            )
-            times.append(float(ready) - float(pressed))
-            same_page = bool(page.evaluate("() => window.benchSamePage === true"))
-            post = page.evaluate(
-                "() => { const d = sessionStorage.getItem('bench-post'); "
-                "sessionStorage.removeItem('bench-post'); return d; }"
-            )
-            if same_page and post:
-                posts.append(float(post))
-            swapped += same_page
-        browser.close()
-    return times, posts, swapped
+            moves.record(page, url, following, following.removeprefix("/pair/"))
+    return moves.result()
 
 
 def in_browser(root: Path, grader: str, pairwise: bool, run) -> tuple:
